@@ -1,0 +1,66 @@
+{#
+    What arrived per customer: records received, quarantined, collapsed as duplicates or stream
+    versions, and the calls and tokens that remain. Records without a customer tag (retries and
+    fallbacks the gateway logged untagged, or quarantined records) are reported under
+    '(untagged)' until task attribution assigns them to their task's customer.
+#}
+
+with
+
+events as (
+    select * from {{ ref('stg_usage__events') }}
+),
+
+quarantined as (
+    select * from {{ ref('quarantined_usage_events') }}
+),
+
+calls_by_customer as (
+    select
+        coalesce(events.customer_id, '(untagged)') as customer_id,
+        count(*) as calls,
+        sum(events.versions_received) as records_loaded,
+        sum(events.versions_received - 1) as records_collapsed,
+        sum(case when events.is_incomplete then 1 else 0 end) as incomplete_calls,
+        count(distinct events.workspace_id) as workspaces,
+        sum(coalesce(events.prompt_tokens, 0)) as prompt_tokens,
+        sum(events.cached_prompt_tokens) as cached_prompt_tokens,
+        sum(coalesce(events.completion_tokens, 0)) as completion_tokens,
+        sum(events.reasoning_tokens) as reasoning_tokens,
+        min(events.occurred_at) as first_call_at,
+        max(events.occurred_at) as last_call_at
+    from events
+    group by coalesce(events.customer_id, '(untagged)')
+),
+
+quarantined_by_customer as (
+    select
+        coalesce(quarantined.customer_id, '(untagged)') as customer_id,
+        count(*) as records_quarantined
+    from quarantined
+    group by coalesce(quarantined.customer_id, '(untagged)')
+),
+
+final as (
+    select
+        coalesce(calls_by_customer.customer_id, quarantined_by_customer.customer_id) as customer_id,
+        coalesce(calls_by_customer.records_loaded, 0) as records_loaded,
+        coalesce(quarantined_by_customer.records_quarantined, 0) as records_quarantined,
+        coalesce(calls_by_customer.records_collapsed, 0) as records_collapsed,
+        coalesce(calls_by_customer.calls, 0) as calls,
+        coalesce(calls_by_customer.incomplete_calls, 0) as incomplete_calls,
+        coalesce(calls_by_customer.workspaces, 0) as workspaces,
+        coalesce(calls_by_customer.prompt_tokens, 0) as prompt_tokens,
+        coalesce(calls_by_customer.cached_prompt_tokens, 0) as cached_prompt_tokens,
+        coalesce(calls_by_customer.completion_tokens, 0) as completion_tokens,
+        coalesce(calls_by_customer.reasoning_tokens, 0) as reasoning_tokens,
+        coalesce(calls_by_customer.prompt_tokens, 0)
+        + coalesce(calls_by_customer.completion_tokens, 0) as total_tokens,
+        calls_by_customer.first_call_at,
+        calls_by_customer.last_call_at
+    from calls_by_customer
+    full outer join quarantined_by_customer
+        on calls_by_customer.customer_id = quarantined_by_customer.customer_id
+)
+
+select * from final

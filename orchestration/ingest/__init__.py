@@ -1,0 +1,1 @@
+"""Ingestion: landing files → validated raw lake (Parquet) + quarantine, idempotent per file content."""

@@ -1,0 +1,261 @@
+"""Load usage-event landing files into the raw lake, losslessly and idempotently.
+
+For each file: hash its content; if that content was loaded before, do nothing. Otherwise read it
+in batches (``readers``), validate each batch in one SQL pass (``validate``), write good records to
+the lake partitioned by event date and bad ones to quarantine with their reason, then publish the
+whole file at once (``lake``). Per file, records read = records loaded + records quarantined.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.contract import contract_version, fields
+from orchestration.ingest.lake import HASH_PREFIX, Lake, file_sha256
+from orchestration.ingest.readers import (
+    UnsupportedFileError,
+    file_format,
+    is_landing_file,
+    read_records,
+)
+from orchestration.ingest.validate import DEFAULT_MAX_FUTURE_HOURS, run_clock_sql, validation_sql
+
+log = logging.getLogger(__name__)
+
+MAX_FUTURE_HOURS_ENV = "LLM_MARGIN_MAX_FUTURE_HOURS"
+
+_SQL_TYPES = {"string": "varchar", "integer": "bigint", "timestamp": "timestamptz"}
+
+
+@dataclass
+class FileLoad:
+    """What happened to one landing file."""
+
+    source_file: str
+    file_sha256: str | None
+    status: str  # loaded | already_loaded | unsupported | failed
+    source_format: str | None = None
+    records_read: int = 0
+    records_loaded: int = 0
+    records_quarantined: int = 0
+    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    first_event_date: str | None = None
+    last_event_date: str | None = None
+    message: str = ""
+
+    @property
+    def reconciles(self) -> bool:
+        return self.records_read == self.records_loaded + self.records_quarantined
+
+
+def lake_columns_sql() -> str:
+    """The lake's columns, in order, over a relation ``validated`` plus load metadata."""
+    cols = [f.name for f in fields()]
+    return ",\n    ".join(
+        cols
+        + [
+            "attributes",
+            "$source_file as _source_file",
+            "$source_format as _source_format",
+            "source_row as _source_row",
+            "$file_sha256 as _file_sha256",
+            "$ingested_at::timestamptz as _ingested_at",
+            f"{contract_version()} as _contract_version",
+            "cast(timezone('UTC', occurred_at) as date) as event_date",
+        ]
+    )
+
+
+QUARANTINE_COLUMNS_SQL = """
+    $source_file as source_file,
+    $source_format as source_format,
+    source_row,
+    $file_sha256 as file_sha256,
+    raw_record,
+    errors[1].code as error_code,
+    errors[1].field as error_field,
+    errors[1].message as error_message,
+    len(errors) as error_count,
+    to_json(errors)::varchar as errors,
+    event_id,
+    customer_id,
+    $ingested_at::timestamptz as quarantined_at
+"""
+
+
+def _schema_relation_sql() -> str:
+    """An empty ``validated`` relation with the right types (for schema-only files)."""
+    typed = ", ".join(f"null::{_SQL_TYPES[f.kind]} as {f.name}" for f in fields())
+    return (
+        f"select 0::bigint as source_row, ''::varchar as raw_record, {typed}, "
+        "null::varchar as attributes, "
+        "[struct_pack(code := '', field := '', message := '')] as errors"
+    )
+
+
+def _schema_params() -> dict:
+    return {"source_file": "", "source_format": "", "file_sha256": "", "ingested_at": "1970-01-01 00:00:00+00"}
+
+
+def _substitute(sql: str, params: dict) -> str:
+    for key, value in params.items():
+        sql = sql.replace(f"${key}", "'" + str(value).replace("'", "''") + "'")
+    return sql
+
+
+def ensure_lake(lake: Lake) -> None:
+    schema = _schema_relation_sql()
+    events = _substitute(f"select {lake_columns_sql()} from ({schema}) as validated", _schema_params())
+    quarantine = _substitute(f"select {QUARANTINE_COLUMNS_SQL} from ({schema}) as validated", _schema_params())
+    lake.ensure(events, quarantine)
+
+
+def max_future_hours() -> float:
+    raw = os.environ.get(MAX_FUTURE_HOURS_ENV)
+    if raw is None:
+        return DEFAULT_MAX_FUTURE_HOURS
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{MAX_FUTURE_HOURS_ENV} must be a number of hours, got {raw!r}") from exc
+
+
+def landing_files(landing_dir: Path) -> list[Path]:
+    if not landing_dir.exists():
+        return []
+    return sorted(p for p in landing_dir.rglob("*") if is_landing_file(p))
+
+
+def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None = None) -> FileLoad:
+    """Load one landing file; safe to call again with the same content (it then does nothing)."""
+    now = now or datetime.now(UTC)
+    name = str(path.relative_to(landing_dir)) if path.is_relative_to(landing_dir) else str(path)
+    try:
+        fmt = file_format(path)
+    except UnsupportedFileError as exc:
+        return FileLoad(name, None, "unsupported", message=str(exc))
+    sha = file_sha256(path)
+    previous = lake.read_manifest(sha)
+    if previous is not None:
+        known = FileLoad(**{k: previous[k] for k in FileLoad.__dataclass_fields__ if k in previous})
+        known.status = "already_loaded"
+        known.message = (
+            f"same content as {previous['source_file']!r}, loaded {previous['loaded_at']}; nothing to do"
+        )
+        known.source_file = name
+        return known
+
+    lake.remove_partial(sha)
+    work = lake.work_dir(sha)
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "quarantine").mkdir(parents=True)
+    params = {"source_file": name, "source_format": fmt, "file_sha256": sha, "ingested_at": now.isoformat()}
+    result = FileLoad(name, sha, "loaded", source_format=fmt)
+    reasons: Counter[str] = Counter()
+    dates: list[str] = []
+    try:
+        with duckdb.connect() as con:
+            con.execute("set timezone = 'UTC'")
+            con.execute(f"create temp table run_clock as {run_clock_sql(now, max_future_hours())}")
+            for chunk, batch in enumerate(read_records(path)):
+                con.register("records", batch.table)
+                sql = validation_sql(numbers_as_text=batch.numbers_as_text, from_bytes="raw_bytes" in batch.table.column_names)
+                con.execute(f"create or replace temp table validated as {sql}")
+                con.unregister("records")
+                read, bad = con.execute(
+                    "select count(*), count(*) filter (where len(errors) > 0) from validated"
+                ).fetchone()
+                result.records_read += read
+                result.records_quarantined += bad
+                result.records_loaded += read - bad
+                if read - bad:
+                    events_dir = (work / "events").as_posix()
+                    con.execute(_substitute(
+                        f"copy (select {lake_columns_sql()} from validated where len(errors) = 0) "
+                        f"to '{events_dir}' (format parquet, partition_by (event_date), "
+                        f"filename_pattern '{sha[:HASH_PREFIX]}-{chunk}-{{i}}', overwrite_or_ignore)",
+                        params,
+                    ))
+                    lo, hi = con.execute(
+                        "select min(cast(timezone('UTC', occurred_at) as date))::varchar, "
+                        "max(cast(timezone('UTC', occurred_at) as date))::varchar "
+                        "from validated where len(errors) = 0"
+                    ).fetchone()
+                    dates += [lo, hi]
+                if bad:
+                    target = (work / "quarantine" / f"{sha[:HASH_PREFIX]}-{chunk}.parquet").as_posix()
+                    con.execute(_substitute(
+                        f"copy (select {QUARANTINE_COLUMNS_SQL} from validated where len(errors) > 0 "
+                        f"order by source_row) to '{target}' (format parquet)",
+                        params,
+                    ))
+                    for code, count in con.execute(
+                        "select errors[1].code, count(*) from validated where len(errors) > 0 group by 1"
+                    ).fetchall():
+                        reasons[code] += count
+    except Exception as exc:  # the file stays in landing and is retried on the next run
+        shutil.rmtree(work, ignore_errors=True)
+        log.exception("could not load %s", name)
+        return FileLoad(name, sha, "failed", source_format=fmt, message=f"{type(exc).__name__}: {exc}")
+
+    result.quarantine_by_reason = dict(sorted(reasons.items()))
+    if dates:
+        result.first_event_date, result.last_event_date = min(dates), max(dates)
+    manifest = {**asdict(result), "loaded_at": now.isoformat(), "contract_version": contract_version(),
+                "size_bytes": path.stat().st_size}
+    lake.publish(sha, manifest)
+    return result
+
+
+def load_landing(
+    landing_dir: Path,
+    lake: Lake,
+    *,
+    now: datetime | None = None,
+    on_file: Callable[[int, int, FileLoad], None] | None = None,
+    files: Iterable[Path] | None = None,
+) -> list[FileLoad]:
+    """Load every landing file not loaded yet; returns one ``FileLoad`` per file seen."""
+    ensure_lake(lake)
+    todo = list(files) if files is not None else landing_files(landing_dir)
+    results = []
+    for index, path in enumerate(todo, start=1):
+        outcome = load_file(path, landing_dir, lake, now=now)
+        results.append(outcome)
+        if on_file:
+            on_file(index, len(todo), outcome)
+    return results
+
+
+def summarize(results: list[FileLoad]) -> dict:
+    """Totals over one run, for asset metadata and the command line."""
+    by_status = Counter(r.status for r in results)
+    loaded = [r for r in results if r.status == "loaded"]
+    reasons: Counter[str] = Counter()
+    for r in loaded:
+        reasons.update(r.quarantine_by_reason)
+    return {
+        "files_seen": len(results),
+        "files_loaded": by_status["loaded"],
+        "files_already_loaded": by_status["already_loaded"],
+        "files_unsupported": by_status["unsupported"],
+        "files_failed": by_status["failed"],
+        "records_read": sum(r.records_read for r in loaded),
+        "records_loaded": sum(r.records_loaded for r in loaded),
+        "records_quarantined": sum(r.records_quarantined for r in loaded),
+        "quarantine_by_reason": dict(sorted(reasons.items())),
+    }
+
+
+def as_json(results: list[FileLoad]) -> str:
+    return json.dumps([asdict(r) for r in results], indent=2)
