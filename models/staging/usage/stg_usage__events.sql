@@ -25,84 +25,50 @@ watermark as (
     from {{ this }}
 ),
 
-new_records as (
+new_versions as (
     select
-        trim(lake_events.event_id) as event_id,
-        lake_events.event_date
-    from {{ source('usage', 'events') }} as lake_events
-    where {{ to_utc_timestamp('lake_events._ingested_at') }}
+        event_versions.event_id,
+        event_versions.lake_event_date
+    from {{ ref('base_usage__event_versions') }} as event_versions
+    where event_versions.ingested_at
         > coalesce((select watermark.last_ingested_at from watermark), cast('1970-01-01' as timestamp))
 ),
 
-lake_events as (
-    select lake_events.*
-    from {{ source('usage', 'events') }} as lake_events
+event_versions as (
+    select event_versions.*
+    from {{ ref('base_usage__event_versions') }} as event_versions
     where
-        lake_events.event_date >= (
-            select {{ dbt.dateadd('day', -1 * var('lookback_days'), 'min(new_records.event_date)') }}
-            from new_records
+        event_versions.lake_event_date >= (
+            select {{ dbt.dateadd('day', -1 * var('lookback_days'), 'min(new_versions.lake_event_date)') }}
+            from new_versions
         )
-        and trim(lake_events.event_id) in (select new_records.event_id from new_records)
+        and event_versions.event_id in (select new_versions.event_id from new_versions)
 ),
 
 {% else %}
 
-lake_events as (
-    select * from {{ source('usage', 'events') }}
+event_versions as (
+    select * from {{ ref('base_usage__event_versions') }}
 ),
 
 {% endif %}
 
-normalised as (
-    select
-        trim(event_id) as event_id,
-        {{ to_utc_timestamp('coalesce(emitted_at, occurred_at)') }} as emitted_at,
-        {{ to_utc_timestamp('occurred_at') }} as occurred_at,
-        nullif(trim(customer_id), '') as customer_id,
-        nullif(trim(workspace_id), '') as workspace_id,
-        nullif(trim(user_id), '') as user_id,
-        nullif(trim(feature), '') as feature,
-        nullif(trim(task_id), '') as task_id,
-        nullif(trim(parent_event_id), '') as parent_event_id,
-        attempt,
-        lower(trim(provider)) as provider,
-        trim(model) as model,
-        nullif(trim(route), '') as route,
-        nullif(trim(fallback_from_route), '') as fallback_from_route,
-        coalesce(lower(nullif(trim(service_tier), '')), 'standard') as service_tier,
-        prompt_tokens,
-        coalesce(cached_prompt_tokens, 0) as cached_prompt_tokens,
-        coalesce(cache_write_tokens, 0) as cache_write_tokens,
-        completion_tokens,
-        coalesce(reasoning_tokens, 0) as reasoning_tokens,
-        coalesce(retries, 0) as retries,
-        latency_ms,
-        coalesce(lower(nullif(trim(status), '')), 'success') as received_status,
-        lower(nullif(trim(outcome), '')) as outcome,
-        attributes,
-        _source_file as source_file,
-        _source_row as source_row,
-        _file_sha256 as file_sha256,
-        {{ to_utc_timestamp('_ingested_at') }} as ingested_at
-    from lake_events
-),
-
 versions_ranked as (
     select
-        normalised.*,
+        event_versions.*,
         row_number() over (
-            partition by normalised.event_id
+            partition by event_versions.event_id
             order by
-                normalised.emitted_at desc,
-                case when normalised.received_status = 'in_progress' then 1 else 0 end asc,
-                normalised.ingested_at asc,
-                normalised.source_file asc,
-                normalised.source_row asc
+                event_versions.emitted_at desc,
+                case when event_versions.received_status = 'in_progress' then 1 else 0 end asc,
+                event_versions.ingested_at asc,
+                event_versions.source_file asc,
+                event_versions.source_row asc
         ) as version_rank,
-        count(*) over (partition by normalised.event_id) as versions_received,
-        max(normalised.ingested_at) over (partition by normalised.event_id) as last_ingested_at,
-        min(normalised.ingested_at) over (partition by normalised.event_id) as first_ingested_at
-    from normalised
+        count(*) over (partition by event_versions.event_id) as versions_received,
+        max(event_versions.ingested_at) over (partition by event_versions.event_id) as last_ingested_at,
+        min(event_versions.ingested_at) over (partition by event_versions.event_id) as first_ingested_at
+    from event_versions
 ),
 
 final as (

@@ -1,0 +1,121 @@
+"""The ``llm-margin`` command: generate sample data, materialize everything, print the report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+
+from orchestration.paths import DATA_DIR_ENV, DataPaths, data_paths
+
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+
+def _has_files(directory: Path) -> bool:
+    return directory.exists() and any(p.is_file() for p in directory.rglob("*"))
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from orchestration.generate import generate
+
+    paths = data_paths()
+    if _has_files(paths.landing_for("usage_events")):
+        if args.if_empty:
+            console.print(f"sample data: {paths.landing} already has usage events; not generating")
+            return 0
+        err.print(
+            f"[red]error:[/red] {paths.landing_for('usage_events')} already holds files; generating "
+            "would mix two data sets. Point LLM_MARGIN_DATA_DIR at an empty directory or remove them."
+        )
+        return 2
+    paths.ensure()
+    summary = generate(
+        paths.root, seed=args.seed, events=args.events, days=args.days, customers=args.customers,
+        start_date=args.start_date, progress=not args.quiet,
+    )
+    console.print(f"generated {summary}")
+    return 0
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    from dagster import DagsterInstance, materialize
+
+    from orchestration.definitions import defs
+
+    paths = data_paths().ensure()
+    console.print(f"materializing everything in {paths.root}")
+    assets = list(defs.assets or [])
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            assets, resources=defs.resources, instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+        )
+    failed_checks = [
+        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    ]
+    if failed_checks:
+        err.print(f"[yellow]checks that did not pass:[/yellow] {', '.join(failed_checks)}")
+    if not result.success:
+        err.print("[red]materialize failed[/red]: a step or a blocking check failed (see the log above)")
+        return 1
+    console.print("[green]materialize succeeded[/green]")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from orchestration.summary import print_summary, read_summary
+
+    try:
+        summary = read_summary(data_paths().warehouse)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 2
+    print_summary(summary, console)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llm-margin",
+        description="LLM cost attribution and AI gross margin warehouse. "
+        f"Works on ${DATA_DIR_ENV} (default: <project>/data).",
+    )
+    parser.add_argument("--data-dir", type=Path, help=f"data directory (overrides ${DATA_DIR_ENV})")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write realistic sample landing files (deterministic per seed)")
+    gen.add_argument("--events", type=int, default=100_000, help="approximate number of call attempts")
+    gen.add_argument("--days", type=int, default=60, help="days of traffic")
+    gen.add_argument("--customers", type=int, default=40)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--start-date", type=date.fromisoformat, default=None, help="first day (YYYY-MM-DD)")
+    gen.add_argument("--if-empty", action="store_true", help="do nothing when landing already has events")
+    gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    gen.set_defaults(func=cmd_generate)
+
+    mat = sub.add_parser("materialize", help="load landing files and build every model, in-process")
+    mat.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    mat.set_defaults(func=cmd_materialize)
+
+    rep = sub.add_parser("report", help="print the summary of the warehouse")
+    rep.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.data_dir is not None:
+        os.environ[DATA_DIR_ENV] = str(args.data_dir.expanduser().resolve())
+    os.environ[DATA_DIR_ENV] = str(DataPaths(data_paths().root).root)  # always absolute for dbt
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

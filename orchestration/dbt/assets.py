@@ -1,0 +1,22 @@
+"""Every dbt model as a Dagster asset; every dbt test (data and unit) as an asset check."""
+
+from dagster import AssetExecutionContext
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.dbt.project import llm_margin_project, parse_project
+from orchestration.dbt.translator import LlmMarginTranslator
+
+WAREHOUSE_POOL = "warehouse_writer"
+
+parse_project()
+
+@dbt_assets(
+    manifest=llm_margin_project.manifest_path,
+    project=llm_margin_project,
+    dagster_dbt_translator=LlmMarginTranslator(),
+    pool=WAREHOUSE_POOL,
+)
+def llm_margin_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
+    # ``build`` runs models, unit tests and data tests in DAG order; a failing error-severity test
+    # stops everything downstream of it and fails the run.
+    yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,68 @@
+"""The dbt project at the repository root, its target, and its manifest."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT, data_dir
+
+TARGET_ENV = "LLM_MARGIN_DBT_TARGET"
+
+
+def dbt_target() -> str:
+    return os.environ.get(TARGET_ENV, "duckdb")
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` beside this interpreter (the virtualenv's), else whatever is on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else "dbt"
+
+
+def dbt_env() -> dict[str, str]:
+    """The environment dbt runs in: the data directory always absolute."""
+    return {**os.environ, DATA_DIR_ENV: str(data_dir()), TARGET_ENV: dbt_target()}
+
+
+llm_margin_project = DbtProject(
+    project_dir=PROJECT_ROOT,
+    profiles_dir=PROJECT_ROOT,
+    target=dbt_target(),
+)
+
+
+DBT_SOURCES = ("models", "macros", "seeds", "tests/dbt", "analyses", "dbt_project.yml", "profiles.yml")
+
+
+def manifest_is_stale() -> bool:
+    """True when the manifest is missing or older than any file of the dbt project."""
+    manifest = llm_margin_project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    for name in DBT_SOURCES:
+        root = PROJECT_ROOT / name
+        files = [root] if root.is_file() else (root.rglob("*") if root.exists() else [])
+        if any(path.stat().st_mtime > built for path in files):
+            return True
+    return False
+
+
+def parse_project(*, force: bool = False) -> Path:
+    """Write ``target/manifest.json`` with ``dbt parse`` when the project changed since the last
+    parse (partial parsing keeps it ~2 s)."""
+    manifest = llm_margin_project.manifest_path
+    if force or manifest_is_stale():
+        subprocess.run(
+            [dbt_executable(), "parse", "--quiet", "--project-dir", str(PROJECT_ROOT),
+             "--profiles-dir", str(PROJECT_ROOT), "--target", dbt_target()],
+            check=True,
+            env=dbt_env(),
+            cwd=PROJECT_ROOT,
+        )
+    return manifest

@@ -1,0 +1,21 @@
+"""The one Dagster code location of llm-margin: ingestion assets + dbt assets + checks."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import Definitions
+
+from orchestration.paths import DATA_DIR_ENV, data_dir
+
+# dbt (a subprocess) reads the data directory from the environment: always make it absolute.
+os.environ.setdefault(DATA_DIR_ENV, str(data_dir()))
+
+from orchestration.dbt.assets import llm_margin_dbt_assets  # noqa: E402
+from orchestration.ingest.assets import ingest_usage_events, landing_usage_events  # noqa: E402
+from orchestration.resources import dbt_resource  # noqa: E402
+
+defs = Definitions(
+    assets=[landing_usage_events, ingest_usage_events, llm_margin_dbt_assets],
+    resources={"dbt": dbt_resource()},
+)

@@ -1,0 +1,167 @@
+"""Billing-system exports: plans, customers, workspaces and invoices (the revenue side).
+
+The trial customer and its workspace are left out on purpose. One customer upgrades mid-month
+(two prorated invoices that month) and a couple of invoices are voided and reissued.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import PLAN_INDEX, PLANS
+from .ids import render_ids
+from .population import Population
+
+ENTERPRISE_DISCOUNTS = (0.8, 1.0, 1.2, 1.6)  # negotiated contract size vs list price
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    customer: int
+    old_plan: int
+    new_plan: int
+    on: dt.date
+
+
+def choose_plan_change(
+    rng: np.random.Generator, pop: Population, start: dt.date, end: dt.date
+) -> PlanChange | None:
+    """A starter customer (else any paid non-enterprise one) upgrades in the middle of a month."""
+    billed = np.arange(pop.n_customers)
+    before = pop.customer_signup_day[billed] < 0
+    for plan_id in ("starter", "pro"):
+        pool = billed[before & (pop.customer_plan[billed] == PLAN_INDEX[plan_id])]
+        if pool.size:
+            break
+    else:
+        return None
+    customer = int(pool[rng.integers(0, pool.size)])
+    months = sorted({(d.year, d.month) for d in _days(start, end) if 8 <= d.day <= 20})
+    if not months:
+        return None
+    year, month = months[len(months) // 2]
+    day = int(rng.integers(10, 19))
+    old = int(pop.customer_plan[customer])
+    return PlanChange(customer, old, old + 1, dt.date(year, month, day))
+
+
+def write_billing(
+    directory: Path,
+    rng: np.random.Generator,
+    pop: Population,
+    ids: tuple[list[str], list[str]],
+    start: dt.date,
+    end: dt.date,
+    change: PlanChange | None,
+    capped_workspaces: list[int],
+    invoice_key: int,
+) -> list[Path]:
+    """Write the four billing CSVs; returns their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    customer_ids, workspace_ids = ids
+    plans_now = pop.customer_plan.copy()
+    if change:
+        plans_now[change.customer] = change.new_plan
+    files = []
+
+    rows = [[p.plan_id, p.plan_name, f"{p.price_per_month_usd:.2f}",
+             f"{p.target_gross_margin_pct:.1f}", p.included_tasks, f"{p.overage_per_task_usd:.3f}",
+             p.seats_included] for p in PLANS]
+    files.append(_write(directory / "plans.csv",
+                        ["plan_id", "plan_name", "price_per_month_usd", "target_gross_margin_pct",
+                         "included_tasks", "overage_per_task_usd", "seats_included"], rows))
+
+    rows = []
+    for c in range(pop.n_customers):
+        source, medium, campaign = pop.utm[c]
+        signed = pop.customer_signup[c].strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows.append([customer_ids[c], pop.customer_name[c], PLANS[plans_now[c]].plan_id, signed,
+                     source or "", medium or "", campaign or ""])
+    files.append(_write(directory / "customers.csv",
+                        ["customer_id", "customer_name", "plan_id", "signed_up_at", "utm_source",
+                         "utm_medium", "utm_campaign"], rows))
+
+    caps = pop.workspace_cap.copy()
+    for w in capped_workspaces:
+        caps[w] = 200.0
+    rows = []
+    for w in range(len(pop.workspace_seq)):
+        if w == pop.trial_workspace:
+            continue
+        cap = "" if np.isnan(caps[w]) else f"{caps[w]:.2f}"
+        rows.append([workspace_ids[w], customer_ids[pop.workspace_customer[w]],
+                     pop.workspace_name[w], cap])
+    files.append(_write(directory / "workspaces.csv",
+                        ["workspace_id", "customer_id", "workspace_name", "monthly_hard_cap_usd"],
+                        rows))
+
+    files.append(_write(directory / "invoices.csv",
+                        ["invoice_id", "customer_id", "invoice_month", "plan_id", "amount_usd",
+                         "status"],
+                        _invoices(rng, pop, customer_ids, start, end, change, invoice_key)))
+    return files
+
+
+def _invoices(rng, pop: Population, customer_ids: list[str], start: dt.date, end: dt.date,
+              change: PlanChange | None, invoice_key: int) -> list[list]:
+    months = sorted({(d.year, d.month) for d in _days(start, end)})
+    discount = rng.choice(ENTERPRISE_DISCOUNTS, size=pop.n_customers)
+    lines: list[tuple[str, int, int, float, str]] = []  # month, customer, plan, amount, status
+    for c in range(pop.n_customers):
+        signup = pop.customer_signup[c].date()
+        for year, month in months:
+            days_in = calendar.monthrange(year, month)[1]
+            first, last = dt.date(year, month, 1), dt.date(year, month, days_in)
+            if signup > last:
+                continue
+            label = f"{year:04d}-{month:02d}"
+            status = "open" if (year, month) == months[-1] else (
+                "open" if rng.random() < 0.07 else "paid")
+            begin = max(first, signup)
+            segments = [(begin, last, int(pop.customer_plan[c]))]
+            if change and change.customer == c:
+                if change.on <= first:
+                    segments = [(begin, last, change.new_plan)]
+                elif change.on <= last:
+                    segments = [(begin, change.on - dt.timedelta(days=1), change.old_plan),
+                                (change.on, last, change.new_plan)]
+            for seg_start, seg_end, plan in segments:
+                price = PLANS[plan].price_per_month_usd
+                if PLANS[plan].plan_id == "enterprise":
+                    price *= float(discount[c])
+                if price <= 0:
+                    continue
+                share = ((seg_end - seg_start).days + 1) / days_in
+                lines.append((label, c, plan, round(price * share, 2), status))
+    lines.sort(key=lambda line: (line[0], customer_ids[line[1]], line[2]))
+    # a couple of invoices issued wrong: voided and reissued at the right amount
+    paid = [i for i, line in enumerate(lines) if line[4] == "paid"]
+    voided = set(rng.choice(paid, size=min(2, len(paid)), replace=False).tolist()) if paid else set()
+    out_lines = []
+    for i, line in enumerate(lines):
+        if i in voided:
+            out_lines.append((line[0], line[1], line[2], round(line[3] * 1.1, 2), "void"))
+        out_lines.append(line)
+    invoice_ids = render_ids(np.arange(len(out_lines)), "in_", invoice_key).to_pylist()
+    return [[invoice_ids[i], customer_ids[c], month, PLANS[plan].plan_id, f"{amount:.2f}", status]
+            for i, (month, c, plan, amount, status) in enumerate(out_lines)]
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _write(path: Path, header: list[str], rows: list[list]) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,142 @@
+"""What the providers bill: call costs from genai-prices unit prices, summed per provider month.
+
+Unit prices are read once per model, tier and half-hour slot of the day (DeepSeek is cheaper at
+night), at the middle of the window; costs are then a vectorised dot product per day of calls.
+Providers bill every call that really happened, including those whose usage record was lost or
+mangled, and their invoices are a hair off the computed cost, as real ones are: reconciliation
+has something to find.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import genai_prices
+import numpy as np
+
+from . import catalog as cat
+from .frames import NULL, Frame
+from .tasks import DAY_MS
+
+SLOTS = 48  # half hours
+_PROBE = 10_000  # tokens per probe: far below any long-context tier
+_TIER_CONTEXT: dict[int, dict[str, str] | None] = {
+    cat.STANDARD: None,
+    cat.BATCH: {"processing": "batch"},
+    cat.FLEX: {"service_tier": "flex"},
+    cat.PRIORITY: {"service_tier": "priority"},
+}
+INVOICE_NOISE = 0.004  # relative standard deviation of billed vs computed
+
+
+def _price(model: cat.Model, when: dt.datetime, context, **usage: int) -> Decimal:
+    calc = genai_prices.calc_price(
+        genai_prices.Usage(**usage), model.name, provider_id=model.provider,
+        genai_request_timestamp=when, price_context=context)
+    return calc.total_price
+
+
+def _components(model: cat.Model, when: dt.datetime, context) -> np.ndarray:
+    """USD per token: uncached input, cache read, cache write, output."""
+    n = _PROBE
+    return np.array([
+        float(_price(model, when, context, input_tokens=n)),
+        float(_price(model, when, context, input_tokens=n, cache_read_tokens=n)),
+        float(_price(model, when, context, input_tokens=n, cache_write_tokens=n)),
+        float(_price(model, when, context, output_tokens=n)),
+    ]) / n
+
+
+@cache
+def unit_prices(day: dt.date) -> np.ndarray:
+    """Array (model, tier, slot, component) of USD per token on ``day``."""
+    noon = dt.datetime.combine(day, dt.time(12, 15), tzinfo=dt.UTC)
+    table = np.zeros((len(cat.MODELS), len(_TIER_CONTEXT), SLOTS, 4))
+    for m, model in enumerate(cat.MODELS):
+        try:
+            slot_inputs = [
+                _price(model, noon.replace(hour=s // 2, minute=15 + 30 * (s % 2)), None,
+                       input_tokens=_PROBE)
+                for s in range(SLOTS)
+            ]
+            standard_noon = _components(model, noon, None)
+            for tier, context in _TIER_CONTEXT.items():
+                table[m, tier, :, :] = (standard_noon if context is None
+                                        else _components(model, noon, context))
+            if len(set(slot_inputs)) > 1:  # time-of-day prices: scale every slot
+                for s in range(SLOTS):
+                    when = noon.replace(hour=s // 2, minute=15 + 30 * (s % 2))
+                    ratio = np.divide(_components(model, when, None), standard_noon,
+                                      out=np.ones(4), where=standard_noon > 0)
+                    table[m, :, s, :] *= ratio
+        except Exception as exc:  # pragma: no cover - the catalog test guards this
+            raise ValueError(f"genai-prices has no price for {model.provider}/{model.name}") from exc
+    return table
+
+
+class CostLedger:
+    """Computed provider cost per (month, model), accumulated day by day."""
+
+    def __init__(self, months: list[str], month_starts_ms: np.ndarray, prices: np.ndarray):
+        self.months = months
+        self.month_starts_ms = month_starts_ms
+        self.prices = prices
+        self.usd = np.zeros((len(months), len(cat.MODELS)))
+
+    def add(self, calls: Frame) -> None:
+        prompt = calls["cost_prompt"]
+        cached = np.where(calls["cached"] == NULL, 0, calls["cached"])
+        write = np.where(calls["cache_write"] == NULL, 0, calls["cache_write"])
+        uncached = np.maximum(prompt - cached - write, 0)
+        slot = (calls["occurred_ms"] % DAY_MS) // (DAY_MS // SLOTS)
+        unit = self.prices[calls["model"], calls["tier"], slot]
+        cost = (uncached * unit[:, 0] + cached * unit[:, 1] + write * unit[:, 2]
+                + calls["cost_completion"] * unit[:, 3])
+        month = np.clip(np.searchsorted(self.month_starts_ms, calls["occurred_ms"], "right") - 1,
+                        0, len(self.months) - 1)
+        np.add.at(self.usd, (month, calls["model"]), cost)
+
+    def write_invoices(self, directory: Path, rng: np.random.Generator) -> tuple[list[Path], list]:
+        """One CSV per provider and month; returns the files and truth rows."""
+        directory.mkdir(parents=True, exist_ok=True)
+        files, truth = [], []
+        for provider in cat.PROVIDERS:
+            models = [i for i, m in enumerate(cat.MODELS) if m.provider == provider]
+            for mo, month in enumerate(self.months):
+                rows = []
+                for i in models:
+                    computed = float(self.usd[mo, i])
+                    if computed <= 0:
+                        continue
+                    billed = round(computed * (1 + rng.normal(0, INVOICE_NOISE)), 2)
+                    rows.append([provider, month, cat.MODELS[i].name, f"{billed:.2f}", "USD"])
+                    truth.append((provider, month, cat.MODELS[i].name, computed, billed))
+                if not rows:
+                    continue
+                path = directory / f"{provider}-{month}.csv"
+                tmp = path.with_name(f".{path.name}.tmp")
+                with open(tmp, "w", newline="") as fh:
+                    writer = csv.writer(fh, lineterminator="\n")
+                    writer.writerow(["provider", "invoice_month", "model", "amount_usd",
+                                     "currency"])
+                    writer.writerows(rows)
+                tmp.replace(path)
+                files.append(path)
+        return files, truth
+
+
+def month_bounds(start: dt.date, end: dt.date) -> tuple[list[str], np.ndarray]:
+    """Months touched by [start, end + 1 day] and their first instants in epoch ms."""
+    months, starts = [], []
+    cursor = dt.date(start.year, start.month, 1)
+    last = end + dt.timedelta(days=1)
+    while cursor <= last:
+        months.append(f"{cursor.year:04d}-{cursor.month:02d}")
+        starts.append(int(dt.datetime.combine(cursor, dt.time(), tzinfo=dt.UTC).timestamp()
+                          * 1000))
+        cursor = dt.date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+    return months, np.array(starts, dtype=np.int64)
