@@ -31,7 +31,7 @@ def read_summary(warehouse: Path) -> UsageSummary:
                 "select count(*), coalesce(sum(records_read), 0), coalesce(sum(records_loaded), 0), "
                 "coalesce(sum(records_quarantined), 0), count(*) filter (where not is_reconciled) "
                 "from audit.usage_event_file_loads"
-            ).fetchone(),
+            ).fetchall()[0],
             strict=True,
         ))
         reasons = con.execute(

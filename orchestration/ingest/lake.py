@@ -68,6 +68,8 @@ class Lake:
         (self.manifests / "_none-loaded-yet.json").touch()  # lets readers glob an empty set
         empty_events = self.data / SCHEMA_PARTITION / SCHEMA_FILE
         empty_quarantine = self.quarantine / SCHEMA_FILE
+        if empty_events.exists() and empty_quarantine.exists():
+            return
         with duckdb.connect() as con:
             con.execute("set timezone = 'UTC'")
             for target, sql in ((empty_events, events_schema_sql), (empty_quarantine, quarantine_schema_sql)):

@@ -139,6 +139,7 @@ def landing_files(landing_dir: Path) -> list[Path]:
 def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None = None) -> FileLoad:
     """Load one landing file; safe to call again with the same content (it then does nothing)."""
     now = now or datetime.now(UTC)
+    ensure_lake(lake)
     name = str(path.relative_to(landing_dir)) if path.is_relative_to(landing_dir) else str(path)
     try:
         fmt = file_format(path)
@@ -174,7 +175,7 @@ def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None
                 con.unregister("records")
                 read, bad = con.execute(
                     "select count(*), count(*) filter (where len(errors) > 0) from validated"
-                ).fetchone()
+                ).fetchall()[0]
                 result.records_read += read
                 result.records_quarantined += bad
                 result.records_loaded += read - bad
@@ -190,7 +191,7 @@ def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None
                         "select min(cast(timezone('UTC', occurred_at) as date))::varchar, "
                         "max(cast(timezone('UTC', occurred_at) as date))::varchar "
                         "from validated where len(errors) = 0"
-                    ).fetchone()
+                    ).fetchall()[0]
                     dates += [lo, hi]
                 if bad:
                     target = (work / "quarantine" / f"{sha[:HASH_PREFIX]}-{chunk}.parquet").as_posix()

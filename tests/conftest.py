@@ -1,0 +1,67 @@
+"""Shared fixtures: an isolated data directory per test and helpers to land files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestration.paths import DATA_DIR_ENV, DataPaths
+
+GOOD_EVENT = {
+    "event_id": "evt-1",
+    "occurred_at": "2025-03-01T10:00:00Z",
+    "customer_id": "cus-1",
+    "workspace_id": "ws-1",
+    "feature": "chat_assistant",
+    "user_id": "usr-1",
+    "task_id": "task-1",
+    "attempt": 1,
+    "provider": "openai",
+    "model": "gpt-4o",
+    "route": "chat-primary",
+    "prompt_tokens": 1200,
+    "cached_prompt_tokens": 200,
+    "completion_tokens": 300,
+    "status": "success",
+    "outcome": "accepted",
+}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataPaths:
+    root = tmp_path / "data"
+    monkeypatch.setenv(DATA_DIR_ENV, str(root))
+    return DataPaths(root).ensure()
+
+
+def event(**changes) -> dict:
+    record = dict(GOOD_EVENT)
+    for key, value in changes.items():
+        if value is _DROP:
+            record.pop(key, None)
+        else:
+            record[key] = value
+    return record
+
+
+class _Drop:
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+_DROP = _Drop()
+DROP = _DROP
+
+
+def write_jsonl(path: Path, lines: list[dict | str], *, compress: bool = False) -> Path:
+    text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if compress:
+        with gzip.open(path, "wt") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text)
+    return path
