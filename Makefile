@@ -7,7 +7,7 @@ export LLM_MARGIN_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(LLM_MARGIN_DATA_DIR)/dagster_home
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run generate materialize report test test-python test-dbt lint dagster docs clean
+.PHONY: help install lock run generate materialize report test lint dagster docs docs-serve clean
 
 help:
 	@echo "make run        set up, generate sample data if landing is empty, build everything, print the report"
@@ -55,7 +55,9 @@ dagster: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/dbt docs generate --project-dir . --profiles-dir .
-	@echo "docs site: $(CURDIR)/target/index.html"
+	@echo "docs site: $(CURDIR)/target/index.html (make docs-serve to browse it)"
+
+docs-serve: docs
 	$(BIN)/dbt docs serve --project-dir . --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
 
 clean:

@@ -1,0 +1,48 @@
+"""The Dagster code location loads, and lineage runs unbroken from landing files to the marts."""
+
+from __future__ import annotations
+
+from dagster import AssetKey
+
+
+def test_definitions_load_with_lineage_from_landing_to_marts(data_dir):
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = set(graph.get_all_asset_keys())
+    landing = AssetKey(["landing", "usage_events"])
+    lake = AssetKey(["lake", "usage_events"])
+    staging = AssetKey(["staging", "stg_usage__events"])
+    summary = AssetKey(["marts", "mart_customer_usage_summary"])
+    quarantine_view = AssetKey(["audit", "quarantined_usage_events"])
+    assert {landing, lake, staging, summary, quarantine_view} <= keys
+
+    assert landing in graph.get(lake).parent_keys
+    assert AssetKey(["staging", "base_usage__event_versions"]) in graph.get(staging).parent_keys
+    assert lake in graph.get(AssetKey(["staging", "base_usage__event_versions"])).parent_keys
+    assert AssetKey(["lake", "usage_events_quarantine"]) in graph.get(quarantine_view).parent_keys
+    assert staging in graph.get(summary).parent_keys
+
+
+def test_dbt_tests_and_ingest_checks_are_asset_checks(data_dir):
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+    assert ("lake/usage_events", "records_reconcile") in checks
+    assert ("staging/stg_usage__events", "unique_stg_usage__events_event_id") in checks
+    blocking = {
+        (key.asset_key.to_user_string(), key.name)
+        for key in graph.asset_check_keys
+        if graph.get_check_spec(key).blocking
+    }
+    assert ("lake/usage_events", "records_reconcile") in blocking
+
+
+def test_dbt_assets_are_grouped_by_layer(data_dir):
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    assert graph.get(AssetKey(["staging", "stg_usage__events"])).group_name == "staging"
+    assert graph.get(AssetKey(["marts", "mart_customer_usage_summary"])).group_name == "marts"
+    assert graph.get(AssetKey(["audit", "usage_event_file_loads"])).group_name == "audit"
