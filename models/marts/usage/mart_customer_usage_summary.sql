@@ -18,15 +18,15 @@ quarantined as (
 calls_by_customer as (
     select
         coalesce(events.customer_id, '(untagged)') as customer_id,
-        count(*) as calls,
-        sum(events.versions_received) as records_loaded,
-        sum(events.versions_received - 1) as records_collapsed,
-        sum(case when events.is_incomplete then 1 else 0 end) as incomplete_calls,
-        count(distinct events.workspace_id) as workspaces,
-        sum(coalesce(events.prompt_tokens, 0)) as prompt_tokens,
-        sum(events.cached_prompt_tokens) as cached_prompt_tokens,
-        sum(coalesce(events.completion_tokens, 0)) as completion_tokens,
-        sum(events.reasoning_tokens) as reasoning_tokens,
+        cast(count(*) as bigint) as calls,
+        cast(sum(events.versions_received) as bigint) as records_loaded,
+        cast(sum(events.versions_received - 1) as bigint) as records_collapsed,
+        cast(sum(case when events.is_incomplete then 1 else 0 end) as bigint) as incomplete_calls,
+        cast(count(distinct events.workspace_id) as bigint) as workspaces,
+        cast(sum(coalesce(events.prompt_tokens, 0)) as bigint) as prompt_tokens,
+        cast(sum(events.cached_prompt_tokens) as bigint) as cached_prompt_tokens,
+        cast(sum(coalesce(events.completion_tokens, 0)) as bigint) as completion_tokens,
+        cast(sum(events.reasoning_tokens) as bigint) as reasoning_tokens,
         min(events.occurred_at) as first_call_at,
         max(events.occurred_at) as last_call_at
     from events
@@ -36,7 +36,7 @@ calls_by_customer as (
 quarantined_by_customer as (
     select
         coalesce(quarantined.customer_id, '(untagged)') as customer_id,
-        count(*) as records_quarantined
+        cast(count(*) as bigint) as records_quarantined
     from quarantined
     group by coalesce(quarantined.customer_id, '(untagged)')
 ),
