@@ -42,7 +42,7 @@ report: $(STAMP)
 
 run: generate materialize report
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

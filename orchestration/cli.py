@@ -35,10 +35,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return 2
     paths.ensure()
     summary = generate(
-        paths.root, seed=args.seed, events=args.events, days=args.days, customers=args.customers,
-        start_date=args.start_date, progress=not args.quiet,
+        paths.root,
+        seed=args.seed,
+        events=args.events,
+        days=args.days,
+        customers=args.customers,
+        start_date=args.start_date,
+        progress=not args.quiet,
     )
-    console.print(f"generated {summary}")
+    console.print(
+        f"generated {summary.events:,} usage records ({summary.calls:,} calls in {summary.tasks:,} tasks; "
+        f"{summary.duplicates:,} re-deliveries, {summary.streams:,} streams, "
+        f"{sum(summary.malformed.values()):,} malformed records) in {paths.landing}"
+    )
     return 0
 
 
@@ -52,7 +61,10 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     assets = list(defs.assets or [])
     with DagsterInstance.ephemeral() as instance:
         result = materialize(
-            assets, resources=defs.resources, instance=instance, raise_on_error=False,
+            assets,
+            resources=defs.resources,
+            instance=instance,
+            raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )
     failed_checks = [
@@ -63,7 +75,9 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     if failed_checks:
         err.print(f"[yellow]checks that did not pass:[/yellow] {', '.join(failed_checks)}")
     if not result.success:
-        err.print("[red]materialize failed[/red]: a step or a blocking check failed (see the log above)")
+        err.print(
+            "[red]materialize failed[/red]: a step or a blocking check failed (see the log above)"
+        )
         return 1
     console.print("[green]materialize succeeded[/green]")
     return 0
@@ -90,13 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, help=f"data directory (overrides ${DATA_DIR_ENV})")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    gen = sub.add_parser("generate", help="write realistic sample landing files (deterministic per seed)")
-    gen.add_argument("--events", type=int, default=100_000, help="approximate number of call attempts")
+    gen = sub.add_parser(
+        "generate", help="write realistic sample landing files (deterministic per seed)"
+    )
+    gen.add_argument(
+        "--events", type=int, default=100_000, help="approximate number of call attempts"
+    )
     gen.add_argument("--days", type=int, default=60, help="days of traffic")
     gen.add_argument("--customers", type=int, default=40)
     gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--start-date", type=date.fromisoformat, default=None, help="first day (YYYY-MM-DD)")
-    gen.add_argument("--if-empty", action="store_true", help="do nothing when landing already has events")
+    gen.add_argument(
+        "--start-date", type=date.fromisoformat, default=None, help="first day (YYYY-MM-DD)"
+    )
+    gen.add_argument(
+        "--if-empty", action="store_true", help="do nothing when landing already has events"
+    )
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(func=cmd_generate)
 

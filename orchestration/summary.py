@@ -20,20 +20,32 @@ class UsageSummary:
 def read_summary(warehouse: Path) -> UsageSummary:
     """Read the summary marts from the warehouse (read-only: never blocks a writer for long)."""
     if not warehouse.exists():
-        raise FileNotFoundError(f"{warehouse} does not exist yet: run `llm-margin materialize` first")
+        raise FileNotFoundError(
+            f"{warehouse} does not exist yet: run `llm-margin materialize` first"
+        )
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        cursor = con.execute("select * from marts.mart_customer_usage_summary order by calls desc, customer_id")
+        cursor = con.execute(
+            "select * from marts.mart_customer_usage_summary order by calls desc, customer_id"
+        )
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        files = dict(zip(
-            ["files", "records_read", "records_loaded", "records_quarantined", "unreconciled_files"],
-            con.execute(
-                "select count(*), coalesce(sum(records_read), 0), coalesce(sum(records_loaded), 0), "
-                "coalesce(sum(records_quarantined), 0), count(*) filter (where not is_reconciled) "
-                "from audit.usage_event_file_loads"
-            ).fetchall()[0],
-            strict=True,
-        ))
+        files = dict(
+            zip(
+                [
+                    "files",
+                    "records_read",
+                    "records_loaded",
+                    "records_quarantined",
+                    "unreconciled_files",
+                ],
+                con.execute(
+                    "select count(*), coalesce(sum(records_read), 0), coalesce(sum(records_loaded), 0), "
+                    "coalesce(sum(records_quarantined), 0), count(*) filter (where not is_reconciled) "
+                    "from audit.usage_event_file_loads"
+                ).fetchall()[0],
+                strict=True,
+            )
+        )
         reasons = con.execute(
             "select error_code, error_field, count(*) from audit.quarantined_usage_events "
             "group by 1, 2 order by 3 desc, 1, 2"
@@ -45,10 +57,15 @@ def print_summary(summary: UsageSummary, console: Console | None = None) -> None
     console = console or Console()
     table = Table(title="Usage events per customer", title_justify="left")
     columns = [
-        ("customer", "customer_id"), ("records loaded", "records_loaded"),
-        ("quarantined", "records_quarantined"), ("deduplicated", "records_collapsed"),
-        ("calls", "calls"), ("incomplete", "incomplete_calls"), ("prompt tokens", "prompt_tokens"),
-        ("cached", "cached_prompt_tokens"), ("completion tokens", "completion_tokens"),
+        ("customer", "customer_id"),
+        ("records loaded", "records_loaded"),
+        ("quarantined", "records_quarantined"),
+        ("deduplicated", "records_collapsed"),
+        ("calls", "calls"),
+        ("incomplete", "incomplete_calls"),
+        ("prompt tokens", "prompt_tokens"),
+        ("cached", "cached_prompt_tokens"),
+        ("completion tokens", "completion_tokens"),
     ]
     for header, _ in columns:
         table.add_column(header, justify="left" if header == "customer" else "right")
@@ -64,11 +81,16 @@ def print_summary(summary: UsageSummary, console: Console | None = None) -> None
     console.print(
         f"{f['files']} landing files: {_fmt(f['records_read'])} records read = "
         f"{_fmt(f['records_loaded'])} loaded + {_fmt(f['records_quarantined'])} quarantined"
-        + ("" if not f["unreconciled_files"] else f"  [red]({f['unreconciled_files']} files do not reconcile)[/red]")
+        + (
+            ""
+            if not f["unreconciled_files"]
+            else f"  [red]({f['unreconciled_files']} files do not reconcile)[/red]"
+        )
     )
     if summary.quarantine_by_reason:
         reasons = ", ".join(
-            f"{code}{f'({field})' if field else ''}: {count}" for code, field, count in summary.quarantine_by_reason[:12]
+            f"{code}{f'({field})' if field else ''}: {count}"
+            for code, field, count in summary.quarantine_by_reason[:12]
         )
         console.print(f"quarantined by reason: {reasons}")
         console.print("details: select * from audit.quarantined_usage_events")

@@ -21,8 +21,12 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 def _snapshot(lake: Lake) -> dict:
     files = sorted(str(p.relative_to(lake.root)) for p in lake.root.rglob("*") if p.is_file())
     with duckdb.connect() as con:
-        events = con.execute(f"select count(*) from read_parquet('{lake.data}/*/*.parquet')").fetchall()[0][0]
-        quarantined = con.execute(f"select count(*) from read_parquet('{lake.quarantine}/*.parquet')").fetchall()[0][0]
+        events = con.execute(
+            f"select count(*) from read_parquet('{lake.data}/*/*.parquet')"
+        ).fetchall()[0][0]
+        quarantined = con.execute(
+            f"select count(*) from read_parquet('{lake.quarantine}/*.parquet')"
+        ).fetchall()[0][0]
     return {"files": files, "events": events, "quarantined": quarantined}
 
 
@@ -30,7 +34,9 @@ def _snapshot(lake: Lake) -> dict:
 def landed(data_dir):
     landing = data_dir.landing_for("usage_events")
     write_jsonl(landing / "day1.jsonl", [event(event_id=f"a-{i}") for i in range(5)] + ["oops"])
-    write_jsonl(landing / "day2.jsonl.gz", [event(event_id=f"b-{i}") for i in range(3)], compress=True)
+    write_jsonl(
+        landing / "day2.jsonl.gz", [event(event_id=f"b-{i}") for i in range(3)], compress=True
+    )
     return data_dir
 
 
@@ -96,7 +102,9 @@ def test_a_crashed_load_leaves_nothing_counted_and_is_redone(landed, monkeypatch
 
 def test_a_corrupt_or_unsupported_file_is_reported_and_the_rest_still_loads(landed):
     landing = landed.landing_for("usage_events")
-    whole = gzip.compress("".join(json.dumps(event(event_id=f"x-{i}")) + "\n" for i in range(2000)).encode())
+    whole = gzip.compress(
+        "".join(json.dumps(event(event_id=f"x-{i}")) + "\n" for i in range(2000)).encode()
+    )
     (landing / "broken.jsonl.gz").write_bytes(whole[: len(whole) // 2])  # a transfer cut in half
     (landing / "notes.txt").write_text("hello")
     (landing / ".in-flight.jsonl").write_text("being written")
@@ -122,17 +130,34 @@ def test_line_numbers_hold_across_read_chunks(data_dir, monkeypatch):
     [result] = load_landing(landing, lake, now=NOW)
     assert result.records_read == 40
     with duckdb.connect() as con:
-        bad_rows = [r[0] for r in con.execute(
-            f"select source_row from read_parquet('{lake.quarantine}/*.parquet') order by 1").fetchall()]
-        good = dict(con.execute(
-            f"select event_id, _source_row from read_parquet('{lake.data}/*/*.parquet')").fetchall())
+        bad_rows = [
+            r[0]
+            for r in con.execute(
+                f"select source_row from read_parquet('{lake.quarantine}/*.parquet') order by 1"
+            ).fetchall()
+        ]
+        good = dict(
+            con.execute(
+                f"select event_id, _source_row from read_parquet('{lake.data}/*/*.parquet')"
+            ).fetchall()
+        )
     assert bad_rows == [i + 1 for i in range(40) if i % 7 == 3]
     assert all(good[f"e-{i}"] == i + 1 for i in range(40) if i % 7 != 3)
 
 
 def test_landing_files_skips_hidden_and_partial_files(data_dir):
     landing = data_dir.landing_for("usage_events")
-    for name in ("a.jsonl", ".hidden.jsonl", "b.jsonl.tmp", "c.csv.part", "sub/d.parquet", "_e.jsonl"):
+    for name in (
+        "a.jsonl",
+        ".hidden.jsonl",
+        "b.jsonl.tmp",
+        "c.csv.part",
+        "sub/d.parquet",
+        "_e.jsonl",
+    ):
         (landing / name).parent.mkdir(parents=True, exist_ok=True)
         (landing / name).write_text("")
-    assert [p.relative_to(landing).as_posix() for p in landing_files(landing)] == ["a.jsonl", "sub/d.parquet"]
+    assert [p.relative_to(landing).as_posix() for p in landing_files(landing)] == [
+        "a.jsonl",
+        "sub/d.parquet",
+    ]

@@ -28,29 +28,84 @@ BAD_RECORDS = [
     ("missing_provider", event(provider=DROP), "missing_required", "provider", "required"),
     ("missing_model", event(model=None), "missing_required", "model", "required"),
     ("tokens_as_text", event(prompt_tokens="abc"), "wrong_type", "prompt_tokens", '"abc"'),
-    ("tokens_fraction", event(completion_tokens=12.5), "wrong_type", "completion_tokens", "whole number"),
+    (
+        "tokens_fraction",
+        event(completion_tokens=12.5),
+        "wrong_type",
+        "completion_tokens",
+        "whole number",
+    ),
     ("id_as_number", event(customer_id=42), "wrong_type", "customer_id", "string"),
     ("timestamp_as_number", event(occurred_at=1700000000), "wrong_type", "occurred_at", "ISO-8601"),
     ("negative_tokens", event(completion_tokens=-5), "negative_value", "completion_tokens", "-5"),
     ("negative_latency", event(latency_ms=-1), "negative_value", "latency_ms", "negative"),
-    ("cached_exceeds_prompt", event(prompt_tokens=100, cached_prompt_tokens=80, cache_write_tokens=30),
-     "cached_exceeds_prompt", "cached_prompt_tokens", "110"),
-    ("reasoning_exceeds_completion", event(completion_tokens=10, reasoning_tokens=11),
-     "reasoning_exceeds_completion", "reasoning_tokens", "11"),
+    (
+        "cached_exceeds_prompt",
+        event(prompt_tokens=100, cached_prompt_tokens=80, cache_write_tokens=30),
+        "cached_exceeds_prompt",
+        "cached_prompt_tokens",
+        "110",
+    ),
+    (
+        "reasoning_exceeds_completion",
+        event(completion_tokens=10, reasoning_tokens=11),
+        "reasoning_exceeds_completion",
+        "reasoning_tokens",
+        "11",
+    ),
     ("unknown_status", event(status="exploded"), "unknown_value", "status", "exploded"),
     ("unknown_outcome", event(outcome="meh"), "unknown_value", "outcome", "meh"),
     ("unknown_service_tier", event(service_tier="gold"), "unknown_value", "service_tier", "gold"),
-    ("unparsable_timestamp", event(occurred_at="yesterday at noon"), "invalid_timestamp", "occurred_at",
-     "yesterday"),
-    ("bad_emitted_at", event(emitted_at="2025-02-30T00:00:00Z"), "invalid_timestamp", "emitted_at", "2025-02-30"),
-    ("far_future", event(occurred_at="2031-01-01T00:00:00Z"), "future_timestamp", "occurred_at", "future"),
-    ("implausibly_old", event(occurred_at="1999-01-01T00:00:00Z"), "timestamp_out_of_range", "occurred_at", "2015"),
+    (
+        "unparsable_timestamp",
+        event(occurred_at="yesterday at noon"),
+        "invalid_timestamp",
+        "occurred_at",
+        "yesterday",
+    ),
+    (
+        "bad_emitted_at",
+        event(emitted_at="2025-02-30T00:00:00Z"),
+        "invalid_timestamp",
+        "emitted_at",
+        "2025-02-30",
+    ),
+    (
+        "far_future",
+        event(occurred_at="2031-01-01T00:00:00Z"),
+        "future_timestamp",
+        "occurred_at",
+        "future",
+    ),
+    (
+        "implausibly_old",
+        event(occurred_at="1999-01-01T00:00:00Z"),
+        "timestamp_out_of_range",
+        "occurred_at",
+        "2015",
+    ),
     ("attempt_zero", event(attempt=0), "invalid_attempt", "attempt", "1 or more"),
-    ("final_without_completion", event(completion_tokens=DROP), "missing_final_tokens", "completion_tokens",
-     "final record"),
-    ("final_without_prompt", event(status="error", prompt_tokens=DROP), "missing_final_tokens", "prompt_tokens",
-     "final record"),
-    ("first_attempt_untagged", event(customer_id=DROP), "missing_task_tag", "customer_id", "first attempt"),
+    (
+        "final_without_completion",
+        event(completion_tokens=DROP),
+        "missing_final_tokens",
+        "completion_tokens",
+        "final record",
+    ),
+    (
+        "final_without_prompt",
+        event(status="error", prompt_tokens=DROP),
+        "missing_final_tokens",
+        "prompt_tokens",
+        "final record",
+    ),
+    (
+        "first_attempt_untagged",
+        event(customer_id=DROP),
+        "missing_task_tag",
+        "customer_id",
+        "first attempt",
+    ),
     ("first_attempt_no_feature", event(feature=""), "missing_task_tag", "feature", "first attempt"),
 ]
 
@@ -75,10 +130,16 @@ def _lake_rows(lake: Lake) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-@pytest.mark.parametrize(("case", "raw", "code", "field", "words"), BAD_RECORDS, ids=[c[0] for c in BAD_RECORDS])
-def test_bad_record_is_quarantined_with_a_reason_naming_the_field(data_dir, case, raw, code, field, words):
+@pytest.mark.parametrize(
+    ("case", "raw", "code", "field", "words"), BAD_RECORDS, ids=[c[0] for c in BAD_RECORDS]
+)
+def test_bad_record_is_quarantined_with_a_reason_naming_the_field(
+    data_dir, case, raw, code, field, words
+):
     landing = data_dir.landing_for("usage_events")
-    path = write_jsonl(landing / "mixed.jsonl", [event(event_id="good-1"), raw, event(event_id="good-2")])
+    path = write_jsonl(
+        landing / "mixed.jsonl", [event(event_id="good-1"), raw, event(event_id="good-2")]
+    )
     lake = Lake(data_dir.lake)
     from orchestration.ingest.usage_events import ensure_lake
 
@@ -98,7 +159,9 @@ def test_bad_record_is_quarantined_with_a_reason_naming_the_field(data_dir, case
 
 def test_a_record_with_several_faults_lists_them_all(data_dir):
     landing = data_dir.landing_for("usage_events")
-    path = write_jsonl(landing / "f.jsonl", [event(status="boom", completion_tokens=-1, model=DROP)])
+    path = write_jsonl(
+        landing / "f.jsonl", [event(status="boom", completion_tokens=-1, model=DROP)]
+    )
     lake = Lake(data_dir.lake)
     load_file(path, landing, lake, now=NOW)
     [bad] = _quarantine(lake)
@@ -114,9 +177,20 @@ def test_valid_variants_are_accepted(data_dir):
         event(event_id="offset", occurred_at="2025-03-01T23:30:00-05:00"),
         event(event_id="naive-utc", occurred_at="2025-03-01 10:00:00"),
         event(event_id="float-int", prompt_tokens=1200.0),
-        event(event_id="retry-untagged", customer_id=DROP, workspace_id=DROP, feature=DROP,
-              parent_event_id="offset", attempt=2),
-        event(event_id="stream-start", status="in_progress", prompt_tokens=DROP, completion_tokens=DROP),
+        event(
+            event_id="retry-untagged",
+            customer_id=DROP,
+            workspace_id=DROP,
+            feature=DROP,
+            parent_event_id="offset",
+            attempt=2,
+        ),
+        event(
+            event_id="stream-start",
+            status="in_progress",
+            prompt_tokens=DROP,
+            completion_tokens=DROP,
+        ),
         event(event_id="upper-enum", status="SUCCESS", service_tier="Batch"),
         event(event_id="extra", gateway_region="eu-west-1", request_tags={"team": "a"}),
     ]
@@ -128,7 +202,10 @@ def test_valid_variants_are_accepted(data_dir):
     assert rows["offset"]["occurred_at"] == datetime(2025, 3, 2, 4, 30, tzinfo=UTC)
     assert str(rows["offset"]["event_date"]) == "2025-03-02"
     assert rows["float-int"]["prompt_tokens"] == 1200
-    assert json.loads(rows["extra"]["attributes"]) == {"gateway_region": "eu-west-1", "request_tags": {"team": "a"}}
+    assert json.loads(rows["extra"]["attributes"]) == {
+        "gateway_region": "eu-west-1",
+        "request_tags": {"team": "a"},
+    }
     assert rows["offset"]["attributes"] is None
 
 
@@ -158,17 +235,19 @@ def test_csv_rows_are_validated_like_json_and_wrong_cell_counts_are_kept(data_di
 
 def test_parquet_files_load_with_row_numbers(data_dir):
     landing = data_dir.landing_for("usage_events")
-    table = pa.table({
-        "event_id": ["p-1", "p-2", None],
-        "occurred_at": ["2025-03-01T10:00:00Z"] * 3,
-        "customer_id": ["cus-1"] * 3,
-        "workspace_id": ["ws-1"] * 3,
-        "feature": ["chat"] * 3,
-        "provider": ["anthropic"] * 3,
-        "model": ["claude-sonnet-4"] * 3,
-        "prompt_tokens": pa.array([10, -1, 10], pa.int64()),
-        "completion_tokens": pa.array([5, 5, 5], pa.int32()),
-    })
+    table = pa.table(
+        {
+            "event_id": ["p-1", "p-2", None],
+            "occurred_at": ["2025-03-01T10:00:00Z"] * 3,
+            "customer_id": ["cus-1"] * 3,
+            "workspace_id": ["ws-1"] * 3,
+            "feature": ["chat"] * 3,
+            "provider": ["anthropic"] * 3,
+            "model": ["claude-sonnet-4"] * 3,
+            "prompt_tokens": pa.array([10, -1, 10], pa.int64()),
+            "completion_tokens": pa.array([5, 5, 5], pa.int32()),
+        }
+    )
     path = landing / "batch.parquet"
     pq.write_table(table, path)
     lake = Lake(data_dir.lake)

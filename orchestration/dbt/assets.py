@@ -10,6 +10,7 @@ WAREHOUSE_POOL = "warehouse_writer"
 
 parse_project()
 
+
 @dbt_assets(
     manifest=llm_margin_project.manifest_path,
     project=llm_margin_project,

@@ -36,7 +36,15 @@ llm_margin_project = DbtProject(
 )
 
 
-DBT_SOURCES = ("models", "macros", "seeds", "tests/dbt", "analyses", "dbt_project.yml", "profiles.yml")
+DBT_SOURCES = (
+    "models",
+    "macros",
+    "seeds",
+    "tests/dbt",
+    "analyses",
+    "dbt_project.yml",
+    "profiles.yml",
+)
 
 
 def manifest_is_stale() -> bool:
@@ -59,8 +67,17 @@ def parse_project(*, force: bool = False) -> Path:
     manifest = llm_margin_project.manifest_path
     if force or manifest_is_stale():
         subprocess.run(
-            [dbt_executable(), "parse", "--quiet", "--project-dir", str(PROJECT_ROOT),
-             "--profiles-dir", str(PROJECT_ROOT), "--target", dbt_target()],
+            [
+                dbt_executable(),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(PROJECT_ROOT),
+                "--profiles-dir",
+                str(PROJECT_ROOT),
+                "--target",
+                dbt_target(),
+            ],
             check=True,
             env=dbt_env(),
             cwd=PROJECT_ROOT,

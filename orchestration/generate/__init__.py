@@ -36,7 +36,11 @@ from .truth import Truth
 from .writers import IdText, file_name, write_day
 
 __all__ = [
-    "DEFAULT_END_DATE", "FAULTS", "GenerationSummary", "LandingNotEmptyError", "generate",
+    "DEFAULT_END_DATE",
+    "FAULTS",
+    "GenerationSummary",
+    "LandingNotEmptyError",
+    "generate",
 ]
 
 DEFAULT_END_DATE = dt.date(2026, 11, 22)
@@ -96,7 +100,8 @@ def generate(
         count = sum(1 for _ in usage_dir.iterdir())
         raise LandingNotEmptyError(
             f"{usage_dir} already holds {count} file(s); generate writes a fresh data set. "
-            "Remove them (or point at another data directory) and run again.")
+            "Remove them (or point at another data directory) and run again."
+        )
     usage_dir.mkdir(parents=True, exist_ok=True)
     start = start_date or DEFAULT_END_DATE - dt.timedelta(days=days - 1)
     end = start + dt.timedelta(days=days - 1)
@@ -118,25 +123,33 @@ def generate(
     plans = _plan_special_tasks(rng, pop, days, events)
     incidents = _plan_incidents(rng, days, start)
     change = choose_plan_change(rng, pop, start, end)
-    files = write_billing(landing / "billing", rng, pop,
-                          (customer_ids.to_pylist(), workspace_ids.to_pylist()), start, end,
-                          change, sorted({w for p in plans.values()
-                                          for w in p.runaway_workspaces}), invoice_key)
+    runaway_ws = sorted({w for p in plans.values() for w in p.runaway_workspaces})
     routes = cat.route_arrays()
     months, month_starts = month_bounds(start, end)
-    ledger = CostLedger(months, month_starts, unit_prices(start + (end - start) / 2))
-    truth = Truth(data_dir / "truth", event_key, task_key,
-                  (customer_ids, workspace_ids, user_ids))
+    ledger = CostLedger(
+        months, month_starts, unit_prices(start + (end - start) / 2), len(pop.workspace_seq)
+    )
+    truth = Truth(data_dir / "truth", event_key, task_key, (customer_ids, workspace_ids, user_ids))
 
     day0_ms = _epoch_ms(start)
-    weights = np.array([(WEEKEND_FACTOR if (start + dt.timedelta(days=d)).weekday() >= 5
-                         else 1.0) * (1 + DAILY_GROWTH) ** d for d in range(days)])
+    weights = np.array(
+        [
+            (WEEKEND_FACTOR if (start + dt.timedelta(days=d)).weekday() >= 5 else 1.0)
+            * (1 + DAILY_GROWTH) ** d
+            for d in range(days)
+        ]
+    )
     seq = Sequencer()
     pending: dict[int, list[Frame]] = {}
     created_records = created_tasks = incomplete = 0
     usage_files: list[Path] = []
-    columns = (TextColumn("[bold]generating usage events"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("days"), TimeElapsedColumn())
+    columns = (
+        TextColumn("[bold]generating usage events"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, disable=not progress, transient=False) as bar:
         job = bar.add_task("days", total=days)
         for day in range(days):
@@ -144,25 +157,27 @@ def generate(
             target = max(0, events - created_records) * weights[day] / weights[day:].sum()
             n_tasks = max(1, int(round(target / ratio)))
             day_start = day0_ms + day * DAY_MS
-            tasks = plan_tasks(rng, pop, profile, routes, day, day_start, n_tasks,
-                               plans.get(day, DayPlan()), seq)
+            tasks = plan_tasks(
+                rng, pop, profile, routes, day, day_start, n_tasks, plans.get(day, DayPlan()), seq
+            )
             calls = simulate_calls(rng, tasks, routes, incidents, seq)
             records = expand_calls(rng, calls, force_incomplete=incomplete == 0)
             records = deliver(rng, records, day, days - 1, day0_ms)
             records = plant(rng, records, day, formats, mandatory.get(day, []), day_start)
             incomplete += int((records["incomplete"] & (records["kind"] == 2)).sum())
-            truth.add_tasks(tasks, calls, records)
-            ledger.add(calls)
+            costs = ledger.add(calls, tasks["workspace"][calls["task_row"]])
+            truth.add_tasks(tasks, calls, records, costs)
             created_records += length(records)
             created_tasks += length(tasks)
 
             here = records["file_day"] == day
             for later_day in np.unique(records["file_day"][~here]):
                 pending.setdefault(int(later_day), []).append(
-                    take(records, np.flatnonzero(records["file_day"] == later_day)))
+                    take(records, np.flatnonzero(records["file_day"] == later_day))
+                )
             batch = concat([take(records, np.flatnonzero(here)), *pending.pop(day, [])])
-            batch = take(batch, np.lexsort((batch["kind"], batch["true_ev"],
-                                            batch["arrival_ms"])))
+            del records, calls, tasks, costs  # keep one copy of the day in memory
+            batch = take(batch, np.lexsort((batch["kind"], batch["true_ev"], batch["arrival_ms"])))
             date = start + dt.timedelta(days=day)
             name = file_name(date.isoformat(), formats[day])
             write_day(usage_dir / name, batch, formats[day], ids)
@@ -170,28 +185,56 @@ def generate(
             usage_files.append(usage_dir / name)
             bar.advance(job)
 
+    files = write_billing(
+        landing / "billing",
+        rng,
+        pop,
+        (customer_ids.to_pylist(), workspace_ids.to_pylist()),
+        start,
+        end,
+        change,
+        runaway_ws,
+        ledger.workspace_usd.max(axis=0),
+        invoice_key,
+    )
     invoice_rng = np.random.Generator(np.random.PCG64([seed, 1]))
-    invoice_files, provider_costs = ledger.write_invoices(landing / "provider_invoices",
-                                                          invoice_rng)
+    invoice_files, provider_costs = ledger.write_invoices(
+        landing / "provider_invoices", invoice_rng
+    )
     all_files = usage_files + files + invoice_files
     parameters = {
-        "seed": seed, "events": events, "days": days, "customers": customers,
-        "start_date": start.isoformat(), "end_date": end.isoformat(),
-        "traces": list(profile.sources), "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "events": events,
+        "days": days,
+        "customers": customers,
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "traces": list(profile.sources),
+        "generator_version": GENERATOR_VERSION,
         "formats": {d: f for d, f in zip(_dates(start, days), formats, strict=True)},
-        "plan_change": None if change is None else {
+        "plan_change": None
+        if change is None
+        else {
             "customer_id": customer_ids[change.customer].as_py(),
             "from_plan": cat.PLANS[change.old_plan].plan_id,
-            "to_plan": cat.PLANS[change.new_plan].plan_id, "on": change.on.isoformat()},
+            "to_plan": cat.PLANS[change.new_plan].plan_id,
+            "on": change.on.isoformat(),
+        },
         "trial_customer_id": customer_ids[pop.trial_customer].as_py(),
         "trial_workspace_id": workspace_ids[pop.trial_workspace].as_py(),
-        "runaway_workspace_ids": sorted({workspace_ids[w].as_py() for p in plans.values()
-                                         for w in p.runaway_workspaces}),
-        "incidents": [{"provider": cat.PROVIDERS[i.provider],
-                       "start": _iso(i.start_ms), "end": _iso(i.end_ms)} for i in incidents],
+        "runaway_workspace_ids": sorted(workspace_ids[w].as_py() for w in runaway_ws),
+        "incidents": [
+            {
+                "provider": cat.PROVIDERS[i.provider],
+                "start": _iso(i.start_ms),
+                "end": _iso(i.end_ms),
+            }
+            for i in incidents
+        ],
     }
-    summary = truth.close(parameters, provider_costs,
-                          [str(p.relative_to(data_dir)) for p in all_files])
+    summary = truth.close(
+        parameters, provider_costs, [str(p.relative_to(data_dir)) for p in all_files]
+    )
     return GenerationSummary(
         events=summary["records"],
         tasks=summary["tasks"],
@@ -234,8 +277,7 @@ def _plan_special_tasks(
     n_ws = 1 if n_runaway == 1 or pool.size == 1 else 2
     runaway_ws = rng.choice(pool, size=n_ws, replace=False)
     for i, day in enumerate(rng.integers(0, days, n_runaway)):
-        plans.setdefault(int(day), DayPlan()).runaway_workspaces.append(
-            int(runaway_ws[i % n_ws]))
+        plans.setdefault(int(day), DayPlan()).runaway_workspaces.append(int(runaway_ws[i % n_ws]))
     for day in rng.choice(days, size=min(2, days), replace=False):
         plans.setdefault(int(day), DayPlan()).trial_tasks = int(rng.integers(3, 7))
     return plans
@@ -247,8 +289,9 @@ def _plan_incidents(rng: np.random.Generator, days: int, start: dt.date) -> list
         day = int(rng.integers(0, days))
         begin = _epoch_ms(start) + day * DAY_MS + int(rng.integers(8, 18)) * 3_600_000
         length_ms = int(rng.integers(1, 5)) * 3_600_000
-        out.append(Incident(int(rng.integers(0, len(cat.PROVIDERS))), begin, begin + length_ms,
-                            0.35))
+        out.append(
+            Incident(int(rng.integers(0, len(cat.PROVIDERS))), begin, begin + length_ms, 0.35)
+        )
     return out
 
 
@@ -262,4 +305,3 @@ def _iso(ms: int) -> str:
 
 def _dates(start: dt.date, days: int) -> list[str]:
     return [(start + dt.timedelta(days=d)).isoformat() for d in range(days)]
-

@@ -18,6 +18,7 @@ from .catalog import PLAN_INDEX, PLANS
 from .ids import render_ids
 from .population import Population
 
+HISTORY_MONTHS = 2
 ENTERPRISE_DISCOUNTS = (0.8, 1.0, 1.2, 1.6)  # negotiated contract size vs list price
 
 
@@ -59,10 +60,15 @@ def write_billing(
     start: dt.date,
     end: dt.date,
     change: PlanChange | None,
-    capped_workspaces: list[int],
+    runaway_workspaces: list[int],
+    workspace_spend: np.ndarray,
     invoice_key: int,
 ) -> list[Path]:
-    """Write the four billing CSVs; returns their paths."""
+    """Write the four billing CSVs; returns their paths.
+
+    Hard caps are set against each capped workspace's busiest month of provider spend, so some
+    workspaces cross 80% or 100% of their budget; runaway workspaces always cross it.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     customer_ids, workspace_ids = ids
     plans_now = pop.customer_plan.copy()
@@ -70,47 +76,108 @@ def write_billing(
         plans_now[change.customer] = change.new_plan
     files = []
 
-    rows = [[p.plan_id, p.plan_name, f"{p.price_per_month_usd:.2f}",
-             f"{p.target_gross_margin_pct:.1f}", p.included_tasks, f"{p.overage_per_task_usd:.3f}",
-             p.seats_included] for p in PLANS]
-    files.append(_write(directory / "plans.csv",
-                        ["plan_id", "plan_name", "price_per_month_usd", "target_gross_margin_pct",
-                         "included_tasks", "overage_per_task_usd", "seats_included"], rows))
+    rows = [
+        [
+            p.plan_id,
+            p.plan_name,
+            f"{p.price_per_month_usd:.2f}",
+            f"{p.target_gross_margin_pct:.1f}",
+            p.included_tasks,
+            f"{p.overage_per_task_usd:.3f}",
+            p.seats_included,
+        ]
+        for p in PLANS
+    ]
+    files.append(
+        _write(
+            directory / "plans.csv",
+            [
+                "plan_id",
+                "plan_name",
+                "price_per_month_usd",
+                "target_gross_margin_pct",
+                "included_tasks",
+                "overage_per_task_usd",
+                "seats_included",
+            ],
+            rows,
+        )
+    )
 
     rows = []
     for c in range(pop.n_customers):
         source, medium, campaign = pop.utm[c]
         signed = pop.customer_signup[c].strftime("%Y-%m-%dT%H:%M:%SZ")
-        rows.append([customer_ids[c], pop.customer_name[c], PLANS[plans_now[c]].plan_id, signed,
-                     source or "", medium or "", campaign or ""])
-    files.append(_write(directory / "customers.csv",
-                        ["customer_id", "customer_name", "plan_id", "signed_up_at", "utm_source",
-                         "utm_medium", "utm_campaign"], rows))
+        rows.append(
+            [
+                customer_ids[c],
+                pop.customer_name[c],
+                PLANS[plans_now[c]].plan_id,
+                signed,
+                source or "",
+                medium or "",
+                campaign or "",
+            ]
+        )
+    files.append(
+        _write(
+            directory / "customers.csv",
+            [
+                "customer_id",
+                "customer_name",
+                "plan_id",
+                "signed_up_at",
+                "utm_source",
+                "utm_medium",
+                "utm_campaign",
+            ],
+            rows,
+        )
+    )
 
-    caps = pop.workspace_cap.copy()
-    for w in capped_workspaces:
-        caps[w] = 200.0
+    caps = _nice(pop.workspace_cap_factor * np.maximum(workspace_spend, 5.0))
+    for w in runaway_workspaces:
+        caps[w] = _nice(np.array([0.9 * max(workspace_spend[w], 5.0)]))[0]
     rows = []
     for w in range(len(pop.workspace_seq)):
         if w == pop.trial_workspace:
             continue
         cap = "" if np.isnan(caps[w]) else f"{caps[w]:.2f}"
-        rows.append([workspace_ids[w], customer_ids[pop.workspace_customer[w]],
-                     pop.workspace_name[w], cap])
-    files.append(_write(directory / "workspaces.csv",
-                        ["workspace_id", "customer_id", "workspace_name", "monthly_hard_cap_usd"],
-                        rows))
+        rows.append(
+            [workspace_ids[w], customer_ids[pop.workspace_customer[w]], pop.workspace_name[w], cap]
+        )
+    files.append(
+        _write(
+            directory / "workspaces.csv",
+            ["workspace_id", "customer_id", "workspace_name", "monthly_hard_cap_usd"],
+            rows,
+        )
+    )
 
-    files.append(_write(directory / "invoices.csv",
-                        ["invoice_id", "customer_id", "invoice_month", "plan_id", "amount_usd",
-                         "status"],
-                        _invoices(rng, pop, customer_ids, start, end, change, invoice_key)))
+    files.append(
+        _write(
+            directory / "invoices.csv",
+            ["invoice_id", "customer_id", "invoice_month", "plan_id", "amount_usd", "status"],
+            _invoices(rng, pop, customer_ids, start, end, change, invoice_key),
+        )
+    )
     return files
 
 
-def _invoices(rng, pop: Population, customer_ids: list[str], start: dt.date, end: dt.date,
-              change: PlanChange | None, invoice_key: int) -> list[list]:
-    months = sorted({(d.year, d.month) for d in _days(start, end)})
+def _invoices(
+    rng,
+    pop: Population,
+    customer_ids: list[str],
+    start: dt.date,
+    end: dt.date,
+    change: PlanChange | None,
+    invoice_key: int,
+) -> list[list]:
+    # the export holds a little history before the usage window too
+    first = dt.date(start.year, start.month, 1)
+    for _ in range(HISTORY_MONTHS):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    months = sorted({(d.year, d.month) for d in _days(first, end)})
     discount = rng.choice(ENTERPRISE_DISCOUNTS, size=pop.n_customers)
     lines: list[tuple[str, int, int, float, str]] = []  # month, customer, plan, amount, status
     for c in range(pop.n_customers):
@@ -121,16 +188,21 @@ def _invoices(rng, pop: Population, customer_ids: list[str], start: dt.date, end
             if signup > last:
                 continue
             label = f"{year:04d}-{month:02d}"
-            status = "open" if (year, month) == months[-1] else (
-                "open" if rng.random() < 0.07 else "paid")
+            status = (
+                "open"
+                if (year, month) == months[-1]
+                else ("open" if rng.random() < 0.07 else "paid")
+            )
             begin = max(first, signup)
             segments = [(begin, last, int(pop.customer_plan[c]))]
             if change and change.customer == c:
                 if change.on <= first:
                     segments = [(begin, last, change.new_plan)]
                 elif change.on <= last:
-                    segments = [(begin, change.on - dt.timedelta(days=1), change.old_plan),
-                                (change.on, last, change.new_plan)]
+                    segments = [
+                        (begin, change.on - dt.timedelta(days=1), change.old_plan),
+                        (change.on, last, change.new_plan),
+                    ]
             for seg_start, seg_end, plan in segments:
                 price = PLANS[plan].price_per_month_usd
                 if PLANS[plan].plan_id == "enterprise":
@@ -142,15 +214,25 @@ def _invoices(rng, pop: Population, customer_ids: list[str], start: dt.date, end
     lines.sort(key=lambda line: (line[0], customer_ids[line[1]], line[2]))
     # a couple of invoices issued wrong: voided and reissued at the right amount
     paid = [i for i, line in enumerate(lines) if line[4] == "paid"]
-    voided = set(rng.choice(paid, size=min(2, len(paid)), replace=False).tolist()) if paid else set()
+    voided = set()
+    if paid:
+        voided = set(rng.choice(paid, size=min(2, len(paid)), replace=False).tolist())
     out_lines = []
     for i, line in enumerate(lines):
         if i in voided:
             out_lines.append((line[0], line[1], line[2], round(line[3] * 1.1, 2), "void"))
         out_lines.append(line)
     invoice_ids = render_ids(np.arange(len(out_lines)), "in_", invoice_key).to_pylist()
-    return [[invoice_ids[i], customer_ids[c], month, PLANS[plan].plan_id, f"{amount:.2f}", status]
-            for i, (month, c, plan, amount, status) in enumerate(out_lines)]
+    return [
+        [invoice_ids[i], customer_ids[c], month, PLANS[plan].plan_id, f"{amount:.2f}", status]
+        for i, (month, c, plan, amount, status) in enumerate(out_lines)
+    ]
+
+
+def _nice(usd: np.ndarray) -> np.ndarray:
+    """Round budgets the way people set them: to 5, 10, 50 or 100 dollars."""
+    step = np.where(usd < 100, 5.0, np.where(usd < 500, 10.0, np.where(usd < 2000, 50.0, 100.0)))
+    return np.where(np.isnan(usd), np.nan, np.maximum(step, np.round(usd / step) * step))
 
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:

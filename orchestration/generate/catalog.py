@@ -61,15 +61,62 @@ class Feature:
 
 
 PLANS: tuple[Plan, ...] = (
-    Plan("free", "Free", 0.0, 0.0, 100, 0.0, 1, 0.25, 0.15, (1, 1), (1, 3),
-         ("chat_assistant", "doc_summarize")),
-    Plan("starter", "Starter", 49.0, 70.0, 2_000, 0.03, 5, 0.35, 0.6, (1, 3), (2, 8),
-         ("chat_assistant", "doc_summarize", "sql_copilot")),
-    Plan("pro", "Pro", 299.0, 75.0, 15_000, 0.02, 25, 0.28, 1.6, (2, 5), (3, 20),
-         ("chat_assistant", "doc_summarize", "sql_copilot", "code_review", "support_agent")),
-    Plan("enterprise", "Enterprise", 2_500.0, 80.0, 150_000, 0.015, 250, 0.12, 5.0, (3, 6),
-         (5, 40),
-         ("chat_assistant", "doc_summarize", "sql_copilot", "code_review", "support_agent")),
+    Plan(
+        "free",
+        "Free",
+        0.0,
+        0.0,
+        100,
+        0.0,
+        1,
+        0.25,
+        0.15,
+        (1, 1),
+        (1, 3),
+        ("chat_assistant", "doc_summarize"),
+    ),
+    Plan(
+        "starter",
+        "Starter",
+        29.0,
+        70.0,
+        2_000,
+        0.03,
+        5,
+        0.35,
+        0.6,
+        (1, 3),
+        (2, 8),
+        ("chat_assistant", "doc_summarize", "sql_copilot"),
+    ),
+    Plan(
+        "pro",
+        "Pro",
+        149.0,
+        75.0,
+        15_000,
+        0.02,
+        25,
+        0.28,
+        1.6,
+        (2, 5),
+        (3, 20),
+        ("chat_assistant", "doc_summarize", "sql_copilot", "code_review", "support_agent"),
+    ),
+    Plan(
+        "enterprise",
+        "Enterprise",
+        1_000.0,
+        80.0,
+        150_000,
+        0.015,
+        250,
+        0.12,
+        5.0,
+        (3, 6),
+        (5, 40),
+        ("chat_assistant", "doc_summarize", "sql_copilot", "code_review", "support_agent"),
+    ),
 )
 
 MODELS: tuple[Model, ...] = (
@@ -111,17 +158,61 @@ ROUTES: tuple[Route, ...] = (
 )
 
 FEATURES: tuple[Feature, ...] = (
-    Feature("chat_assistant", (("chat-primary", 0.55), ("chat-mini", 0.45)),
-            0.8, 0.0, 0.01, 0.012, "conv", 1.0, 1.0),
-    Feature("code_review", (("code-primary", 0.7), ("code-legacy", 0.3)),
-            0.5, 0.0, 0.02, 0.004, "code", 1.6, 12.0),
-    Feature("doc_summarize", (("summarize-primary", 0.7), ("summarize-long", 0.3)),
-            0.1, 0.35, 0.01, 0.002, "mooncake", 1.0, 0.6),
-    Feature("support_agent", (("agent-primary", 0.5), ("agent-reasoning", 0.2),
-                              ("support-cheap", 0.3)),
-            0.2, 0.0, 0.04, 0.004, "mooncake", 0.5, 0.5),
-    Feature("sql_copilot", (("sql-primary", 0.6), ("sql-reasoning", 0.4)),
-            0.4, 0.0, 0.05, 0.004, "code", 0.6, 4.0),
+    Feature(
+        "chat_assistant",
+        (("chat-primary", 0.65), ("chat-mini", 0.35)),
+        0.8,
+        0.0,
+        0.01,
+        0.012,
+        "conv",
+        8.0,
+        2.0,
+    ),
+    Feature(
+        "code_review",
+        (("code-primary", 0.7), ("code-legacy", 0.3)),
+        0.5,
+        0.0,
+        0.02,
+        0.004,
+        "code",
+        6.0,
+        20.0,
+    ),
+    Feature(
+        "doc_summarize",
+        (("summarize-primary", 0.7), ("summarize-long", 0.3)),
+        0.1,
+        0.35,
+        0.01,
+        0.002,
+        "mooncake",
+        1.5,
+        0.6,
+    ),
+    Feature(
+        "support_agent",
+        (("agent-primary", 0.5), ("agent-reasoning", 0.2), ("support-cheap", 0.3)),
+        0.2,
+        0.0,
+        0.04,
+        0.004,
+        "mooncake",
+        3.0,
+        0.6,
+    ),
+    Feature(
+        "sql_copilot",
+        (("sql-primary", 0.6), ("sql-reasoning", 0.4)),
+        0.4,
+        0.0,
+        0.05,
+        0.004,
+        "code",
+        6.0,
+        4.0,
+    ),
 )
 AGENT_FEATURE = "support_agent"
 
@@ -138,10 +229,19 @@ PROVIDER_FAILURES: dict[str, tuple[float, float, float]] = {
 }
 
 # Status codes (index = code). UNKNOWN_* codes only appear in planted malformed records.
-STATUSES: tuple[str, ...] = ("in_progress", "success", "error", "timeout", "rate_limited",
-                             "invalid_output", "cancelled", "ok")
+STATUSES: tuple[str, ...] = (
+    "in_progress",
+    "success",
+    "error",
+    "timeout",
+    "rate_limited",
+    "invalid_output",
+    "cancelled",
+    "ok",
+)
 IN_PROGRESS, SUCCESS, ERROR, TIMEOUT, RATE_LIMITED, INVALID_OUTPUT, CANCELLED, UNKNOWN_STATUS = (
-    range(8))
+    range(8)
+)
 OUTCOMES: tuple[str, ...] = ("accepted", "rejected", "failed", "abandoned", "completed")
 ACCEPTED, REJECTED, FAILED, ABANDONED, UNKNOWN_OUTCOME = range(5)
 TIERS: tuple[str, ...] = ("standard", "batch", "flex", "priority", "turbo")
@@ -168,8 +268,9 @@ class RouteArrays:
 def route_arrays() -> RouteArrays:
     model = np.array([MODEL_INDEX[r.model] for r in ROUTES], dtype=np.int16)
     provider = np.array([PROVIDER_INDEX[MODELS[m].provider] for m in model], dtype=np.int16)
-    fallback = np.array([ROUTE_INDEX[r.fallback] if r.fallback else -1 for r in ROUTES],
-                        dtype=np.int16)
+    fallback = np.array(
+        [ROUTE_INDEX[r.fallback] if r.fallback else -1 for r in ROUTES], dtype=np.int16
+    )
     return RouteArrays(model, provider, fallback)
 
 

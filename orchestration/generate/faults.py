@@ -56,9 +56,7 @@ def supports(fmt: str, fault: str) -> bool:
     return True  # JSON Lines, plain or gzip
 
 
-def plan_mandatory(
-    rng: np.random.Generator, formats: Sequence[str]
-) -> dict[int, list[str]]:
+def plan_mandatory(rng: np.random.Generator, formats: Sequence[str]) -> dict[int, list[str]]:
     """For each fault, one day whose file format carries it; one wrong-width row per CSV file."""
     plan: dict[int, list[str]] = {}
     for fault in FAULTS:
@@ -84,8 +82,13 @@ def plant(
     n = length(records)
     if n == 0:
         return records
-    base = ((records["kind"] == OK) & ~records["stream"] & ~records["dup_source"]
-            & (records["extra"] == 0) & (records["true_ev"] >= 0))
+    base = (
+        (records["kind"] == OK)
+        & ~records["stream"]
+        & ~records["dup_source"]
+        & (records["extra"] == 0)
+        & (records["true_ev"] >= 0)
+    )
     random_kinds = [f for f in FAULTS if f != "wrong_column_count"]
     extra = int(rng.binomial(n, MALFORMED_RATE)) if n else 0
     counts = np.bincount(rng.integers(0, len(random_kinds), extra), minlength=len(random_kinds))
@@ -168,8 +171,19 @@ def _empty_line(rng: np.random.Generator, records: Frame, day: int, day_start_ms
     for key, value in row.items():
         if value.dtype == bool:
             value[:] = False
-        elif key in ("prompt", "cached", "cache_write", "completion", "reasoning", "retries",
-                     "latency", "attempt", "occ_ms", "emit_ms", "true_occ_ms"):
+        elif key in (
+            "prompt",
+            "cached",
+            "cache_write",
+            "completion",
+            "reasoning",
+            "retries",
+            "latency",
+            "attempt",
+            "occ_ms",
+            "emit_ms",
+            "true_occ_ms",
+        ):
             value[:] = NULL
         else:
             value[:] = -1

@@ -28,8 +28,3 @@ def concat(frames: Sequence[Frame]) -> Frame:
         return {}
     keys = frames[0].keys()
     return {key: np.concatenate([f[key] for f in frames]) for key in keys}
-
-
-def nullable(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """``values`` as int64 with ``NULL`` where ``keep`` is false."""
-    return np.where(keep, values, NULL).astype(np.int64)

@@ -13,13 +13,61 @@ import numpy as np
 
 from .catalog import FEATURE_INDEX, FEATURES, PLANS
 
-_ADJECTIVES = ("Acme", "Blue", "Bright", "Cedar", "Delta", "Ember", "Falcon", "Granite", "Harbor",
-               "Iris", "Juniper", "Kestrel", "Lumen", "Maple", "Nimbus", "Orbit", "Pioneer",
-               "Quartz", "River", "Summit", "Tidal", "Umber", "Vertex", "Willow", "Zenith")
-_NOUNS = ("Analytics", "Labs", "Health", "Logistics", "Finance", "Studio", "Robotics", "Legal",
-          "Retail", "Media", "Energy", "Travel", "Bio", "Systems", "Insurance", "Foods")
-_WORKSPACES = ("Production", "Support", "Engineering", "Sales", "Research", "Marketing",
-               "Operations", "Staging")
+_ADJECTIVES = (
+    "Acme",
+    "Blue",
+    "Bright",
+    "Cedar",
+    "Delta",
+    "Ember",
+    "Falcon",
+    "Granite",
+    "Harbor",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+    "Maple",
+    "Nimbus",
+    "Orbit",
+    "Pioneer",
+    "Quartz",
+    "River",
+    "Summit",
+    "Tidal",
+    "Umber",
+    "Vertex",
+    "Willow",
+    "Zenith",
+)
+_NOUNS = (
+    "Analytics",
+    "Labs",
+    "Health",
+    "Logistics",
+    "Finance",
+    "Studio",
+    "Robotics",
+    "Legal",
+    "Retail",
+    "Media",
+    "Energy",
+    "Travel",
+    "Bio",
+    "Systems",
+    "Insurance",
+    "Foods",
+)
+_WORKSPACES = (
+    "Production",
+    "Support",
+    "Engineering",
+    "Sales",
+    "Research",
+    "Marketing",
+    "Operations",
+    "Staging",
+)
 # utm_source, utm_medium, candidate campaigns
 _CHANNELS = (
     ("google", "cpc", ("brand-search", "ai-margin-q3", "llm-cost-tracking")),
@@ -49,7 +97,7 @@ class Population:
     workspace_customer: np.ndarray
     workspace_name: list[str]
     workspace_cum: np.ndarray  # customer code + cumulative weight within the customer
-    workspace_cap: np.ndarray  # monthly hard cap in USD, nan = none
+    workspace_cap_factor: np.ndarray  # hard cap / busiest month's spend; nan = no cap
     workspace_user_start: np.ndarray
     workspace_user_count: np.ndarray
     # users
@@ -70,14 +118,18 @@ def build_population(
         raise ValueError("customers must be at least 1")
     plans = _assign_plans(rng, customers)
     names = _names(rng, customers)
-    signup_day = np.where(rng.random(customers) < 0.85,
-                          -rng.integers(1, 400, customers),
-                          rng.integers(1, max(2, int(days * 0.8)), customers))
+    signup_day = np.where(
+        rng.random(customers) < 0.85,
+        -rng.integers(1, 400, customers),
+        rng.integers(1, max(2, int(days * 0.8)), customers),
+    )
     signup_day[: min(2, customers)] = -rng.integers(30, 400, min(2, customers))
     seconds = rng.integers(8 * 3600, 20 * 3600, customers)
     base = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
-    signup = [base + dt.timedelta(days=int(d), seconds=int(s))
-              for d, s in zip(signup_day, seconds, strict=True)]
+    signup = [
+        base + dt.timedelta(days=int(d), seconds=int(s))
+        for d, s in zip(signup_day, seconds, strict=True)
+    ]
     scale = np.array([PLANS[p].usage_scale for p in plans])
     weight = scale * rng.lognormal(0.0, 0.8, customers)
     growth = rng.normal(0.004, 0.008, customers)
@@ -125,8 +177,8 @@ def build_population(
         cum[idx] = np.cumsum(within[idx])
         cum[idx[-1]] = 1.0
     caps = np.full(len(ws_customer), np.nan)
-    capped = rng.random(len(ws_customer)) < 0.12
-    caps[capped] = rng.choice([50.0, 100.0, 250.0, 500.0, 1000.0], int(capped.sum()))
+    capped = rng.random(len(ws_customer)) < 0.15
+    caps[capped] = rng.uniform(0.7, 3.0, int(capped.sum()))
     users = np.array(ws_users, dtype=np.int64)
     user_start = np.concatenate([[0], np.cumsum(users)[:-1]])
     return Population(
@@ -143,7 +195,7 @@ def build_population(
         workspace_customer=ws_customer_arr,
         workspace_name=ws_name,
         workspace_cum=ws_customer_arr + cum,
-        workspace_cap=caps,
+        workspace_cap_factor=caps,
         workspace_user_start=user_start,
         workspace_user_count=users,
         user_seq=np.arange(int(users.sum()), dtype=np.int64),
@@ -184,8 +236,7 @@ def sample_workspaces(pop: Population, customer: np.ndarray, u: np.ndarray) -> n
 
 def sample_users(pop: Population, workspace: np.ndarray, u: np.ndarray) -> np.ndarray:
     count = pop.workspace_user_count[workspace]
-    return pop.workspace_user_start[workspace] + np.minimum((u * count).astype(np.int64),
-                                                            count - 1)
+    return pop.workspace_user_start[workspace] + np.minimum((u * count).astype(np.int64), count - 1)
 
 
 def sample_features(pop: Population, customer: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -35,20 +35,33 @@ INVOICE_NOISE = 0.004  # relative standard deviation of billed vs computed
 
 def _price(model: cat.Model, when: dt.datetime, context, **usage: int) -> Decimal:
     calc = genai_prices.calc_price(
-        genai_prices.Usage(**usage), model.name, provider_id=model.provider,
-        genai_request_timestamp=when, price_context=context)
+        genai_prices.Usage(**usage),
+        model.name,
+        provider_id=model.provider,
+        genai_request_timestamp=when,
+        price_context=context,
+    )
     return calc.total_price
 
 
 def _components(model: cat.Model, when: dt.datetime, context) -> np.ndarray:
     """USD per token: uncached input, cache read, cache write, output."""
     n = _PROBE
-    return np.array([
-        float(_price(model, when, context, input_tokens=n)),
-        float(_price(model, when, context, input_tokens=n, cache_read_tokens=n)),
-        float(_price(model, when, context, input_tokens=n, cache_write_tokens=n)),
-        float(_price(model, when, context, output_tokens=n)),
-    ]) / n
+    return (
+        np.array(
+            [
+                float(_price(model, when, context, input_tokens=n)),
+                float(_price(model, when, context, input_tokens=n, cache_read_tokens=n)),
+                float(_price(model, when, context, input_tokens=n, cache_write_tokens=n)),
+                float(_price(model, when, context, output_tokens=n)),
+            ]
+        )
+        / n
+    )
+
+
+def _slot_time(noon: dt.datetime, slot: int) -> dt.datetime:
+    return noon.replace(hour=slot // 2, minute=15 + 30 * (slot % 2))
 
 
 @cache
@@ -58,47 +71,70 @@ def unit_prices(day: dt.date) -> np.ndarray:
     table = np.zeros((len(cat.MODELS), len(_TIER_CONTEXT), SLOTS, 4))
     for m, model in enumerate(cat.MODELS):
         try:
-            slot_inputs = [
-                _price(model, noon.replace(hour=s // 2, minute=15 + 30 * (s % 2)), None,
-                       input_tokens=_PROBE)
-                for s in range(SLOTS)
-            ]
-            standard_noon = _components(model, noon, None)
             for tier, context in _TIER_CONTEXT.items():
-                table[m, tier, :, :] = (standard_noon if context is None
-                                        else _components(model, noon, context))
-            if len(set(slot_inputs)) > 1:  # time-of-day prices: scale every slot
+                table[m, tier, :, :] = _components(model, noon, context)
+            probes = {
+                _price(model, _slot_time(noon, s), None, input_tokens=_PROBE)
+                for s in (0, 12, 24, 36)
+            }
+            if len(probes) > 1:  # time-of-day prices: scale every slot by its standard price
+                by_input: dict[Decimal, np.ndarray] = {}
+                standard = table[m, cat.STANDARD, 0].copy()
                 for s in range(SLOTS):
-                    when = noon.replace(hour=s // 2, minute=15 + 30 * (s % 2))
-                    ratio = np.divide(_components(model, when, None), standard_noon,
-                                      out=np.ones(4), where=standard_noon > 0)
-                    table[m, :, s, :] *= ratio
+                    when = _slot_time(noon, s)
+                    key = _price(model, when, None, input_tokens=_PROBE)
+                    if key not in by_input:
+                        by_input[key] = np.divide(
+                            _components(model, when, None),
+                            standard,
+                            out=np.ones(4),
+                            where=standard > 0,
+                        )
+                    table[m, :, s, :] *= by_input[key]
         except Exception as exc:  # pragma: no cover - the catalog test guards this
-            raise ValueError(f"genai-prices has no price for {model.provider}/{model.name}") from exc
+            raise ValueError(
+                f"genai-prices has no price for {model.provider}/{model.name}"
+            ) from exc
     return table
 
 
 class CostLedger:
     """Computed provider cost per (month, model), accumulated day by day."""
 
-    def __init__(self, months: list[str], month_starts_ms: np.ndarray, prices: np.ndarray):
+    def __init__(
+        self, months: list[str], month_starts_ms: np.ndarray, prices: np.ndarray, workspaces: int
+    ):
         self.months = months
         self.month_starts_ms = month_starts_ms
         self.prices = prices
         self.usd = np.zeros((len(months), len(cat.MODELS)))
+        self.workspace_usd = np.zeros((len(months), workspaces))
 
-    def add(self, calls: Frame) -> None:
+    def add(self, calls: Frame, workspace: np.ndarray) -> np.ndarray:
+        """Book the calls (``workspace``: each call's real workspace); returns their USD cost."""
+        cost = self.call_costs(calls)
+        month = np.clip(
+            np.searchsorted(self.month_starts_ms, calls["occurred_ms"], "right") - 1,
+            0,
+            len(self.months) - 1,
+        )
+        np.add.at(self.usd, (month, calls["model"]), cost)
+        np.add.at(self.workspace_usd, (month, workspace), cost)
+        return cost
+
+    def call_costs(self, calls: Frame) -> np.ndarray:
         prompt = calls["cost_prompt"]
         cached = np.where(calls["cached"] == NULL, 0, calls["cached"])
         write = np.where(calls["cache_write"] == NULL, 0, calls["cache_write"])
         uncached = np.maximum(prompt - cached - write, 0)
         slot = (calls["occurred_ms"] % DAY_MS) // (DAY_MS // SLOTS)
         unit = self.prices[calls["model"], calls["tier"], slot]
-        cost = (uncached * unit[:, 0] + cached * unit[:, 1] + write * unit[:, 2]
-                + calls["cost_completion"] * unit[:, 3])
-        month = np.clip(np.searchsorted(self.month_starts_ms, calls["occurred_ms"], "right") - 1,
-                        0, len(self.months) - 1)
-        np.add.at(self.usd, (month, calls["model"]), cost)
+        return (
+            uncached * unit[:, 0]
+            + cached * unit[:, 1]
+            + write * unit[:, 2]
+            + calls["cost_completion"] * unit[:, 3]
+        )
 
     def write_invoices(self, directory: Path, rng: np.random.Generator) -> tuple[list[Path], list]:
         """One CSV per provider and month; returns the files and truth rows."""
@@ -121,8 +157,9 @@ class CostLedger:
                 tmp = path.with_name(f".{path.name}.tmp")
                 with open(tmp, "w", newline="") as fh:
                     writer = csv.writer(fh, lineterminator="\n")
-                    writer.writerow(["provider", "invoice_month", "model", "amount_usd",
-                                     "currency"])
+                    writer.writerow(
+                        ["provider", "invoice_month", "model", "amount_usd", "currency"]
+                    )
                     writer.writerows(rows)
                 tmp.replace(path)
                 files.append(path)
@@ -136,7 +173,6 @@ def month_bounds(start: dt.date, end: dt.date) -> tuple[list[str], np.ndarray]:
     last = end + dt.timedelta(days=1)
     while cursor <= last:
         months.append(f"{cursor.year:04d}-{cursor.month:02d}")
-        starts.append(int(dt.datetime.combine(cursor, dt.time(), tzinfo=dt.UTC).timestamp()
-                          * 1000))
+        starts.append(int(dt.datetime.combine(cursor, dt.time(), tzinfo=dt.UTC).timestamp() * 1000))
         cursor = dt.date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
     return months, np.array(starts, dtype=np.int64)

@@ -34,8 +34,9 @@ TIER_NULL = 0.6  # standard tier logged as null
 def expand_calls(rng: np.random.Generator, calls: Frame, force_incomplete: bool) -> Frame:
     """One record per call, two for streams (start + final), one for streams that never end."""
     n = length(calls)
-    candidates = (calls["stream"] & ~calls["is_last"]
-                  & np.isin(calls["status"], (cat.TIMEOUT, cat.ERROR)))
+    candidates = (
+        calls["stream"] & ~calls["is_last"] & np.isin(calls["status"], (cat.TIMEOUT, cat.ERROR))
+    )
     incomplete = candidates & (rng.random(n) < INCOMPLETE_STREAM_RATE)
     if force_incomplete and candidates.any() and not incomplete.any():
         incomplete[np.flatnonzero(candidates)[0]] = True
@@ -66,8 +67,9 @@ def _call_columns(rng: np.random.Generator, calls: Frame, incomplete: np.ndarray
     n = length(calls)
     first = calls["attempt"] == 1
     attempt = np.where(first & (rng.random(n) < ATTEMPT_NULL_ON_FIRST), NULL, calls["attempt"])
-    tier = np.where((calls["tier"] == cat.STANDARD) & (rng.random(n) < TIER_NULL), -1,
-                    calls["tier"])
+    tier = np.where(
+        (calls["tier"] == cat.STANDARD) & (rng.random(n) < TIER_NULL), -1, calls["tier"]
+    )
     return {
         "ev": calls["call"],
         "true_ev": calls["call"],
@@ -118,15 +120,16 @@ def deliver(
     copies = take(records, dup_rows)
     m = dup_rows.size
     later = rng.random(m) < 0.3
-    delay = np.where(later, rng.integers(DAY_MS, int(2.5 * DAY_MS), m),
-                     rng.integers(1_000, 2 * 3_600_000, m))
+    delay = np.where(
+        later, rng.integers(DAY_MS, int(2.5 * DAY_MS), m), rng.integers(1_000, 2 * 3_600_000, m)
+    )
     copies["arrival_ms"] = copies["arrival_ms"] + delay
     copies["kind"] = np.full(m, DUPLICATE, dtype=np.int64)
     copies["dup_source"] = np.zeros(m, dtype=bool)
 
     late = rng.random(n) < LATE_RATE
     shift = rng.choice([1, 2, 3], size=n, p=[0.6, 0.3, 0.1])
-    late_arrival = ((natural + shift) * DAY_MS + day0_ms + rng.integers(0, DAY_MS, n))
+    late_arrival = (natural + shift) * DAY_MS + day0_ms + rng.integers(0, DAY_MS, n)
     records["arrival_ms"] = np.where(late, late_arrival, records["arrival_ms"])
     file_day = np.clip((records["arrival_ms"] - day0_ms) // DAY_MS, day, last_day)
     records["file_day"] = file_day

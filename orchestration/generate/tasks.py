@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import catalog as cat
-from .frames import NULL, Frame, concat, nullable
+from .frames import NULL, Frame, concat
 from .population import Population, sample_features, sample_users, sample_workspaces
 from .traces import TraceProfile
 
@@ -21,6 +21,7 @@ MAX_PROMPT = 180_000
 TAGLESS_LATER_ATTEMPT = 0.25  # share of later attempts the gateway logs without tags
 NO_TASK_ID = 0.04  # share of tasks linked only by parent_event_id
 NO_USER = 0.08
+RUNAWAY_GROWTH = 2_500  # prompt tokens an agent loop adds per step
 
 _MODEL_REASONING = np.array([m.reasoning_share for m in cat.MODELS])
 _MODEL_TPS = np.array([m.tokens_per_second for m in cat.MODELS])
@@ -45,7 +46,7 @@ def _feature_route_cum() -> np.ndarray:
         for name, weight in feature.routes:
             w[cat.ROUTE_INDEX[name]] = weight
         cum[f] = np.cumsum(w / w.sum())
-        cum[f, np.flatnonzero(w)[-1]:] = 1.0
+        cum[f, np.flatnonzero(w)[-1] :] = 1.0
     return cum
 
 
@@ -112,8 +113,11 @@ def plan_tasks(
         ws = np.array(extra_ws, dtype=np.int64)
         workspace = np.concatenate([workspace, ws])
         customer = np.concatenate([customer, pop.workspace_customer[ws]])
-        special = np.where(ws == pop.trial_workspace, cat.FEATURE_INDEX["chat_assistant"],
-                           cat.FEATURE_INDEX[cat.AGENT_FEATURE])
+        special = np.where(
+            ws == pop.trial_workspace,
+            cat.FEATURE_INDEX["chat_assistant"],
+            cat.FEATURE_INDEX[cat.AGENT_FEATURE],
+        )
         feature = np.concatenate([feature, special])
         runaway = np.concatenate([runaway, ws != pop.trial_workspace])
         n = len(customer)
@@ -170,8 +174,10 @@ def simulate_calls(
     seq: Sequencer,
 ) -> Frame:
     """One row per provider call attempt of the given tasks."""
-    parts = [_ordinary_calls(rng, tasks, routes, incidents, seq),
-             _runaway_calls(rng, tasks, routes, seq)]
+    parts = [
+        _ordinary_calls(rng, tasks, routes, incidents, seq),
+        _runaway_calls(rng, tasks, routes, seq),
+    ]
     calls = concat(parts)
     order = np.lexsort((calls["attempt"], calls["task"]))
     calls = {key: value[order] for key, value in calls.items()}
@@ -204,15 +210,19 @@ def _ordinary_calls(rng, tasks: Frame, routes: cat.RouteArrays, incidents, seq) 
         status = _draw_status(rng, provider, model, feature, tier, occurred, incidents)
         same_route = (k > 1) & (prev_route[active] == route)
         tokens = _tokens(
-            rng, status, model, provider,
+            rng,
+            status,
+            model,
+            provider,
             base_prompt=tasks["prompt"][active],
             base_completion=tasks["completion"][active],
             cache_frac=tasks["cache_frac"][active],
             warm=same_route & (prev_prompt[active] > 0),
             foreign=provider != original_provider[active],
         )
-        latency = _latency(rng, status, model, tier, tokens["prompt_true"],
-                           tokens["completion_true"])
+        latency = _latency(
+            rng, status, model, tier, tokens["prompt_true"], tokens["completion_true"]
+        )
 
         failed = (status != cat.SUCCESS) & (status != cat.CANCELLED)
         limit = np.where(status == cat.RATE_LIMITED, 3, 2)
@@ -227,29 +237,32 @@ def _ordinary_calls(rng, tasks: Frame, routes: cat.RouteArrays, incidents, seq) 
 
         call_ids = seq.calls(m)
         outcome = _outcome(rng, status, stop, give_up)
-        parts.append({
-            "call": call_ids,
-            "task": tasks["task"][active],
-            "task_row": active.astype(np.int64),
-            "attempt": np.full(m, k, dtype=np.int64),
-            "parent": prev_call[active],
-            "route": route.astype(np.int64),
-            "fallback_from": np.where((k > 1) & ~same_route, prev_route[active], -1),
-            "tier": tier,
-            "model": model,
-            "provider": provider,
-            "status": status,
-            "outcome": outcome,
-            "is_last": stop,
-            "occurred_ms": occurred,
-            "latency_ms": latency,
-            "stream": tasks["stream"][active] & (status != cat.RATE_LIMITED),
-            **{key: value for key, value in tokens.items() if not key.endswith("_true")},
-            "cost_prompt": tokens["prompt_true"],
-            "cost_completion": tokens["completion_true"],
-        })
-        backoff = np.where(status == cat.RATE_LIMITED, rng.integers(1_000, 20_000, m),
-                           rng.integers(100, 2_000, m))
+        parts.append(
+            {
+                "call": call_ids,
+                "task": tasks["task"][active],
+                "task_row": active.astype(np.int64),
+                "attempt": np.full(m, k, dtype=np.int64),
+                "parent": prev_call[active],
+                "route": route.astype(np.int64),
+                "fallback_from": np.where((k > 1) & ~same_route, prev_route[active], -1),
+                "tier": tier,
+                "model": model,
+                "provider": provider,
+                "status": status,
+                "outcome": outcome,
+                "is_last": stop,
+                "occurred_ms": occurred,
+                "latency_ms": latency,
+                "stream": tasks["stream"][active] & (status != cat.RATE_LIMITED),
+                **{key: value for key, value in tokens.items() if not key.endswith("_true")},
+                "cost_prompt": tokens["prompt_true"],
+                "cost_completion": tokens["completion_true"],
+            }
+        )
+        backoff = np.where(
+            status == cat.RATE_LIMITED, rng.integers(1_000, 20_000, m), rng.integers(100, 2_000, m)
+        )
         clock[active] = occurred + latency + backoff
         prev_call[active] = call_ids
         prev_route[active] = route
@@ -278,9 +291,11 @@ def _runaway_calls(rng, tasks: Frame, routes: cat.RouteArrays, seq) -> Frame:
     model = routes.model[route].astype(np.int64)
     provider = routes.provider[route].astype(np.int64)
     status = np.where(is_last & (rng.random(total) < 0.5), cat.CANCELLED, cat.INVALID_OUTPUT)
-    grown = tasks["prompt"][row] + 700 * (attempt - 1)
+    grown = tasks["prompt"][row] + RUNAWAY_GROWTH * (attempt - 1)
     prompt = np.minimum(grown, MAX_PROMPT)
-    previous = np.minimum(tasks["prompt"][row] + 700 * np.maximum(attempt - 2, 0), MAX_PROMPT)
+    previous = np.minimum(
+        tasks["prompt"][row] + RUNAWAY_GROWTH * np.maximum(attempt - 2, 0), MAX_PROMPT
+    )
     block = _MODEL_CACHE_BLOCK[model]
     cached = np.where(attempt > 1, previous // block * block, 0)
     completion = (tasks["completion"][row] * rng.uniform(0.5, 1.5, total)).astype(np.int64) + 1
@@ -323,9 +338,12 @@ def _runaway_calls(rng, tasks: Frame, routes: cat.RouteArrays, seq) -> Frame:
 def _tier_on_model(tier: np.ndarray, model: np.ndarray) -> np.ndarray:
     """A tier the serving model cannot offer falls back to standard."""
     openai = _MODEL_PROVIDER[model] == _OPENAI
-    ok = ((tier == cat.STANDARD) | ((tier == cat.BATCH) & _MODEL_BATCH[model])
-          | ((tier == cat.FLEX) & openai & (_MODEL_REASONING[model] >= 1.0))
-          | ((tier == cat.PRIORITY) & openai))
+    ok = (
+        (tier == cat.STANDARD)
+        | ((tier == cat.BATCH) & _MODEL_BATCH[model])
+        | ((tier == cat.FLEX) & openai & (_MODEL_REASONING[model] >= 1.0))
+        | ((tier == cat.PRIORITY) & openai)
+    )
     return np.where(ok, tier, cat.STANDARD)
 
 
@@ -333,8 +351,11 @@ def _draw_status(rng, provider, model, feature, tier, occurred, incidents) -> np
     m = provider.size
     error, timeout, limited = (_FAILURES[provider, i].copy() for i in range(3))
     for incident in incidents:
-        hit = ((provider == incident.provider) & (occurred >= incident.start_ms)
-               & (occurred < incident.end_ms))
+        hit = (
+            (provider == incident.provider)
+            & (occurred >= incident.start_ms)
+            & (occurred < incident.end_ms)
+        )
         error[hit] = np.maximum(error[hit], incident.error_rate)
     timeout = np.where(_MODEL_REASONING[model] >= 1.0, timeout * 2, timeout)
     batch = tier == cat.BATCH
@@ -345,13 +366,15 @@ def _draw_status(rng, provider, model, feature, tier, occurred, incidents) -> np
     cancel = _FEATURE_CANCEL[feature]
     cum = np.cumsum(np.stack([error, timeout, limited, invalid, cancel]), axis=0)
     u = rng.random(m)
-    codes = np.array([cat.ERROR, cat.TIMEOUT, cat.RATE_LIMITED, cat.INVALID_OUTPUT,
-                      cat.CANCELLED, cat.SUCCESS])
+    codes = np.array(
+        [cat.ERROR, cat.TIMEOUT, cat.RATE_LIMITED, cat.INVALID_OUTPUT, cat.CANCELLED, cat.SUCCESS]
+    )
     return codes[(cum < u).sum(axis=0)]
 
 
-def _tokens(rng, status, model, provider, *, base_prompt, base_completion, cache_frac, warm,
-            foreign) -> dict[str, np.ndarray]:
+def _tokens(
+    rng, status, model, provider, *, base_prompt, base_completion, cache_frac, warm, foreign
+) -> dict[str, np.ndarray]:
     m = status.size
     prompt = np.where(foreign, base_prompt * rng.uniform(0.92, 1.1, m), base_prompt)
     prompt = np.maximum(prompt.astype(np.int64), 1)
@@ -373,20 +396,23 @@ def _tokens(rng, status, model, provider, *, base_prompt, base_completion, cache
 
     block = _MODEL_CACHE_BLOCK[model]
     eligible = (prompt >= _MODEL_CACHE_MIN[model]) & (provider != _MISTRAL)
-    frac = np.where(warm, rng.uniform(0.85, 1.0, m),
-                    np.where(foreign, cache_frac * 0.2, cache_frac * rng.uniform(0.8, 1.0, m)))
+    frac = np.where(
+        warm,
+        rng.uniform(0.85, 1.0, m),
+        np.where(foreign, cache_frac * 0.2, cache_frac * rng.uniform(0.8, 1.0, m)),
+    )
     cached = np.where(eligible, (prompt * frac).astype(np.int64) // block * block, 0)
     writes = _MODEL_CACHE_WRITE[model]
     u = rng.random(m)
     first_write = eligible & (cached == 0) & (u < 0.35)
     top_up = eligible & (cached > 0) & (u < 0.2)
     cache_write = np.where(first_write, (prompt * rng.uniform(0.3, 0.9, m)).astype(np.int64), 0)
-    cache_write = np.where(top_up, np.minimum(prompt - cached,
-                                              (prompt * rng.uniform(0.02, 0.1, m))), cache_write)
+    cache_write = np.where(
+        top_up, np.minimum(prompt - cached, (prompt * rng.uniform(0.02, 0.1, m))), cache_write
+    )
     cache_write = np.where(writes, cache_write, NULL).astype(np.int64)
     cached = np.where(provider == _MISTRAL, NULL, cached)
-    reasoning_shown = np.where(uses_reasoning, reasoning,
-                               np.where(provider == _OPENAI, 0, NULL))
+    reasoning_shown = np.where(uses_reasoning, reasoning, np.where(provider == _OPENAI, 0, NULL))
     u = rng.random(m)
     retries = np.where(u < 0.85, 0, np.where(u < 0.89, 1, np.where(u < 0.9, 2, NULL)))
     return {
@@ -416,9 +442,12 @@ def _outcome(rng, status, stop, give_up) -> np.ndarray:
     m = status.size
     u = rng.random(m)
     success = np.where(u < 0.86, cat.ACCEPTED, np.where(u < 0.96, cat.REJECTED, -1))
-    failure = np.where(give_up, cat.ABANDONED, np.where(u < 0.92, cat.FAILED, -1))
-    outcome = np.where(status == cat.SUCCESS, success,
-                       np.where(status == cat.CANCELLED, cat.ABANDONED, failure))
+    # a task that ran out of retries, or that the app stopped retrying, failed; sometimes the
+    # user walked away first (abandoned) or nobody reported an outcome
+    failure = np.where(give_up & (u < 0.3), cat.ABANDONED, np.where(u < 0.95, cat.FAILED, -1))
+    outcome = np.where(
+        status == cat.SUCCESS, success, np.where(status == cat.CANCELLED, cat.ABANDONED, failure)
+    )
     return np.where(stop, outcome, -1).astype(np.int64)
 
 

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
@@ -27,10 +28,34 @@ MOONCAKE_DIR = "mooncake-2025"
 MOONCAKE_BLOCK = 512
 
 # Share of a day's traffic per UTC hour: Europe and the Americas working days overlap at 13-17 UTC.
-DIURNAL = np.array([
-    0.9, 0.7, 0.6, 0.55, 0.6, 0.8, 1.2, 1.8, 2.6, 3.4, 3.9, 4.2,
-    4.4, 5.0, 5.6, 5.8, 5.6, 5.0, 4.4, 3.8, 3.0, 2.2, 1.6, 1.2,
-])
+DIURNAL = np.array(
+    [
+        0.9,
+        0.7,
+        0.6,
+        0.55,
+        0.6,
+        0.8,
+        1.2,
+        1.8,
+        2.6,
+        3.4,
+        3.9,
+        4.2,
+        4.4,
+        5.0,
+        5.6,
+        5.8,
+        5.6,
+        5.0,
+        4.4,
+        3.8,
+        3.0,
+        2.2,
+        1.6,
+        1.2,
+    ]
+)
 DIURNAL = DIURNAL / DIURNAL.sum()
 
 # Lognormal fallbacks (median, sigma) for prompt and completion sizes per trace kind.
@@ -61,8 +86,10 @@ class TraceProfile:
             prompt, completion = self.sizes[kind]
             pick = rng.integers(0, len(prompt), n)
             jitter = rng.uniform(0.9, 1.1, n)
-            return (np.maximum(1, prompt[pick] * jitter).astype(np.int64),
-                    np.maximum(1, completion[pick] * jitter).astype(np.int64))
+            return (
+                np.maximum(1, prompt[pick] * jitter).astype(np.int64),
+                np.maximum(1, completion[pick] * jitter).astype(np.int64),
+            )
         (pm, ps), (cm, cs) = _LOGNORMAL[kind]
         prompt = np.clip(rng.lognormal(np.log(pm), ps, n), 20, 120_000)
         completion = np.clip(rng.lognormal(np.log(cm), cs, n), 1, 4_000)
@@ -110,30 +137,36 @@ def _load(root: str) -> TraceProfile:
         if not path.is_file():
             continue
         table = pacsv.read_csv(path)
-        sizes[kind] = (table["ContextTokens"].to_numpy().astype(np.float64),
-                       table["GeneratedTokens"].to_numpy().astype(np.float64))
-        ts = pc.cast(table["TIMESTAMP"], "int64").to_numpy() / 1e9
+        sizes[kind] = (_numbers(table["ContextTokens"]), _numbers(table["GeneratedTokens"]))
+        ts = _numbers(pc.cast(table["TIMESTAMP"], pa.int64())) / 1e9
         offsets.append((ts - ts.min()) % 3600)
         sources.append(f"{AZURE_DIR}/{path.name}")
     cache_fractions = np.array([])
     path = base / MOONCAKE_DIR / "conversation_trace.jsonl"
     if path.is_file():
         table = pajson.read_json(path)
-        prompt = table["input_length"].to_numpy().astype(np.float64)
-        sizes["mooncake"] = (prompt, table["output_length"].to_numpy().astype(np.float64))
+        prompt = _numbers(table["input_length"])
+        sizes["mooncake"] = (prompt, _numbers(table["output_length"]))
         cache_fractions = _mooncake_cache_fractions(table, prompt)
-        ts = table["timestamp"].to_numpy() / 1000.0
+        ts = _numbers(table["timestamp"]) / 1000.0
         offsets.append((ts - ts.min()) % 3600)
         sources.append(f"{MOONCAKE_DIR}/{path.name}")
     within = np.concatenate(offsets) if offsets else np.array([])
     return TraceProfile(sizes, cache_fractions, within, tuple(sources))
 
 
+def _numbers(column) -> np.ndarray:
+    """A null-free numeric arrow column as float64 (via its buffer; no pandas import)."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    arr = pc.cast(arr, pa.float64(), safe=False)
+    return np.frombuffer(arr.buffers()[1], dtype=np.float64)[arr.offset : arr.offset + len(arr)]
+
+
 def _mooncake_cache_fractions(table, prompt: np.ndarray) -> np.ndarray:
     """Per request: share of its prompt made of blocks an earlier request already sent."""
     hashes = table["hash_ids"].combine_chunks()
-    blocks = hashes.values.to_numpy()
-    lengths = pc.list_value_length(hashes).to_numpy(zero_copy_only=False)
+    blocks = _numbers(pc.list_flatten(hashes)).astype(np.int64)
+    lengths = _numbers(pc.list_value_length(hashes)).astype(np.int64)
     request = np.repeat(np.arange(len(lengths)), lengths)
     _, first = np.unique(blocks, return_index=True)
     first_request = np.empty(blocks.max() + 1, dtype=np.int64)

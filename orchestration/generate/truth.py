@@ -24,48 +24,53 @@ from .frames import NULL, Frame, length
 from .ids import render_ids
 from .records import KINDS, MALFORMED, OK, STREAM_FINAL, STREAM_START
 
-EVENTS_SCHEMA = pa.schema([
-    ("file", pa.string()),
-    ("file_format", pa.string()),
-    ("file_date", pa.date32()),
-    ("line", pa.int64()),
-    ("event_id", pa.string()),
-    ("task_id", pa.string()),
-    ("attempt", pa.int64()),
-    ("kind", pa.string()),
-    ("fault", pa.string()),
-    ("is_late", pa.bool_()),
-    ("has_extra_fields", pa.bool_()),
-    ("is_incomplete_stream", pa.bool_()),
-    ("occurred_at", pa.timestamp("ms", tz="UTC")),
-])
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()),
+        ("file_format", pa.string()),
+        ("file_date", pa.date32()),
+        ("line", pa.int64()),
+        ("event_id", pa.string()),
+        ("task_id", pa.string()),
+        ("attempt", pa.int64()),
+        ("kind", pa.string()),
+        ("fault", pa.string()),
+        ("is_late", pa.bool_()),
+        ("has_extra_fields", pa.bool_()),
+        ("is_incomplete_stream", pa.bool_()),
+        ("occurred_at", pa.timestamp("ms", tz="UTC")),
+    ]
+)
 
-TASKS_SCHEMA = pa.schema([
-    ("task_id", pa.string()),
-    ("has_task_id", pa.bool_()),
-    ("customer_id", pa.string()),
-    ("workspace_id", pa.string()),
-    ("feature", pa.string()),
-    ("user_id", pa.string()),
-    ("first_event_id", pa.string()),
-    ("last_event_id", pa.string()),
-    ("attempts", pa.int64()),
-    ("retry_attempts", pa.int64()),
-    ("fallback_attempts", pa.int64()),
-    ("original_route", pa.string()),
-    ("final_route", pa.string()),
-    ("final_status", pa.string()),
-    ("outcome", pa.string()),
-    ("is_successful", pa.bool_()),
-    ("prompt_tokens", pa.int64()),
-    ("completion_tokens", pa.int64()),
-    ("started_at", pa.timestamp("ms", tz="UTC")),
-    ("ended_at", pa.timestamp("ms", tz="UTC")),
-    ("is_runaway", pa.bool_()),
-    ("is_trial", pa.bool_()),
-    ("has_tagless_attempt", pa.bool_()),
-    ("has_malformed_record", pa.bool_()),
-])
+TASKS_SCHEMA = pa.schema(
+    [
+        ("task_id", pa.string()),
+        ("has_task_id", pa.bool_()),
+        ("customer_id", pa.string()),
+        ("workspace_id", pa.string()),
+        ("feature", pa.string()),
+        ("user_id", pa.string()),
+        ("first_event_id", pa.string()),
+        ("last_event_id", pa.string()),
+        ("attempts", pa.int64()),
+        ("retry_attempts", pa.int64()),
+        ("fallback_attempts", pa.int64()),
+        ("original_route", pa.string()),
+        ("final_route", pa.string()),
+        ("final_status", pa.string()),
+        ("outcome", pa.string()),
+        ("is_successful", pa.bool_()),
+        ("prompt_tokens", pa.int64()),
+        ("completion_tokens", pa.int64()),
+        ("started_at", pa.timestamp("ms", tz="UTC")),
+        ("ended_at", pa.timestamp("ms", tz="UTC")),
+        ("is_runaway", pa.bool_()),
+        ("is_trial", pa.bool_()),
+        ("has_tagless_attempt", pa.bool_()),
+        ("has_malformed_record", pa.bool_()),
+        ("provider_cost_usd", pa.float64()),
+    ]
+)
 
 
 class Truth:
@@ -95,23 +100,28 @@ class Truth:
         n = length(records)
         kind = records["kind"]
         fault = records["fault"]
-        table = pa.table({
-            "file": pa.array([name] * n, pa.string()),
-            "file_format": pa.array([fmt] * n, pa.string()),
-            "file_date": pa.array([day] * n, pa.date32()),
-            "line": pa.array(np.arange(1, n + 1, dtype=np.int64)),
-            "event_id": render_ids(records["true_ev"], "evt_", self.event_key),
-            "task_id": render_ids(records["true_task"], "task_", self.task_key),
-            "attempt": pa.array(records["true_attempt"], mask=records["true_attempt"] < 0,
-                                type=pa.int64()),
-            "kind": pa.array(np.array(KINDS)[kind]),
-            "fault": pa.array(np.array(FAULTS)[np.maximum(fault, 0)], mask=fault < 0),
-            "is_late": pa.array(records["is_late"]),
-            "has_extra_fields": pa.array(records["extra"] > 0),
-            "is_incomplete_stream": pa.array(records["incomplete"] & (kind == STREAM_START)),
-            "occurred_at": pa.array(records["true_occ_ms"], mask=records["true_occ_ms"] == NULL,
-                                    type=pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-        }, schema=EVENTS_SCHEMA)
+        table = pa.table(
+            {
+                "file": pa.array([name] * n, pa.string()),
+                "file_format": pa.array([fmt] * n, pa.string()),
+                "file_date": pa.array([day] * n, pa.date32()),
+                "line": pa.array(np.arange(1, n + 1, dtype=np.int64)),
+                "event_id": render_ids(records["true_ev"], "evt_", self.event_key),
+                "task_id": render_ids(records["true_task"], "task_", self.task_key),
+                "attempt": pa.array(
+                    records["true_attempt"], mask=records["true_attempt"] < 0, type=pa.int64()
+                ),
+                "kind": pa.array(np.array(KINDS)[kind]),
+                "fault": pa.array(np.array(FAULTS)[np.maximum(fault, 0)], mask=fault < 0),
+                "is_late": pa.array(records["is_late"]),
+                "has_extra_fields": pa.array(records["extra"] > 0),
+                "is_incomplete_stream": pa.array(records["incomplete"] & (kind == STREAM_START)),
+                "occurred_at": pa.array(
+                    records["true_occ_ms"], mask=records["true_occ_ms"] == NULL, type=pa.int64()
+                ).cast(pa.timestamp("ms", tz="UTC")),
+            },
+            schema=EVENTS_SCHEMA,
+        )
         self._events.write_table(table)
         self.formats[fmt] += 1
         self.records_by_format[fmt] += n
@@ -124,12 +134,16 @@ class Truth:
                 self.faults[label] += hits
         self.counts["late"] += int(records["is_late"].sum())
         self.counts["extra_field_records"] += int((records["extra"] > 0).sum())
-        self.counts["incomplete_streams"] += int((records["incomplete"]
-                                                  & (kind == STREAM_START)).sum())
+        self.counts["incomplete_streams"] += int(
+            (records["incomplete"] & (kind == STREAM_START)).sum()
+        )
 
     # -- tasks ---------------------------------------------------------------------------------
-    def add_tasks(self, tasks: Frame, calls: Frame, records: Frame) -> None:
-        """Tasks created on one day, with all their calls and records (wherever they land)."""
+    def add_tasks(self, tasks: Frame, calls: Frame, records: Frame, costs: np.ndarray) -> None:
+        """Tasks created on one day, with all their calls and records (wherever they land).
+
+        ``costs`` is each call's provider cost (every real call, whatever became of its record).
+        """
         n = length(tasks)
         if n == 0:
             return
@@ -137,8 +151,9 @@ class Truth:
         row = calls["task_row"]
         attempts = np.bincount(row, minlength=n)
         fallback = np.bincount(row, weights=calls["fallback_from"] >= 0, minlength=n)
-        retry = np.bincount(row, weights=(calls["attempt"] > 1) & (calls["fallback_from"] < 0),
-                            minlength=n)
+        retry = np.bincount(
+            row, weights=(calls["attempt"] > 1) & (calls["fallback_from"] < 0), minlength=n
+        )
         tagless = np.bincount(row, weights=calls["tagless"], minlength=n) > 0
         first = np.full(n, -1, dtype=np.int64)
         is_first = calls["attempt"] == 1
@@ -154,42 +169,49 @@ class Truth:
         rec_task = records["true_task"] - first_task
         mine = (records["true_task"] >= 0) & (rec_task >= 0) & (rec_task < n)
         valid_final = mine & np.isin(records["kind"], (OK, STREAM_FINAL))
-        prompt = np.bincount(rec_task[valid_final], weights=records["prompt"][valid_final],
-                             minlength=n)
-        completion = np.bincount(rec_task[valid_final],
-                                 weights=records["completion"][valid_final], minlength=n)
+        prompt = np.bincount(
+            rec_task[valid_final], weights=records["prompt"][valid_final], minlength=n
+        )
+        completion = np.bincount(
+            rec_task[valid_final], weights=records["completion"][valid_final], minlength=n
+        )
         malformed = np.bincount(rec_task[mine & (records["kind"] == MALFORMED)], minlength=n) > 0
         successful = (final_status == cat.SUCCESS) & np.isin(outcome, (cat.ACCEPTED, -1))
 
         route_names = pa.array([r.name for r in cat.ROUTES])
         customers, workspaces, users = self.ids
-        table = pa.table({
-            "task_id": render_ids(tasks["task"], "task_", self.task_key),
-            "has_task_id": pa.array(tasks["has_task_id"]),
-            "customer_id": customers.take(pa.array(tasks["customer"])),
-            "workspace_id": workspaces.take(pa.array(tasks["workspace"])),
-            "feature": pa.array(np.array([f.name for f in cat.FEATURES])[tasks["feature"]]),
-            "user_id": users.take(pa.array(tasks["user"], mask=tasks["user"] < 0)),
-            "first_event_id": render_ids(first, "evt_", self.event_key),
-            "last_event_id": render_ids(last_call, "evt_", self.event_key),
-            "attempts": pa.array(attempts.astype(np.int64)),
-            "retry_attempts": pa.array(retry.astype(np.int64)),
-            "fallback_attempts": pa.array(fallback.astype(np.int64)),
-            "original_route": route_names.take(pa.array(tasks["route"])),
-            "final_route": route_names.take(pa.array(calls["route"][last])),
-            "final_status": pa.array(np.array(cat.STATUSES)[final_status]),
-            "outcome": pa.array(np.array(cat.OUTCOMES)[np.maximum(outcome, 0)],
-                                mask=outcome < 0),
-            "is_successful": pa.array(successful),
-            "prompt_tokens": pa.array(prompt.astype(np.int64)),
-            "completion_tokens": pa.array(completion.astype(np.int64)),
-            "started_at": pa.array(tasks["start_ms"]).cast(pa.timestamp("ms", tz="UTC")),
-            "ended_at": pa.array(ended).cast(pa.timestamp("ms", tz="UTC")),
-            "is_runaway": pa.array(tasks["runaway"]),
-            "is_trial": pa.array(tasks["trial"]),
-            "has_tagless_attempt": pa.array(tagless),
-            "has_malformed_record": pa.array(malformed),
-        }, schema=TASKS_SCHEMA)
+        table = pa.table(
+            {
+                "task_id": render_ids(tasks["task"], "task_", self.task_key),
+                "has_task_id": pa.array(tasks["has_task_id"]),
+                "customer_id": customers.take(pa.array(tasks["customer"])),
+                "workspace_id": workspaces.take(pa.array(tasks["workspace"])),
+                "feature": pa.array(np.array([f.name for f in cat.FEATURES])[tasks["feature"]]),
+                "user_id": users.take(pa.array(tasks["user"], mask=tasks["user"] < 0)),
+                "first_event_id": render_ids(first, "evt_", self.event_key),
+                "last_event_id": render_ids(last_call, "evt_", self.event_key),
+                "attempts": pa.array(attempts.astype(np.int64)),
+                "retry_attempts": pa.array(retry.astype(np.int64)),
+                "fallback_attempts": pa.array(fallback.astype(np.int64)),
+                "original_route": route_names.take(pa.array(tasks["route"])),
+                "final_route": route_names.take(pa.array(calls["route"][last])),
+                "final_status": pa.array(np.array(cat.STATUSES)[final_status]),
+                "outcome": pa.array(
+                    np.array(cat.OUTCOMES)[np.maximum(outcome, 0)], mask=outcome < 0
+                ),
+                "is_successful": pa.array(successful),
+                "prompt_tokens": pa.array(prompt.astype(np.int64)),
+                "completion_tokens": pa.array(completion.astype(np.int64)),
+                "started_at": pa.array(tasks["start_ms"]).cast(pa.timestamp("ms", tz="UTC")),
+                "ended_at": pa.array(ended).cast(pa.timestamp("ms", tz="UTC")),
+                "is_runaway": pa.array(tasks["runaway"]),
+                "is_trial": pa.array(tasks["trial"]),
+                "has_tagless_attempt": pa.array(tagless),
+                "has_malformed_record": pa.array(malformed),
+                "provider_cost_usd": pa.array(np.bincount(row, weights=costs, minlength=n)),
+            },
+            schema=TASKS_SCHEMA,
+        )
         self._tasks.write_table(table)
         self.counts["tasks"] += n
         self.counts["tasks_without_task_id"] += int((~tasks["has_task_id"]).sum())
@@ -203,20 +225,23 @@ class Truth:
         self.counts["streamed_calls"] += int(calls["stream"].sum())
         valid = records["kind"] != MALFORMED
         self.counts["calls"] += int(np.unique(records["true_ev"][valid]).size)
-        self.counts["malformed_calls"] += int(np.unique(
-            records["true_ev"][~valid & (records["true_ev"] >= 0)]).size)
+        self.counts["malformed_calls"] += int(
+            np.unique(records["true_ev"][~valid & (records["true_ev"] >= 0)]).size
+        )
 
     # -- end -----------------------------------------------------------------------------------
     def close(self, parameters: dict, provider_costs: list, files: list[str]) -> dict:
         self._events.close()
         self._tasks.close()
-        costs = pa.table({
-            "provider": pa.array([r[0] for r in provider_costs], pa.string()),
-            "invoice_month": pa.array([r[1] for r in provider_costs], pa.string()),
-            "model": pa.array([r[2] for r in provider_costs], pa.string()),
-            "computed_usd": pa.array([r[3] for r in provider_costs], pa.float64()),
-            "billed_usd": pa.array([r[4] for r in provider_costs], pa.float64()),
-        })
+        costs = pa.table(
+            {
+                "provider": pa.array([r[0] for r in provider_costs], pa.string()),
+                "invoice_month": pa.array([r[1] for r in provider_costs], pa.string()),
+                "model": pa.array([r[2] for r in provider_costs], pa.string()),
+                "computed_usd": pa.array([r[3] for r in provider_costs], pa.float64()),
+                "billed_usd": pa.array([r[4] for r in provider_costs], pa.float64()),
+            }
+        )
         pq.write_table(costs, self.paths["provider_costs"], compression="zstd")
         kinds = {label: self.counts[f"kind:{label}"] for label in KINDS}
         summary = {

@@ -1,6 +1,5 @@
 """Dagster assets for ingestion: landing files (external) → raw lake (Parquet) + quarantine."""
 
-
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -39,33 +38,46 @@ landing_usage_events = AssetSpec(
     name="ingest_usage_events",
     specs=[
         AssetSpec(
-            LAKE_USAGE_EVENTS, deps=[LANDING_USAGE_EVENTS], group_name="lake", kinds={"parquet"},
+            LAKE_USAGE_EVENTS,
+            deps=[LANDING_USAGE_EVENTS],
+            group_name="lake",
+            kinds={"parquet"},
             description=(
                 "Every valid usage-event record, as received, in $LLM_MARGIN_DATA_DIR/lake/usage_events "
                 "(Parquet, partitioned by event date). Each landing file is loaded once per content (sha256)."
             ),
         ),
         AssetSpec(
-            LAKE_USAGE_EVENTS_QUARANTINE, deps=[LANDING_USAGE_EVENTS], group_name="lake", kinds={"parquet"},
+            LAKE_USAGE_EVENTS_QUARANTINE,
+            deps=[LANDING_USAGE_EVENTS],
+            group_name="lake",
+            kinds={"parquet"},
             description="Invalid usage-event records with file, line or row, raw text and reason.",
         ),
         AssetSpec(
-            LAKE_USAGE_EVENT_FILE_LOADS, deps=[LANDING_USAGE_EVENTS], group_name="lake", kinds={"json"},
+            LAKE_USAGE_EVENT_FILE_LOADS,
+            deps=[LANDING_USAGE_EVENTS],
+            group_name="lake",
+            kinds={"json"},
             description="One manifest per loaded landing file content with its record counts.",
         ),
     ],
     pool=LAKE_POOL,
     check_specs=[
         AssetCheckSpec(
-            "records_reconcile", asset=LAKE_USAGE_EVENTS, blocking=True,
+            "records_reconcile",
+            asset=LAKE_USAGE_EVENTS,
+            blocking=True,
             description="Per landing file: records read = records loaded + records quarantined.",
         ),
         AssetCheckSpec(
-            "every_file_loaded", asset=LAKE_USAGE_EVENTS,
+            "every_file_loaded",
+            asset=LAKE_USAGE_EVENTS,
             description="No landing file failed to load or has an unsupported type.",
         ),
         AssetCheckSpec(
-            "quarantine_share", asset=LAKE_USAGE_EVENTS,
+            "quarantine_share",
+            asset=LAKE_USAGE_EVENTS,
             description=f"Less than {QUARANTINE_WARN_SHARE:.0%} of records quarantined in this load.",
         ),
     ],
@@ -77,15 +89,25 @@ def ingest_usage_events(context: AssetExecutionContext):
         context.log.info(
             f"[{index}/{total}] {outcome.source_file}: {outcome.status}; read {outcome.records_read}, "
             f"loaded {outcome.records_loaded}, quarantined {outcome.records_quarantined}"
-            + (f" ({outcome.message})" if outcome.message and outcome.status != "already_loaded" else "")
+            + (
+                f" ({outcome.message})"
+                if outcome.message and outcome.status != "already_loaded"
+                else ""
+            )
         )
 
     results = load_landing(paths.landing_for("usage_events"), Lake(paths.lake), on_file=progress)
     totals = summarize(results)
     loaded = [r for r in results if r.status == "loaded"]
     unbalanced = [r.source_file for r in loaded if not r.reconciles]
-    problems = [f"{r.source_file}: {r.status}: {r.message}" for r in results if r.status in ("failed", "unsupported")]
-    share = totals["records_quarantined"] / totals["records_read"] if totals["records_read"] else 0.0
+    problems = [
+        f"{r.source_file}: {r.status}: {r.message}"
+        for r in results
+        if r.status in ("failed", "unsupported")
+    ]
+    share = (
+        totals["records_quarantined"] / totals["records_read"] if totals["records_read"] else 0.0
+    )
 
     yield MaterializeResult(
         asset_key=LAKE_USAGE_EVENTS,
@@ -127,7 +149,10 @@ def ingest_usage_events(context: AssetExecutionContext):
 
 
 def _files_table(results) -> str:
-    rows = ["| file | status | read | loaded | quarantined | event dates |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| file | status | read | loaded | quarantined | event dates |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results[:200]:
         dates = f"{r.first_event_date} … {r.last_event_date}" if r.first_event_date else ""
         rows.append(

@@ -72,7 +72,10 @@ class Lake:
             return
         with duckdb.connect() as con:
             con.execute("set timezone = 'UTC'")
-            for target, sql in ((empty_events, events_schema_sql), (empty_quarantine, quarantine_schema_sql)):
+            for target, sql in (
+                (empty_events, events_schema_sql),
+                (empty_quarantine, quarantine_schema_sql),
+            ):
                 if not target.exists():
                     target.parent.mkdir(parents=True, exist_ok=True)
                     tmp = target.with_suffix(".tmp")
@@ -82,7 +85,9 @@ class Lake:
     def remove_partial(self, sha: str) -> int:
         """Delete files a crashed load of this content left behind; returns how many."""
         prefix = sha[:HASH_PREFIX]
-        stale = list(self.data.glob(f"*/{prefix}-*.parquet")) + list(self.quarantine.glob(f"{prefix}-*.parquet"))
+        stale = list(self.data.glob(f"*/{prefix}-*.parquet")) + list(
+            self.quarantine.glob(f"{prefix}-*.parquet")
+        )
         for path in stale:
             path.unlink()
         return len(stale)

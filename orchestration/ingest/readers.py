@@ -64,7 +64,9 @@ def file_format(path: Path) -> str:
 def is_landing_file(path: Path) -> bool:
     """Hidden and temporary files (``.name``, ``*.tmp``, ``*.part``) are not yet landed."""
     name = path.name
-    return path.is_file() and not name.startswith((".", "_")) and not name.endswith((".tmp", ".part"))
+    return (
+        path.is_file() and not name.startswith((".", "_")) and not name.endswith((".tmp", ".part"))
+    )
 
 
 def read_records(path: Path) -> Iterator[RecordBatch]:

@@ -104,7 +104,12 @@ def _schema_relation_sql() -> str:
 
 
 def _schema_params() -> dict:
-    return {"source_file": "", "source_format": "", "file_sha256": "", "ingested_at": "1970-01-01 00:00:00+00"}
+    return {
+        "source_file": "",
+        "source_format": "",
+        "file_sha256": "",
+        "ingested_at": "1970-01-01 00:00:00+00",
+    }
 
 
 def _substitute(sql: str, params: dict) -> str:
@@ -115,8 +120,12 @@ def _substitute(sql: str, params: dict) -> str:
 
 def ensure_lake(lake: Lake) -> None:
     schema = _schema_relation_sql()
-    events = _substitute(f"select {lake_columns_sql()} from ({schema}) as validated", _schema_params())
-    quarantine = _substitute(f"select {QUARANTINE_COLUMNS_SQL} from ({schema}) as validated", _schema_params())
+    events = _substitute(
+        f"select {lake_columns_sql()} from ({schema}) as validated", _schema_params()
+    )
+    quarantine = _substitute(
+        f"select {QUARANTINE_COLUMNS_SQL} from ({schema}) as validated", _schema_params()
+    )
     lake.ensure(events, quarantine)
 
 
@@ -136,7 +145,9 @@ def landing_files(landing_dir: Path) -> list[Path]:
     return sorted(p for p in landing_dir.rglob("*") if is_landing_file(p))
 
 
-def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None = None) -> FileLoad:
+def load_file(
+    path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None = None
+) -> FileLoad:
     """Load one landing file; safe to call again with the same content (it then does nothing)."""
     now = now or datetime.now(UTC)
     ensure_lake(lake)
@@ -150,9 +161,7 @@ def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None
     if previous is not None:
         known = FileLoad(**{k: previous[k] for k in FileLoad.__dataclass_fields__ if k in previous})
         known.status = "already_loaded"
-        known.message = (
-            f"same content as {previous['source_file']!r}, loaded {previous['loaded_at']}; nothing to do"
-        )
+        known.message = f"same content as {previous['source_file']!r}, loaded {previous['loaded_at']}; nothing to do"
         known.source_file = name
         return known
 
@@ -160,7 +169,12 @@ def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None
     work = lake.work_dir(sha)
     shutil.rmtree(work, ignore_errors=True)
     (work / "quarantine").mkdir(parents=True)
-    params = {"source_file": name, "source_format": fmt, "file_sha256": sha, "ingested_at": now.isoformat()}
+    params = {
+        "source_file": name,
+        "source_format": fmt,
+        "file_sha256": sha,
+        "ingested_at": now.isoformat(),
+    }
     result = FileLoad(name, sha, "loaded", source_format=fmt)
     reasons: Counter[str] = Counter()
     dates: list[str] = []
@@ -170,7 +184,10 @@ def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None
             con.execute(f"create temp table run_clock as {run_clock_sql(now, max_future_hours())}")
             for chunk, batch in enumerate(read_records(path)):
                 con.register("records", batch.table)
-                sql = validation_sql(numbers_as_text=batch.numbers_as_text, from_bytes="raw_bytes" in batch.table.column_names)
+                sql = validation_sql(
+                    numbers_as_text=batch.numbers_as_text,
+                    from_bytes="raw_bytes" in batch.table.column_names,
+                )
                 con.execute(f"create or replace temp table validated as {sql}")
                 con.unregister("records")
                 read, bad = con.execute(
@@ -181,12 +198,14 @@ def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None
                 result.records_loaded += read - bad
                 if read - bad:
                     events_dir = (work / "events").as_posix()
-                    con.execute(_substitute(
-                        f"copy (select {lake_columns_sql()} from validated where len(errors) = 0) "
-                        f"to '{events_dir}' (format parquet, partition_by (event_date), "
-                        f"filename_pattern '{sha[:HASH_PREFIX]}-{chunk}-{{i}}', overwrite_or_ignore)",
-                        params,
-                    ))
+                    con.execute(
+                        _substitute(
+                            f"copy (select {lake_columns_sql()} from validated where len(errors) = 0) "
+                            f"to '{events_dir}' (format parquet, partition_by (event_date), "
+                            f"filename_pattern '{sha[:HASH_PREFIX]}-{chunk}-{{i}}', overwrite_or_ignore)",
+                            params,
+                        )
+                    )
                     lo, hi = con.execute(
                         "select min(cast(timezone('UTC', occurred_at) as date))::varchar, "
                         "max(cast(timezone('UTC', occurred_at) as date))::varchar "
@@ -194,12 +213,16 @@ def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None
                     ).fetchall()[0]
                     dates += [lo, hi]
                 if bad:
-                    target = (work / "quarantine" / f"{sha[:HASH_PREFIX]}-{chunk}.parquet").as_posix()
-                    con.execute(_substitute(
-                        f"copy (select {QUARANTINE_COLUMNS_SQL} from validated where len(errors) > 0 "
-                        f"order by source_row) to '{target}' (format parquet)",
-                        params,
-                    ))
+                    target = (
+                        work / "quarantine" / f"{sha[:HASH_PREFIX]}-{chunk}.parquet"
+                    ).as_posix()
+                    con.execute(
+                        _substitute(
+                            f"copy (select {QUARANTINE_COLUMNS_SQL} from validated where len(errors) > 0 "
+                            f"order by source_row) to '{target}' (format parquet)",
+                            params,
+                        )
+                    )
                     for code, count in con.execute(
                         "select errors[1].code, count(*) from validated where len(errors) > 0 group by 1"
                     ).fetchall():
@@ -207,13 +230,19 @@ def load_file(path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None
     except Exception as exc:  # the file stays in landing and is retried on the next run
         shutil.rmtree(work, ignore_errors=True)
         log.exception("could not load %s", name)
-        return FileLoad(name, sha, "failed", source_format=fmt, message=f"{type(exc).__name__}: {exc}")
+        return FileLoad(
+            name, sha, "failed", source_format=fmt, message=f"{type(exc).__name__}: {exc}"
+        )
 
     result.quarantine_by_reason = dict(sorted(reasons.items()))
     if dates:
         result.first_event_date, result.last_event_date = min(dates), max(dates)
-    manifest = {**asdict(result), "loaded_at": now.isoformat(), "contract_version": contract_version(),
-                "size_bytes": path.stat().st_size}
+    manifest = {
+        **asdict(result),
+        "loaded_at": now.isoformat(),
+        "contract_version": contract_version(),
+        "size_bytes": path.stat().st_size,
+    }
     lake.publish(sha, manifest)
     return result
 

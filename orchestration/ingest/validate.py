@@ -13,7 +13,6 @@ import json
 from datetime import datetime
 
 from orchestration.contract import TASK_TAG_FIELDS, Field, fields
-
 from orchestration.ingest.readers import CSV_CELLS_MARK
 
 # Outside [EARLIEST, now + max_future] a timestamp is a bug upstream, not an event.
@@ -75,55 +74,127 @@ def _field_errors(spec: Field) -> list[tuple[int, str]]:
     present = f"({t} is not null and {t} <> 'NULL')"
     out: list[tuple[int, str]] = []
     if spec.required:
-        out.append((10, _error(
-            f"(not {present} or ({t} = 'VARCHAR' and trim({s}) = ''))", "missing_required", name,
-            _q(f"{name} is required but is missing or empty"),
-        )))
+        out.append(
+            (
+                10,
+                _error(
+                    f"(not {present} or ({t} = 'VARCHAR' and trim({s}) = ''))",
+                    "missing_required",
+                    name,
+                    _q(f"{name} is required but is missing or empty"),
+                ),
+            )
+        )
     if spec.kind == "integer":
-        out.append((20, _error(
-            f"{present} and {v} is null", "wrong_type", name,
-            _q(f"{name} must be a whole number, got ") + " || " + _shown(s),
-        )))
+        out.append(
+            (
+                20,
+                _error(
+                    f"{present} and {v} is null",
+                    "wrong_type",
+                    name,
+                    _q(f"{name} must be a whole number, got ") + " || " + _shown(s),
+                ),
+            )
+        )
         if name == "attempt":
-            out.append((40, _error(
-                f"{v} < 1", "invalid_attempt", name,
-                _q("attempt must be 1 or more, got ") + f" || {v}::varchar",
-            )))
+            out.append(
+                (
+                    40,
+                    _error(
+                        f"{v} < 1",
+                        "invalid_attempt",
+                        name,
+                        _q("attempt must be 1 or more, got ") + f" || {v}::varchar",
+                    ),
+                )
+            )
         else:
-            out.append((40, _error(
-                f"{v} < 0", "negative_value", name,
-                _q(f"{name} must not be negative, got ") + f" || {v}::varchar",
-            )))
+            out.append(
+                (
+                    40,
+                    _error(
+                        f"{v} < 0",
+                        "negative_value",
+                        name,
+                        _q(f"{name} must not be negative, got ") + f" || {v}::varchar",
+                    ),
+                )
+            )
     elif spec.kind == "timestamp":
-        out.append((20, _error(
-            f"{present} and {t} <> 'VARCHAR'", "wrong_type", name,
-            _q(f"{name} must be an ISO-8601 timestamp string, got ") + " || " + _shown(s),
-        )))
-        out.append((30, _error(
-            f"{t} = 'VARCHAR' and trim({s}) <> '' and {v} is null", "invalid_timestamp", name,
-            _q(f"{name} is not an ISO-8601 timestamp: ") + " || " + _shown(s),
-        )))
-        out.append((35, _error(
-            f"{v} > (select now_utc from run_clock) + (select max_future from run_clock)",
-            "future_timestamp", name,
-            _q(f"{name} is in the future: ") + f" || {s} || "
-            + _q(" (check the emitter's clock and time zone)"),
-        )))
-        out.append((35, _error(
-            f"{v} < timestamptz {_q(EARLIEST_PLAUSIBLE + ' 00:00:00+00')}", "timestamp_out_of_range", name,
-            _q(f"{name} is before {EARLIEST_PLAUSIBLE}: ") + f" || {s}",
-        )))
+        out.append(
+            (
+                20,
+                _error(
+                    f"{present} and {t} <> 'VARCHAR'",
+                    "wrong_type",
+                    name,
+                    _q(f"{name} must be an ISO-8601 timestamp string, got ") + " || " + _shown(s),
+                ),
+            )
+        )
+        out.append(
+            (
+                30,
+                _error(
+                    f"{t} = 'VARCHAR' and trim({s}) <> '' and {v} is null",
+                    "invalid_timestamp",
+                    name,
+                    _q(f"{name} is not an ISO-8601 timestamp: ") + " || " + _shown(s),
+                ),
+            )
+        )
+        out.append(
+            (
+                35,
+                _error(
+                    f"{v} > (select now_utc from run_clock) + (select max_future from run_clock)",
+                    "future_timestamp",
+                    name,
+                    _q(f"{name} is in the future: ")
+                    + f" || {s} || "
+                    + _q(" (check the emitter's clock and time zone)"),
+                ),
+            )
+        )
+        out.append(
+            (
+                35,
+                _error(
+                    f"{v} < timestamptz {_q(EARLIEST_PLAUSIBLE + ' 00:00:00+00')}",
+                    "timestamp_out_of_range",
+                    name,
+                    _q(f"{name} is before {EARLIEST_PLAUSIBLE}: ") + f" || {s}",
+                ),
+            )
+        )
     else:
-        out.append((20, _error(
-            f"{present} and {t} <> 'VARCHAR'", "wrong_type", name,
-            _q(f"{name} must be a string, got ") + " || " + _shown(s),
-        )))
+        out.append(
+            (
+                20,
+                _error(
+                    f"{present} and {t} <> 'VARCHAR'",
+                    "wrong_type",
+                    name,
+                    _q(f"{name} must be a string, got ") + " || " + _shown(s),
+                ),
+            )
+        )
         if spec.enum:
             allowed = ", ".join(_q(e) for e in spec.enum)
-            out.append((40, _error(
-                f"{t} = 'VARCHAR' and lower(trim({s})) not in ({allowed})", "unknown_value", name,
-                _q(f"{name} must be one of {', '.join(spec.enum)}; got ") + " || " + _shown(s),
-            )))
+            out.append(
+                (
+                    40,
+                    _error(
+                        f"{t} = 'VARCHAR' and lower(trim({s})) not in ({allowed})",
+                        "unknown_value",
+                        name,
+                        _q(f"{name} must be one of {', '.join(spec.enum)}; got ")
+                        + " || "
+                        + _shown(s),
+                    ),
+                )
+            )
     return out
 
 
@@ -131,37 +202,59 @@ def _record_errors() -> list[tuple[int, str]]:
     """Rules across fields."""
     first_attempt = "(v_parent_event_id is null and coalesce(v_attempt, 1) = 1)"
     tag_rules = [
-        (50, _error(
-            f"{first_attempt} and (v_{tag} is null or trim(v_{tag}) = '')", "missing_task_tag", tag,
-            _q(f"{tag} is required on a task's first attempt (no parent_event_id, attempt 1)"),
-        ))
+        (
+            50,
+            _error(
+                f"{first_attempt} and (v_{tag} is null or trim(v_{tag}) = '')",
+                "missing_task_tag",
+                tag,
+                _q(f"{tag} is required on a task's first attempt (no parent_event_id, attempt 1)"),
+            ),
+        )
         for tag in TASK_TAG_FIELDS
     ]
     return [
-        (60, _error(
-            "coalesce(v_cached_prompt_tokens, 0) + coalesce(v_cache_write_tokens, 0) > v_prompt_tokens",
-            "cached_exceeds_prompt", "cached_prompt_tokens",
-            "'cached_prompt_tokens + cache_write_tokens (' || "
-            "(coalesce(v_cached_prompt_tokens, 0) + coalesce(v_cache_write_tokens, 0))::varchar || "
-            "') exceed prompt_tokens (' || v_prompt_tokens::varchar || ')'",
-        )),
-        (60, _error(
-            "v_reasoning_tokens > v_completion_tokens", "reasoning_exceeds_completion", "reasoning_tokens",
-            "'reasoning_tokens (' || v_reasoning_tokens::varchar || ') exceed completion_tokens (' || "
-            "v_completion_tokens::varchar || ')'",
-        )),
-        (70, _error(
-            "coalesce(lower(trim(v_status)), 'success') <> 'in_progress' and v_prompt_tokens is null "
-            "and (t_prompt_tokens is null or t_prompt_tokens = 'NULL')",
-            "missing_final_tokens", "prompt_tokens",
-            "'a final record (status ' || coalesce(v_status, 'null') || ') must carry prompt_tokens'",
-        )),
-        (70, _error(
-            "coalesce(lower(trim(v_status)), 'success') <> 'in_progress' and v_completion_tokens is null "
-            "and (t_completion_tokens is null or t_completion_tokens = 'NULL')",
-            "missing_final_tokens", "completion_tokens",
-            "'a final record (status ' || coalesce(v_status, 'null') || ') must carry completion_tokens'",
-        )),
+        (
+            60,
+            _error(
+                "coalesce(v_cached_prompt_tokens, 0) + coalesce(v_cache_write_tokens, 0) > v_prompt_tokens",
+                "cached_exceeds_prompt",
+                "cached_prompt_tokens",
+                "'cached_prompt_tokens + cache_write_tokens (' || "
+                "(coalesce(v_cached_prompt_tokens, 0) + coalesce(v_cache_write_tokens, 0))::varchar || "
+                "') exceed prompt_tokens (' || v_prompt_tokens::varchar || ')'",
+            ),
+        ),
+        (
+            60,
+            _error(
+                "v_reasoning_tokens > v_completion_tokens",
+                "reasoning_exceeds_completion",
+                "reasoning_tokens",
+                "'reasoning_tokens (' || v_reasoning_tokens::varchar || ') exceed completion_tokens (' || "
+                "v_completion_tokens::varchar || ')'",
+            ),
+        ),
+        (
+            70,
+            _error(
+                "coalesce(lower(trim(v_status)), 'success') <> 'in_progress' and v_prompt_tokens is null "
+                "and (t_prompt_tokens is null or t_prompt_tokens = 'NULL')",
+                "missing_final_tokens",
+                "prompt_tokens",
+                "'a final record (status ' || coalesce(v_status, 'null') || ') must carry prompt_tokens'",
+            ),
+        ),
+        (
+            70,
+            _error(
+                "coalesce(lower(trim(v_status)), 'success') <> 'in_progress' and v_completion_tokens is null "
+                "and (t_completion_tokens is null or t_completion_tokens = 'NULL')",
+                "missing_final_tokens",
+                "completion_tokens",
+                "'a final record (status ' || coalesce(v_status, 'null') || ') must carry completion_tokens'",
+            ),
+        ),
         *tag_rules,
     ]
 
@@ -180,24 +273,58 @@ def validation_sql(*, numbers_as_text: bool, from_bytes: bool) -> str:
             f"case when starts_with(raw, {_q(CSV_CELLS_MARK)}) "
             f"then substr(raw, {skip} + strpos(substr(raw, {skip + 1}), ':') + 1) else raw end"
         )
-    value_cols = ",\n        ".join(col for spec in specs for col in _value_columns(spec, numbers_as_text))
+    value_cols = ",\n        ".join(
+        col for spec in specs for col in _value_columns(spec, numbers_as_text)
+    )
     known_null = json.dumps({name: None for name in names})
-    rules = [(0, _error(
-        "decoded is null", "invalid_encoding", None, "'the record is not valid UTF-8 text'",
-    )), (1, _error(
-        f"starts_with(decoded, {_q(CSV_CELLS_MARK)})", "wrong_cell_count", None,
-        f"'the row does not have the ' || split_part(substr(decoded, {len(CSV_CELLS_MARK) + 1}), ':', 1) "
-        "|| ' cells the header names'",
-    )), (2, _error(
-        f"decoded is not null and trim(decoded) = ''", "empty_record", None, "'the line is empty'",
-    )), (3, _error(
-        f"trim(decoded) <> '' and not starts_with(decoded, {_q(CSV_CELLS_MARK)}) and not is_json",
-        "bad_json", None,
-        "'not valid JSON: ' || left(decoded, 60)",
-    )), (4, _error(
-        "is_json and json_kind <> 'OBJECT'", "not_an_object", None,
-        "'a record must be a JSON object, got a JSON ' || lower(json_kind)",
-    ))]
+    rules = [
+        (
+            0,
+            _error(
+                "decoded is null",
+                "invalid_encoding",
+                None,
+                "'the record is not valid UTF-8 text'",
+            ),
+        ),
+        (
+            1,
+            _error(
+                f"starts_with(decoded, {_q(CSV_CELLS_MARK)})",
+                "wrong_cell_count",
+                None,
+                f"'the row does not have the ' || split_part(substr(decoded, {len(CSV_CELLS_MARK) + 1}), ':', 1) "
+                "|| ' cells the header names'",
+            ),
+        ),
+        (
+            2,
+            _error(
+                "decoded is not null and trim(decoded) = ''",
+                "empty_record",
+                None,
+                "'the line is empty'",
+            ),
+        ),
+        (
+            3,
+            _error(
+                f"trim(decoded) <> '' and not starts_with(decoded, {_q(CSV_CELLS_MARK)}) and not is_json",
+                "bad_json",
+                None,
+                "'not valid JSON: ' || left(decoded, 60)",
+            ),
+        ),
+        (
+            4,
+            _error(
+                "is_json and json_kind <> 'OBJECT'",
+                "not_an_object",
+                None,
+                "'a record must be a JSON object, got a JSON ' || lower(json_kind)",
+            ),
+        ),
+    ]
     for spec in specs:
         rules.extend(_field_errors(spec))
     rules.extend(_record_errors())
