@@ -12,7 +12,8 @@ from rich.console import Console
 
 from orchestration.paths import DATA_DIR_ENV, DataPaths, data_paths
 
-console = Console(stderr=False)
+# Piped or captured output (make, CI) gets a wide console so tables are not cut at 80 columns.
+console = Console() if Console().is_terminal else Console(width=160)
 err = Console(stderr=True)
 
 
