@@ -13,9 +13,21 @@ os.environ.setdefault(DATA_DIR_ENV, str(data_dir()))
 
 from orchestration.dbt.assets import llm_margin_dbt_assets  # noqa: E402
 from orchestration.ingest.assets import ingest_usage_events, landing_usage_events  # noqa: E402
+from orchestration.pricing.assets import (  # noqa: E402
+    lake_model_resolutions,
+    lake_price_rules,
+    pricing_catalog_export,
+)
 from orchestration.resources import dbt_resource  # noqa: E402
 
 defs = Definitions(
-    assets=[landing_usage_events, ingest_usage_events, llm_margin_dbt_assets],
+    assets=[
+        landing_usage_events,
+        ingest_usage_events,
+        pricing_catalog_export,
+        lake_price_rules,
+        lake_model_resolutions,
+        llm_margin_dbt_assets,
+    ],
     resources={"dbt": dbt_resource()},
 )

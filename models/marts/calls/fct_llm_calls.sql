@@ -1,0 +1,70 @@
+{#
+    One row per deduplicated provider call attempt, with its tags, tokens and exact cost.
+    Money is computed once, here, at the call grain; everything above sums cost_usd.
+    A call with no resolvable price has is_priced = false, a reason, and cost_usd null.
+#}
+
+with
+
+calls as (
+    select * from {{ ref('stg_usage__events') }}
+),
+
+calls_priced as (
+    select * from {{ ref('int_llm_calls_priced') }}
+),
+
+final as (
+    select
+        calls.event_id,
+        calls.occurred_at,
+        calls.event_date,
+        calls.customer_id,
+        calls.workspace_id,
+        calls.user_id,
+        calls.feature,
+        calls.task_id,
+        calls.parent_event_id,
+        calls.attempt,
+        calls.provider,
+        calls.model,
+        calls.route,
+        calls.fallback_from_route,
+        calls.service_tier,
+        calls.status,
+        calls.is_incomplete,
+        calls.outcome,
+        calls.latency_ms,
+        coalesce(calls.prompt_tokens, 0) as prompt_tokens,
+        calls.cached_prompt_tokens,
+        calls.cache_write_tokens,
+        coalesce(calls.completion_tokens, 0) as completion_tokens,
+        calls.reasoning_tokens,
+        calls_priced.price_provider_id,
+        calls_priced.price_model_id,
+        calls_priced.price_export_version,
+        calls_priced.unpriced_reason is null as is_priced,
+        calls_priced.unpriced_reason,
+        case when calls_priced.unpriced_reason is null then calls_priced.input_cost_usd end as input_cost_usd,
+        case when calls_priced.unpriced_reason is null then calls_priced.cache_read_cost_usd end
+            as cache_read_cost_usd,
+        case when calls_priced.unpriced_reason is null then calls_priced.cache_write_cost_usd end
+            as cache_write_cost_usd,
+        case when calls_priced.unpriced_reason is null then calls_priced.output_cost_usd end as output_cost_usd,
+        case when calls_priced.unpriced_reason is null then calls_priced.reasoning_cost_usd end
+            as reasoning_cost_usd,
+        case when calls_priced.unpriced_reason is null then calls_priced.request_cost_usd end as request_cost_usd,
+        case when calls_priced.unpriced_reason is null then
+            calls_priced.input_cost_usd
+            + calls_priced.cache_read_cost_usd
+            + calls_priced.cache_write_cost_usd
+            + calls_priced.output_cost_usd
+            + calls_priced.reasoning_cost_usd
+            + calls_priced.request_cost_usd
+        end as cost_usd
+    from calls
+    inner join calls_priced
+        on calls.event_id = calls_priced.event_id
+)
+
+select * from final

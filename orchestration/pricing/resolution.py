@@ -1,0 +1,76 @@
+"""Resolve the raw (provider, model) strings seen in usage events to a catalog model.
+
+Uses the catalog's own matching rules (genai-prices ``find_provider_model``: provider ids and
+aliases, model match clauses, compact dated snapshots, and fallback providers such as Anthropic
+models served by Google). Only the distinct pairs are resolved — a few hundred at most — so no
+Python runs per call; the result is a table the warehouse joins on.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from genai_prices import data_snapshot
+
+from orchestration.pricing.catalog import catalog_version
+
+SCHEMA = pa.schema([
+    ("raw_provider", pa.string()),
+    ("raw_model", pa.string()),
+    ("calls_seen", pa.int64()),
+    ("is_resolved", pa.bool_()),
+    ("price_provider_id", pa.string()),
+    ("price_model_id", pa.string()),
+    ("is_context_priced", pa.bool_()),
+    ("unresolved_reason", pa.string()),
+    ("catalog_version", pa.string()),
+    ("resolved_at", pa.timestamp("us", tz="UTC")),
+])
+
+
+def resolve_pair(provider: str, model: str) -> dict:
+    """One (provider, model) pair → the catalog model that prices it, or why none does."""
+    snapshot = data_snapshot.get_snapshot()
+    try:
+        price_provider, price_model = snapshot.find_provider_model(model, None, provider, None)
+    except LookupError as exc:
+        return {"is_resolved": False, "price_provider_id": None, "price_model_id": None,
+                "is_context_priced": False, "unresolved_reason": str(exc)}
+    # calc_price ignores request context (batch, service tier) for a model borrowed from a
+    # fallback provider; the warehouse must do the same.
+    owned = any(price_model is m for m in price_provider.models)
+    return {"is_resolved": True, "price_provider_id": price_provider.id, "price_model_id": price_model.id,
+            "is_context_priced": owned, "unresolved_reason": None}
+
+
+def distinct_pairs(lake_events_glob: str) -> list[tuple[str, str, int]]:
+    with duckdb.connect() as con:
+        return con.execute(
+            f"select lower(trim(provider)), trim(model), count(*) "
+            f"from read_parquet('{lake_events_glob}', hive_partitioning = true, union_by_name = true) "
+            "where provider is not null and model is not null group by 1, 2 order by 1, 2"
+        ).fetchall()
+
+
+def write_resolution(lake_root: Path, *, now: datetime | None = None) -> tuple[Path, int, int]:
+    """Resolve every pair in the lake and replace ``lake/model_resolution/resolution.parquet``
+    atomically. Returns (path, pairs, unresolved pairs)."""
+    now = now or datetime.now(UTC)
+    pairs = distinct_pairs((lake_root / "usage_events" / "*" / "*.parquet").as_posix())
+    rows = []
+    for provider, model, calls in pairs:
+        rows.append({"raw_provider": provider, "raw_model": model, "calls_seen": calls,
+                     **resolve_pair(provider, model), "catalog_version": catalog_version(),
+                     "resolved_at": now})
+    target_dir = lake_root / "model_resolution"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / "resolution.parquet"
+    tmp = target_dir / ".resolution.parquet.tmp"
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp)
+    os.replace(tmp, target)
+    return target, len(rows), sum(1 for r in rows if not r["is_resolved"])
