@@ -59,7 +59,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 
     paths = data_paths().ensure()
     console.print(f"materializing everything in {paths.root}")
-    assets = list(defs.assets or [])
+    assets = list(defs.assets or []) + list(defs.asset_checks or [])
     with DagsterInstance.ephemeral() as instance:
         result = materialize(
             assets,
@@ -68,13 +68,22 @@ def cmd_materialize(args: argparse.Namespace) -> int:
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )
-    failed_checks = [
-        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
-    ]
-    if failed_checks:
-        err.print(f"[yellow]checks that did not pass:[/yellow] {', '.join(failed_checks)}")
+    from dagster import AssetCheckSeverity
+
+    evaluations = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    for severity, label in (
+        (AssetCheckSeverity.WARN, "[yellow]warning[/yellow]"),
+        (AssetCheckSeverity.ERROR, "[red]failed check[/red]"),
+    ):
+        names = [
+            f"{e.asset_key.to_user_string()}:{e.check_name}"
+            for e in evaluations
+            if e.severity == severity
+        ]
+        if names:
+            err.print(
+                f"{label}: {', '.join(names)} (details in the check metadata, `make dagster`)"
+            )
     if not result.success:
         err.print(
             "[red]materialize failed[/red]: a step or a blocking check failed (see the log above)"

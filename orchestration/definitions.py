@@ -11,6 +11,7 @@ from orchestration.paths import DATA_DIR_ENV, data_dir
 # dbt (a subprocess) reads the data directory from the environment: always make it absolute.
 os.environ.setdefault(DATA_DIR_ENV, str(data_dir()))
 
+from orchestration.checks.pricing import no_unpriced_usage, restatements_reported  # noqa: E402
 from orchestration.dbt.assets import llm_margin_dbt_assets  # noqa: E402
 from orchestration.ingest.assets import ingest_usage_events, landing_usage_events  # noqa: E402
 from orchestration.pricing.assets import (  # noqa: E402
@@ -29,5 +30,6 @@ defs = Definitions(
         lake_model_resolutions,
         llm_margin_dbt_assets,
     ],
+    asset_checks=[no_unpriced_usage, restatements_reported],
     resources={"dbt": dbt_resource()},
 )

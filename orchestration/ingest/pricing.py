@@ -1,33 +1,61 @@
-"""Load pricing exports from ``landing/pricing/`` into ``lake/prices/``, keeping every export.
+"""Load pricing files from ``landing/pricing/`` into ``lake/prices/``, keeping every one.
 
-Supported today: the genai-prices catalog export (``*.rules.jsonl.gz``, written by the
-``landing/pricing_catalog`` asset, see ``orchestration/pricing/catalog.py``). Each export is loaded
-once per content (sha256) and never replaced: the warehouse prices with the latest export and
-keeps the older ones for history and restatement.
+* ``*.rules.jsonl.gz``: the genai-prices catalog export (``orchestration/pricing/catalog.py``);
+* ``*.json``: a LiteLLM ``model_prices_and_context_window.json``-shaped price file;
+* ``*.csv``: a negotiated price sheet (``orchestration/pricing/sheets.py``).
+
+Each is converted to the same flat price rules, validated as a whole (a pricing file with one bad
+price is rejected with the line and field, since it would poison every cost), loaded once per
+content (sha256) and never replaced: later loads supersede earlier ones in the warehouse, which
+keeps the history for restatement.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from orchestration.ingest.lake import HASH_PREFIX, file_sha256
+from orchestration.pricing.sheets import PriceFileError, litellm_rules, negotiated_rules
 
 RULE_COLUMNS = {
-    "source": "varchar", "export_version": "varchar", "provider_id": "varchar", "model_id": "varchar",
-    "rule_kind": "varchar", "rule_rank": "integer", "context_key": "varchar", "context_value": "varchar",
-    "valid_from": "varchar", "valid_to": "varchar", "tod_start": "varchar", "tod_end": "varchar",
-    "price_key": "varchar", "usage_key": "varchar", "unit_per": "bigint", "tier_start": "bigint",
+    "source": "varchar",
+    "export_version": "varchar",
+    "provider_id": "varchar",
+    "model_id": "varchar",
+    "rule_kind": "varchar",
+    "rule_rank": "integer",
+    "context_key": "varchar",
+    "context_value": "varchar",
+    "valid_from": "varchar",
+    "valid_to": "varchar",
+    "tod_start": "varchar",
+    "tod_end": "varchar",
+    "price_key": "varchar",
+    "usage_key": "varchar",
+    "unit_per": "bigint",
+    "tier_start": "bigint",
     "usd_per_unit": "varchar",
 }
-REQUIRED = ("source", "export_version", "provider_id", "model_id", "rule_kind", "rule_rank",
-            "price_key", "usage_key", "unit_per", "usd_per_unit")
+REQUIRED = (
+    "source",
+    "export_version",
+    "provider_id",
+    "model_id",
+    "rule_kind",
+    "rule_rank",
+    "price_key",
+    "usage_key",
+    "unit_per",
+    "usd_per_unit",
+)
 
 
 @dataclass
@@ -46,7 +74,7 @@ def _problems_sql() -> str:
         "case when try_cast(usd_per_unit as decimal(38, 12)) is null or "
         "try_cast(usd_per_unit as decimal(38, 12)) < 0 then 'usd_per_unit is not a price: ' || "
         "coalesce(usd_per_unit, 'null') end",
-        "case when rule_kind not in ('standard', 'variant') then 'rule_kind must be standard or variant' end",
+        "case when rule_kind not in ('standard', 'variant', 'period') then 'unknown rule_kind ' || rule_kind end",
         "case when valid_from is not null and try_cast(valid_from as date) is null then "
         "'valid_from is not a date: ' || valid_from end",
         "case when tod_start is not null and try_cast(tod_start as time) is null then "
@@ -55,12 +83,21 @@ def _problems_sql() -> str:
     return "list_filter([" + ", ".join(checks) + "], lambda p: p is not null)"
 
 
-def load_price_file(path: Path, landing: Path, lake_root: Path, *, now: datetime | None = None) -> PriceFileLoad:
+def load_price_file(
+    path: Path, landing: Path, lake_root: Path, *, now: datetime | None = None
+) -> PriceFileLoad:
     now = now or datetime.now(UTC)
     name = str(path.relative_to(landing))
-    if not path.name.endswith(".rules.jsonl.gz"):
-        return PriceFileLoad(name, None, "unsupported", problems=[
-            f"{name}: not a known pricing export (expected *.rules.jsonl.gz from the genai-prices export)"])
+    kind = price_file_kind(path)
+    if kind is None:
+        return PriceFileLoad(
+            name,
+            None,
+            "unsupported",
+            problems=[
+                f"{name}: not a known pricing file (expected *.rules.jsonl.gz, a LiteLLM *.json or a *.csv sheet)"
+            ],
+        )
     sha = file_sha256(path)
     manifests = lake_root / "_manifests" / "prices"
     manifest = manifests / f"{sha}.json"
@@ -69,20 +106,32 @@ def load_price_file(path: Path, landing: Path, lake_root: Path, *, now: datetime
     target_dir = lake_root / "prices" / "rules"
     target_dir.mkdir(parents=True, exist_ok=True)
     manifests.mkdir(parents=True, exist_ok=True)
-    columns = ", ".join(f"{k}: '{v}'" for k, v in RULE_COLUMNS.items())
+    try:
+        rules = _read_rules(path, kind, version=f"{path.name}@{sha[:12]}")
+    except (PriceFileError, ValueError, OSError) as exc:
+        return PriceFileLoad(name, sha, "failed", problems=[str(exc)])
+    table = pa.Table.from_pylist(
+        rules, schema=pa.schema([(k, _ARROW[v]) for k, v in RULE_COLUMNS.items()])
+    )
     with duckdb.connect() as con:
         con.execute("set timezone = 'UTC'")
+        con.register("rules_in", table)
         con.execute(
-            f"create temp table rules as select *, {_problems_sql()} as problems from "
-            f"read_json('{path.as_posix()}', format = 'newline_delimited', columns = {{{columns}}})"
+            f"create temp table rules as select *, {_problems_sql()} as problems from rules_in"
         )
         read, bad = con.execute(
             "select count(*), count(*) filter (where len(problems) > 0) from rules"
         ).fetchall()[0]
         if bad:
-            sample = [r[0] for r in con.execute(
-                "select problems[1] from rules where len(problems) > 0 limit 5").fetchall()]
-            return PriceFileLoad(name, sha, "failed", read, 0, [f"{name}: {bad} invalid price rules, e.g. {sample}"])
+            sample = [
+                r[0]
+                for r in con.execute(
+                    "select problems[1] from rules where len(problems) > 0 limit 5"
+                ).fetchall()
+            ]
+            return PriceFileLoad(
+                name, sha, "failed", read, 0, [f"{name}: {bad} invalid price rules, e.g. {sample}"]
+            )
         tmp = target_dir / f".{sha[:HASH_PREFIX]}.parquet.tmp"
         con.execute(
             f"copy (select * exclude (problems), '{name}' as _source_file, '{sha}' as _file_sha256, "
@@ -96,12 +145,36 @@ def load_price_file(path: Path, landing: Path, lake_root: Path, *, now: datetime
     return result
 
 
-def load_pricing(landing: Path, lake_root: Path, *, now: datetime | None = None) -> list[PriceFileLoad]:
-    files = sorted(p for p in landing.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+_ARROW = {"varchar": pa.string(), "integer": pa.int32(), "bigint": pa.int64()}
+
+
+def price_file_kind(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(".rules.jsonl.gz"):
+        return "catalog"
+    if name.endswith(".json"):
+        return "litellm"
+    if name.endswith(".csv"):
+        return "negotiated"
+    return None
+
+
+def _read_rules(path: Path, kind: str, *, version: str) -> list[dict]:
+    if kind == "catalog":
+        with gzip.open(path, "rt") as handle:
+            return [{k: row.get(k) for k in RULE_COLUMNS} for row in map(json.loads, handle)]
+    text = path.read_text(encoding="utf-8-sig")
+    convert = litellm_rules if kind == "litellm" else negotiated_rules
+    rules = list(convert(text, file_name=path.name, version=version))
+    if not rules:
+        raise PriceFileError(f"{path.name}: no prices found")
+    return rules
+
+
+def load_pricing(
+    landing: Path, lake_root: Path, *, now: datetime | None = None
+) -> list[PriceFileLoad]:
+    files = sorted(
+        p for p in landing.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
+    )
     return [load_price_file(p, landing, lake_root, now=now) for p in files]
-
-
-def reset_rules(lake_root: Path) -> None:
-    """Remove loaded price rules and their manifests (tests only)."""
-    shutil.rmtree(lake_root / "prices", ignore_errors=True)
-    shutil.rmtree(lake_root / "_manifests" / "prices", ignore_errors=True)

@@ -33,10 +33,14 @@ LAKE_MODEL_RESOLUTIONS = AssetKey(["lake", "model_resolutions"])
 def pricing_catalog_export(context: AssetExecutionContext) -> MaterializeResult:
     path, rules, written = export_catalog(data_paths().ensure().landing_for("pricing"))
     context.log.info(f"{'wrote' if written else 'kept'} {path.name} ({rules} price rules)")
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(path)), "price_rules": rules,
-        "catalog_version": catalog_version(), "new_export": written,
-    })
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(path)),
+            "price_rules": rules,
+            "catalog_version": catalog_version(),
+            "new_export": written,
+        }
+    )
 
 
 @asset(
@@ -46,24 +50,36 @@ def pricing_catalog_export(context: AssetExecutionContext) -> MaterializeResult:
     kinds={"parquet"},
     pool=LAKE_POOL,
     description="Every pricing export ever loaded, as price rules in $LLM_MARGIN_DATA_DIR/lake/prices/rules/.",
-    check_specs=[AssetCheckSpec(
-        "every_pricing_file_loaded", asset=LAKE_PRICE_RULES, blocking=True,
-        description="No pricing file failed validation (a wrong price would poison every cost).",
-    )],
+    check_specs=[
+        AssetCheckSpec(
+            "every_pricing_file_loaded",
+            asset=LAKE_PRICE_RULES,
+            blocking=True,
+            description="No pricing file failed validation (a wrong price would poison every cost).",
+        )
+    ],
 )
 def lake_price_rules(context: AssetExecutionContext):
     paths = data_paths().ensure()
     results = load_pricing(paths.landing_for("pricing"), paths.lake)
     for r in results:
-        context.log.info(f"{r.source_file}: {r.status}, {r.rules_loaded} rules" + (f"; {r.problems}" if r.problems else ""))
+        context.log.info(
+            f"{r.source_file}: {r.status}, {r.rules_loaded} rules"
+            + (f"; {r.problems}" if r.problems else "")
+        )
     problems = [p for r in results for p in r.problems]
-    yield MaterializeResult(metadata={
-        "files_loaded": sum(r.status == "loaded" for r in results),
-        "files_already_loaded": sum(r.status == "already_loaded" for r in results),
-        "rules_loaded": sum(r.rules_loaded for r in results),
-    })
-    yield AssetCheckResult(check_name="every_pricing_file_loaded", passed=not problems,
-                           metadata={"problems": MetadataValue.json(problems)})
+    yield MaterializeResult(
+        metadata={
+            "files_loaded": sum(r.status == "loaded" for r in results),
+            "files_already_loaded": sum(r.status == "already_loaded" for r in results),
+            "rules_loaded": sum(r.rules_loaded for r in results),
+        }
+    )
+    yield AssetCheckResult(
+        check_name="every_pricing_file_loaded",
+        passed=not problems,
+        metadata={"problems": MetadataValue.json(problems)},
+    )
 
 
 @asset(
@@ -80,7 +96,13 @@ def lake_price_rules(context: AssetExecutionContext):
 def lake_model_resolutions(context: AssetExecutionContext) -> MaterializeResult:
     path, pairs, unresolved = write_resolution(data_paths().ensure().lake)
     if unresolved:
-        context.log.warning(f"{unresolved} of {pairs} (provider, model) pairs have no price in the catalog")
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(path)), "pairs": pairs, "unresolved_pairs": unresolved,
-    })
+        context.log.warning(
+            f"{unresolved} of {pairs} (provider, model) pairs have no price in the catalog"
+        )
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(path)),
+            "pairs": pairs,
+            "unresolved_pairs": unresolved,
+        }
+    )

@@ -93,9 +93,14 @@ def catalog_rules(snapshot=None) -> Iterator[dict]:
                 valid_to = _next_start(columns["valid_from"], starts, constraint)
                 for row in _price_rows(prices):
                     yield {
-                        **common, "rule_kind": "standard", "rule_rank": rank,
-                        "context_key": None, "context_value": None, **columns,
-                        "valid_to": valid_to, **row,
+                        **common,
+                        "rule_kind": "standard",
+                        "rule_rank": rank,
+                        "context_key": None,
+                        "context_value": None,
+                        **columns,
+                        "valid_to": valid_to,
+                        **row,
                     }
             for rank, variant in enumerate(model.price_variants or ()):
                 if len(variant.when) != 1:
@@ -104,9 +109,14 @@ def catalog_rules(snapshot=None) -> Iterator[dict]:
                 columns = _constraint_columns(variant.constraint)
                 for row in _price_rows(variant.prices):
                     yield {
-                        **common, "rule_kind": "variant", "rule_rank": rank,
-                        "context_key": key, "context_value": value, **columns,
-                        "valid_to": None, **row,
+                        **common,
+                        "rule_kind": "variant",
+                        "rule_rank": rank,
+                        "context_key": key,
+                        "context_value": value,
+                        **columns,
+                        "valid_to": None,
+                        **row,
                     }
 
 

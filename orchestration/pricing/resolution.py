@@ -19,18 +19,20 @@ from genai_prices import data_snapshot
 
 from orchestration.pricing.catalog import catalog_version
 
-SCHEMA = pa.schema([
-    ("raw_provider", pa.string()),
-    ("raw_model", pa.string()),
-    ("calls_seen", pa.int64()),
-    ("is_resolved", pa.bool_()),
-    ("price_provider_id", pa.string()),
-    ("price_model_id", pa.string()),
-    ("is_context_priced", pa.bool_()),
-    ("unresolved_reason", pa.string()),
-    ("catalog_version", pa.string()),
-    ("resolved_at", pa.timestamp("us", tz="UTC")),
-])
+SCHEMA = pa.schema(
+    [
+        ("raw_provider", pa.string()),
+        ("raw_model", pa.string()),
+        ("calls_seen", pa.int64()),
+        ("is_resolved", pa.bool_()),
+        ("price_provider_id", pa.string()),
+        ("price_model_id", pa.string()),
+        ("is_context_priced", pa.bool_()),
+        ("unresolved_reason", pa.string()),
+        ("catalog_version", pa.string()),
+        ("resolved_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 def resolve_pair(provider: str, model: str) -> dict:
@@ -39,13 +41,23 @@ def resolve_pair(provider: str, model: str) -> dict:
     try:
         price_provider, price_model = snapshot.find_provider_model(model, None, provider, None)
     except LookupError as exc:
-        return {"is_resolved": False, "price_provider_id": None, "price_model_id": None,
-                "is_context_priced": False, "unresolved_reason": str(exc)}
+        return {
+            "is_resolved": False,
+            "price_provider_id": None,
+            "price_model_id": None,
+            "is_context_priced": False,
+            "unresolved_reason": str(exc),
+        }
     # calc_price ignores request context (batch, service tier) for a model borrowed from a
     # fallback provider; the warehouse must do the same.
     owned = any(price_model is m for m in price_provider.models)
-    return {"is_resolved": True, "price_provider_id": price_provider.id, "price_model_id": price_model.id,
-            "is_context_priced": owned, "unresolved_reason": None}
+    return {
+        "is_resolved": True,
+        "price_provider_id": price_provider.id,
+        "price_model_id": price_model.id,
+        "is_context_priced": owned,
+        "unresolved_reason": None,
+    }
 
 
 def distinct_pairs(lake_events_glob: str) -> list[tuple[str, str, int]]:
@@ -64,9 +76,16 @@ def write_resolution(lake_root: Path, *, now: datetime | None = None) -> tuple[P
     pairs = distinct_pairs((lake_root / "usage_events" / "*" / "*.parquet").as_posix())
     rows = []
     for provider, model, calls in pairs:
-        rows.append({"raw_provider": provider, "raw_model": model, "calls_seen": calls,
-                     **resolve_pair(provider, model), "catalog_version": catalog_version(),
-                     "resolved_at": now})
+        rows.append(
+            {
+                "raw_provider": provider,
+                "raw_model": model,
+                "calls_seen": calls,
+                **resolve_pair(provider, model),
+                "catalog_version": catalog_version(),
+                "resolved_at": now,
+            }
+        )
     target_dir = lake_root / "model_resolution"
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / "resolution.parquet"

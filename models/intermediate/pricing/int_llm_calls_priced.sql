@@ -1,14 +1,19 @@
 {#
-    The cost of every call, from the price rules in force at its timestamp (DECISIONLOG.md
-    "Pricing a call"). Steps, one CTE each:
-      1. resolve the call's (provider, model) to a catalog model and its request context;
-      2. pick the standard rule set in force: the highest-ranked one whose condition holds
-         (start date reached, or inside its UTC time-of-day window);
-      3. per component, a context variant (batch, flex, priority) in force replaces it;
-      4. per component, the highest tier whose threshold the call's input tokens exceed (cliff);
-      5. split the tokens into billed classes: a class without its own price stays in its parent
+    The cost of every call from the price rules in force at its timestamp, under the current
+    price state (and, for calls whose prices the last pricing file changed, the previous state).
+    See DECISIONLOG.md "Pricing a call" and docs/pricing.md. One CTE per step:
+      1. resolve the call's (provider, model) and its request context (batch, flex, priority);
+      2. catalog rules: the highest-ranked standard rule set whose condition holds (start date
+         reached, inside its UTC time-of-day window), then per component a context variant in
+         force replaces it;
+      3. period rules (negotiated sheets, LiteLLM files) in force on the call's date;
+      4. the best full price list that prices the call (a LiteLLM file, else the catalog) gives
+         every component; a negotiated sheet in force replaces single components of it
+         (a context-specific rule over a generic one, a later sheet over an earlier one);
+      5. per component, the highest tier whose threshold the call's input tokens exceed (cliff);
+      6. split tokens into billed classes: a class without its own price stays in its parent
          (cache reads and writes in input, reasoning in output), so nothing is billed twice;
-      6. cost = units x price / per.
+      7. cost = units x price / per.
 #}
 
 with
@@ -21,14 +26,84 @@ model_resolutions as (
     select * from {{ ref('stg_pricing__model_resolutions') }}
 ),
 
-current_rules as (
-    select * from {{ ref('stg_pricing__price_rules') }}
-    where is_current_export
+price_rules as (
+    select * from {{ ref('int_price_rules_by_state') }}
+),
+
+rule_contents as (
+    select distinct
+        price_rules.price_state,
+        price_rules.provider_id,
+        price_rules.model_id,
+        price_rules.price_source,
+        price_rules.rule_kind,
+        price_rules.rule_rank,
+        price_rules.context_key,
+        price_rules.context_value,
+        price_rules.valid_from,
+        price_rules.valid_to,
+        price_rules.tod_start_second,
+        price_rules.tod_end_second,
+        price_rules.price_key,
+        price_rules.tier_start,
+        price_rules.usd_per_unit
+    from price_rules
+),
+
+models_repriced as (
+    select distinct changed.provider_id, changed.model_id
+    from (
+        select current_rules.provider_id, current_rules.model_id
+        from rule_contents as current_rules
+        left join rule_contents as previous_rules
+            on previous_rules.price_state = 'previous'
+            and current_rules.provider_id = previous_rules.provider_id
+            and current_rules.model_id = previous_rules.model_id
+            and current_rules.price_source = previous_rules.price_source
+            and current_rules.rule_kind = previous_rules.rule_kind
+            and current_rules.rule_rank = previous_rules.rule_rank
+            and coalesce(current_rules.context_value, '') = coalesce(previous_rules.context_value, '')
+            and coalesce(current_rules.valid_from, cast('1900-01-01' as date))
+            = coalesce(previous_rules.valid_from, cast('1900-01-01' as date))
+            and coalesce(current_rules.valid_to, cast('1900-01-01' as date))
+            = coalesce(previous_rules.valid_to, cast('1900-01-01' as date))
+            and coalesce(current_rules.tod_start_second, -1) = coalesce(previous_rules.tod_start_second, -1)
+            and current_rules.price_key = previous_rules.price_key
+            and coalesce(current_rules.tier_start, -1) = coalesce(previous_rules.tier_start, -1)
+            and current_rules.usd_per_unit = previous_rules.usd_per_unit
+        where current_rules.price_state = 'current'
+            and previous_rules.provider_id is null
+        union all
+        select previous_rules.provider_id, previous_rules.model_id
+        from rule_contents as previous_rules
+        left join rule_contents as current_rules
+            on current_rules.price_state = 'current'
+            and current_rules.provider_id = previous_rules.provider_id
+            and current_rules.model_id = previous_rules.model_id
+            and current_rules.price_source = previous_rules.price_source
+            and current_rules.rule_kind = previous_rules.rule_kind
+            and current_rules.rule_rank = previous_rules.rule_rank
+            and coalesce(current_rules.context_value, '') = coalesce(previous_rules.context_value, '')
+            and coalesce(current_rules.valid_from, cast('1900-01-01' as date))
+            = coalesce(previous_rules.valid_from, cast('1900-01-01' as date))
+            and coalesce(current_rules.valid_to, cast('1900-01-01' as date))
+            = coalesce(previous_rules.valid_to, cast('1900-01-01' as date))
+            and coalesce(current_rules.tod_start_second, -1) = coalesce(previous_rules.tod_start_second, -1)
+            and current_rules.price_key = previous_rules.price_key
+            and coalesce(current_rules.tier_start, -1) = coalesce(previous_rules.tier_start, -1)
+            and current_rules.usd_per_unit = previous_rules.usd_per_unit
+        where previous_rules.price_state = 'previous'
+            and current_rules.provider_id is null
+    ) as changed
+    -- before the second pricing file there is no previous state to compare with
+    where exists (select 1 from rule_contents where rule_contents.price_state = 'previous')
 ),
 
 calls_resolved as (
     select
         calls.event_id,
+        calls.provider,
+        calls.model,
         calls.event_date,
         {{ seconds_of_day('calls.occurred_at') }} as second_of_day,
         coalesce(calls.prompt_tokens, 0) as prompt_tokens,
@@ -40,122 +115,242 @@ calls_resolved as (
         model_resolutions.price_model_id,
         coalesce(model_resolutions.is_resolved, false) as is_model_resolved,
         case
-            when not model_resolutions.is_context_priced then null
             when calls.service_tier = 'batch' then 'processing'
             when calls.service_tier in ('flex', 'priority') then 'service_tier'
         end as context_key,
         case
-            when not model_resolutions.is_context_priced then null
             when calls.service_tier = 'batch' then 'batch'
             when calls.service_tier in ('flex', 'priority') then calls.service_tier
-        end as context_value
+        end as context_value,
+        coalesce(model_resolutions.is_context_priced, true) as is_context_priced
     from calls
     left join model_resolutions
         on calls.provider = model_resolutions.raw_provider
         and calls.model = model_resolutions.raw_model
 ),
 
+calls_in_states as (
+    select 'current' as price_state, calls_resolved.*
+    from calls_resolved
+    union all
+    select 'previous' as price_state, calls_resolved.*
+    from calls_resolved
+    inner join models_repriced
+        on (
+            calls_resolved.price_provider_id = models_repriced.provider_id
+            and calls_resolved.price_model_id = models_repriced.model_id
+        )
+    union all
+    select 'previous' as price_state, calls_resolved.*
+    from calls_resolved
+    inner join models_repriced
+        on calls_resolved.provider = models_repriced.provider_id
+        and calls_resolved.model = models_repriced.model_id
+        and not (
+            coalesce(calls_resolved.price_provider_id, '') = calls_resolved.provider
+            and coalesce(calls_resolved.price_model_id, '') = calls_resolved.model
+        )
+),
+
+call_price_keys as (
+    -- A call is priced by catalog rules of its resolved model, and by period rules written for
+    -- either its resolved model or its raw provider and model strings.
+    select
+        calls_in_states.price_state,
+        calls_in_states.event_id,
+        calls_in_states.price_provider_id as provider_id,
+        calls_in_states.price_model_id as model_id,
+        false as is_raw_key
+    from calls_in_states
+    where calls_in_states.is_model_resolved
+    union all
+    select
+        calls_in_states.price_state,
+        calls_in_states.event_id,
+        calls_in_states.provider as provider_id,
+        calls_in_states.model as model_id,
+        true as is_raw_key
+    from calls_in_states
+    where not (
+        coalesce(calls_in_states.price_provider_id, '') = calls_in_states.provider
+        and coalesce(calls_in_states.price_model_id, '') = calls_in_states.model
+    )
+),
+
 rules_in_force as (
     select
-        calls_resolved.event_id,
-        current_rules.rule_kind,
-        current_rules.rule_rank,
-        current_rules.context_key,
-        current_rules.price_key,
-        current_rules.usage_key,
-        current_rules.unit_per,
-        current_rules.tier_start,
-        current_rules.usd_per_unit,
-        current_rules.export_version
-    from calls_resolved
-    inner join current_rules
-        on calls_resolved.price_provider_id = current_rules.price_provider_id
-        and calls_resolved.price_model_id = current_rules.price_model_id
+        calls_in_states.price_state,
+        calls_in_states.event_id,
+        price_rules.price_source,
+        price_rules.source_priority,
+        price_rules.export_version,
+        price_rules.load_sequence,
+        price_rules.rule_kind,
+        price_rules.rule_rank,
+        price_rules.context_key,
+        price_rules.price_key,
+        price_rules.usage_key,
+        price_rules.unit_per,
+        price_rules.tier_start,
+        price_rules.usd_per_unit
+    from calls_in_states
+    inner join call_price_keys
+        on calls_in_states.price_state = call_price_keys.price_state
+        and calls_in_states.event_id = call_price_keys.event_id
+    inner join price_rules
+        on call_price_keys.price_state = price_rules.price_state
+        and call_price_keys.provider_id = price_rules.provider_id
+        and call_price_keys.model_id = price_rules.model_id
     where
-        (current_rules.valid_from is null or calls_resolved.event_date >= current_rules.valid_from)
+        (price_rules.rule_kind = 'period' or not call_price_keys.is_raw_key)
+        and (price_rules.valid_from is null or calls_in_states.event_date >= price_rules.valid_from)
         and (
-            current_rules.tod_start_second is null
+            price_rules.rule_kind <> 'period'
+            or price_rules.valid_to is null
+            or calls_in_states.event_date < price_rules.valid_to
+        )
+        and (
+            price_rules.tod_start_second is null
             or (
-                current_rules.tod_start_second <= current_rules.tod_end_second
-                and calls_resolved.second_of_day >= current_rules.tod_start_second
-                and calls_resolved.second_of_day < current_rules.tod_end_second
+                price_rules.tod_start_second <= price_rules.tod_end_second
+                and calls_in_states.second_of_day >= price_rules.tod_start_second
+                and calls_in_states.second_of_day < price_rules.tod_end_second
             )
             or (
-                current_rules.tod_start_second > current_rules.tod_end_second
+                price_rules.tod_start_second > price_rules.tod_end_second
                 and (
-                    calls_resolved.second_of_day >= current_rules.tod_start_second
-                    or calls_resolved.second_of_day < current_rules.tod_end_second
+                    calls_in_states.second_of_day >= price_rules.tod_start_second
+                    or calls_in_states.second_of_day < price_rules.tod_end_second
                 )
             )
         )
         and (
-            current_rules.rule_kind = 'standard'
+            price_rules.rule_kind = 'standard'
+            or (price_rules.rule_kind = 'period' and price_rules.context_key is null)
             or (
-                current_rules.context_key = calls_resolved.context_key
-                and current_rules.context_value = calls_resolved.context_value
+                price_rules.context_key = calls_in_states.context_key
+                and price_rules.context_value = calls_in_states.context_value
+                -- the catalog ignores request context for a model borrowed from a fallback provider
+                and (price_rules.rule_kind = 'period' or calls_in_states.is_context_priced)
             )
         )
 ),
 
-standard_rank_chosen as (
+catalog_standard_rank as (
     select
+        rules_in_force.price_state,
         rules_in_force.event_id,
         max(rules_in_force.rule_rank) as rule_rank
     from rules_in_force
     where rules_in_force.rule_kind = 'standard'
-    group by rules_in_force.event_id
+    group by rules_in_force.price_state, rules_in_force.event_id
 ),
 
-variant_rank_chosen as (
+catalog_variant_rank as (
     select
+        rules_in_force.price_state,
         rules_in_force.event_id,
         rules_in_force.price_key,
         min(rules_in_force.rule_rank) as rule_rank
     from rules_in_force
     where rules_in_force.rule_kind = 'variant'
-    group by rules_in_force.event_id, rules_in_force.price_key
+    group by rules_in_force.price_state, rules_in_force.event_id, rules_in_force.price_key
 ),
 
-component_rules as (
+candidate_rules as (
     select rules_in_force.*
     from rules_in_force
-    inner join variant_rank_chosen
-        on rules_in_force.event_id = variant_rank_chosen.event_id
-        and rules_in_force.price_key = variant_rank_chosen.price_key
-        and rules_in_force.rule_rank = variant_rank_chosen.rule_rank
+    inner join catalog_variant_rank
+        on rules_in_force.price_state = catalog_variant_rank.price_state
+        and rules_in_force.event_id = catalog_variant_rank.event_id
+        and rules_in_force.price_key = catalog_variant_rank.price_key
+        and rules_in_force.rule_rank = catalog_variant_rank.rule_rank
     where rules_in_force.rule_kind = 'variant'
 
     union all
 
     select rules_in_force.*
     from rules_in_force
-    inner join standard_rank_chosen
-        on rules_in_force.event_id = standard_rank_chosen.event_id
-        and rules_in_force.rule_rank = standard_rank_chosen.rule_rank
-    left join variant_rank_chosen
-        on rules_in_force.event_id = variant_rank_chosen.event_id
-        and rules_in_force.price_key = variant_rank_chosen.price_key
+    inner join catalog_standard_rank
+        on rules_in_force.price_state = catalog_standard_rank.price_state
+        and rules_in_force.event_id = catalog_standard_rank.event_id
+        and rules_in_force.rule_rank = catalog_standard_rank.rule_rank
+    left join catalog_variant_rank
+        on rules_in_force.price_state = catalog_variant_rank.price_state
+        and rules_in_force.event_id = catalog_variant_rank.event_id
+        and rules_in_force.price_key = catalog_variant_rank.price_key
     where rules_in_force.rule_kind = 'standard'
-        and variant_rank_chosen.event_id is null
+        and catalog_variant_rank.event_id is null
+
+    union all
+
+    select rules_in_force.*
+    from rules_in_force
+    where rules_in_force.rule_kind = 'period'
+),
+
+price_list_chosen as (
+    -- Catalog exports and LiteLLM files are full price lists: a call takes every component from
+    -- the one best list that prices it (a component it lacks stays in its parent class).
+    select
+        candidate_rules.price_state,
+        candidate_rules.event_id,
+        min(candidate_rules.source_priority) as source_priority
+    from candidate_rules
+    where candidate_rules.price_source <> 'negotiated'
+    group by candidate_rules.price_state, candidate_rules.event_id
+),
+
+component_candidates as (
+    select candidate_rules.*
+    from candidate_rules
+    left join price_list_chosen
+        on candidate_rules.price_state = price_list_chosen.price_state
+        and candidate_rules.event_id = price_list_chosen.event_id
+    where candidate_rules.price_source = 'negotiated'
+        or candidate_rules.source_priority = price_list_chosen.source_priority
+),
+
+component_source_ranked as (
+    select
+        component_candidates.*,
+        dense_rank() over (
+            partition by component_candidates.price_state, component_candidates.event_id, component_candidates.price_key
+            order by
+                component_candidates.source_priority asc,
+                case when component_candidates.context_key is null then 1 else 0 end asc,
+                component_candidates.load_sequence desc
+        ) as source_rank
+    from component_candidates
 ),
 
 component_tiers_ranked as (
     select
-        component_rules.*,
+        component_source_ranked.*,
         row_number() over (
-            partition by component_rules.event_id, component_rules.price_key
-            order by coalesce(component_rules.tier_start, -1) desc
+            partition by
+                component_source_ranked.price_state,
+                component_source_ranked.event_id,
+                component_source_ranked.price_key
+            order by coalesce(component_source_ranked.tier_start, -1) desc
         ) as tier_rank
-    from component_rules
-    inner join calls_resolved
-        on component_rules.event_id = calls_resolved.event_id
-    where component_rules.tier_start is null
-        or calls_resolved.prompt_tokens > component_rules.tier_start
+    from component_source_ranked
+    inner join calls_in_states
+        on component_source_ranked.price_state = calls_in_states.price_state
+        and component_source_ranked.event_id = calls_in_states.event_id
+    where component_source_ranked.source_rank = 1
+        and (
+            component_source_ranked.tier_start is null
+            or calls_in_states.prompt_tokens > component_source_ranked.tier_start
+        )
 ),
 
 unit_prices as (
     select
+        component_tiers_ranked.price_state,
         component_tiers_ranked.event_id,
+        max(component_tiers_ranked.price_source) as price_source,
+        count(distinct component_tiers_ranked.price_source) as price_sources,
         max(component_tiers_ranked.export_version) as price_export_version,
         max(case when component_tiers_ranked.usage_key = 'input_tokens'
             then component_tiers_ranked.usd_per_unit end) as input_usd_per_mtok,
@@ -168,40 +363,45 @@ unit_prices as (
         max(case when component_tiers_ranked.usage_key = 'output_reasoning_tokens'
             then component_tiers_ranked.usd_per_unit end) as reasoning_usd_per_mtok,
         max(case when component_tiers_ranked.usage_key = 'requests'
-            then component_tiers_ranked.usd_per_unit / component_tiers_ranked.unit_per end) as request_usd
+            then component_tiers_ranked.usd_per_unit end) as request_usd_per_k
     from component_tiers_ranked
     where component_tiers_ranked.tier_rank = 1
-    group by component_tiers_ranked.event_id
+    group by component_tiers_ranked.price_state, component_tiers_ranked.event_id
 ),
 
 billed_units as (
     select
-        calls_resolved.*,
+        calls_in_states.*,
+        unit_prices.price_source,
+        unit_prices.price_sources,
         unit_prices.price_export_version,
         unit_prices.input_usd_per_mtok,
         unit_prices.cache_read_usd_per_mtok,
         unit_prices.cache_write_usd_per_mtok,
         unit_prices.output_usd_per_mtok,
         unit_prices.reasoning_usd_per_mtok,
-        unit_prices.request_usd,
-        calls_resolved.prompt_tokens
+        unit_prices.request_usd_per_k,
+        calls_in_states.prompt_tokens
         - case when unit_prices.cache_read_usd_per_mtok is not null
-            then calls_resolved.cached_prompt_tokens else 0 end
+            then calls_in_states.cached_prompt_tokens else 0 end
         - case when unit_prices.cache_write_usd_per_mtok is not null
-            then calls_resolved.cache_write_tokens else 0 end as uncached_input_tokens,
-        calls_resolved.completion_tokens
+            then calls_in_states.cache_write_tokens else 0 end as uncached_input_tokens,
+        calls_in_states.completion_tokens
         - case when unit_prices.reasoning_usd_per_mtok is not null
-            then calls_resolved.reasoning_tokens else 0 end as billed_output_tokens
-    from calls_resolved
+            then calls_in_states.reasoning_tokens else 0 end as billed_output_tokens
+    from calls_in_states
     left join unit_prices
-        on calls_resolved.event_id = unit_prices.event_id
+        on calls_in_states.price_state = unit_prices.price_state
+        and calls_in_states.event_id = unit_prices.event_id
 ),
 
 final as (
     select
         event_id,
+        price_state,
         price_provider_id,
         price_model_id,
+        case when price_sources > 1 then 'mixed' else price_source end as price_source,
         price_export_version,
         context_key as price_context_key,
         context_value as price_context_value,
@@ -210,24 +410,24 @@ final as (
         cache_write_usd_per_mtok,
         output_usd_per_mtok,
         reasoning_usd_per_mtok,
-        request_usd,
+        request_usd_per_k,
         uncached_input_tokens,
         billed_output_tokens,
         case
-            when not is_model_resolved then 'unresolved_model'
+            when price_source is null and not is_model_resolved then 'unresolved_model'
             when input_usd_per_mtok is null and output_usd_per_mtok is null then 'no_token_price'
         end as unpriced_reason,
-        cast(coalesce(uncached_input_tokens * input_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
+        cast(coalesce(cast(uncached_input_tokens as decimal(15, 0)) * input_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
             as input_cost_usd,
-        cast(coalesce(cached_prompt_tokens * cache_read_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
+        cast(coalesce(cast(cached_prompt_tokens as decimal(15, 0)) * cache_read_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
             as cache_read_cost_usd,
-        cast(coalesce(cache_write_tokens * cache_write_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
+        cast(coalesce(cast(cache_write_tokens as decimal(15, 0)) * cache_write_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
             as cache_write_cost_usd,
-        cast(coalesce(billed_output_tokens * output_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
+        cast(coalesce(cast(billed_output_tokens as decimal(15, 0)) * output_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
             as output_cost_usd,
-        cast(coalesce(reasoning_tokens * reasoning_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
+        cast(coalesce(cast(reasoning_tokens as decimal(15, 0)) * reasoning_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
             as reasoning_cost_usd,
-        cast(coalesce(request_usd, 0) as decimal(24, 12)) as request_cost_usd
+        cast(coalesce(request_usd_per_k, 0) / 1000 as decimal(24, 12)) as request_cost_usd
     from billed_units
 )
 

@@ -12,6 +12,7 @@ calls as (
 
 calls_priced as (
     select * from {{ ref('int_llm_calls_priced') }}
+    where price_state = 'current'
 ),
 
 final as (
@@ -42,6 +43,7 @@ final as (
         calls.reasoning_tokens,
         calls_priced.price_provider_id,
         calls_priced.price_model_id,
+        calls_priced.price_source,
         calls_priced.price_export_version,
         calls_priced.unpriced_reason is null as is_priced,
         calls_priced.unpriced_reason,

@@ -1,6 +1,5 @@
 {#
-    Price rules of every loaded export, typed. The export loaded last is the one in force
-    (is_current_export); older exports stay for history.
+    Price rules of every pricing file ever loaded, typed, in load order (load_sequence).
 #}
 
 with
@@ -11,12 +10,18 @@ price_rules as (
 
 typed as (
     select
-        _file_sha256 as export_sha256,
+        _file_sha256 as price_file_sha256,
+        _source_file as price_file,
         source as price_source,
+        case source
+            when 'negotiated' then 1
+            when 'litellm' then 2
+            else 3
+        end as source_priority,
         export_version,
-        {{ to_utc_timestamp('_loaded_at') }} as export_loaded_at,
-        provider_id as price_provider_id,
-        model_id as price_model_id,
+        {{ to_utc_timestamp('_loaded_at') }} as price_file_loaded_at,
+        provider_id,
+        model_id,
         rule_kind,
         rule_rank,
         context_key,
@@ -37,14 +42,14 @@ typed as (
         usage_key,
         unit_per,
         tier_start,
-        cast(usd_per_unit as decimal(38, 12)) as usd_per_unit
+        cast(usd_per_unit as decimal(20, 12)) as usd_per_unit
     from price_rules
 ),
 
 final as (
     select
         typed.*,
-        typed.export_loaded_at = max(typed.export_loaded_at) over () as is_current_export
+        dense_rank() over (order by typed.price_file_loaded_at, typed.price_file_sha256) as load_sequence
     from typed
 )
 

@@ -1,0 +1,1 @@
+"""Asset checks that read the warehouse after dbt has built it."""
