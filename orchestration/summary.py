@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -63,9 +64,11 @@ def print_summary(summary: UsageSummary, console: Console | None = None) -> None
         ("deduplicated", "records_collapsed"),
         ("calls", "calls"),
         ("incomplete", "incomplete_calls"),
-        ("prompt tokens", "prompt_tokens"),
+        ("prompt", "prompt_tokens"),
         ("cached", "cached_prompt_tokens"),
-        ("completion tokens", "completion_tokens"),
+        ("completion", "completion_tokens"),
+        ("AI cost (USD)", "cost_usd"),
+        ("unpriced", "unpriced_calls"),
     ]
     for header, _ in columns:
         table.add_column(header, justify="left" if header == "customer" else "right")
@@ -97,4 +100,6 @@ def print_summary(summary: UsageSummary, console: Console | None = None) -> None
 
 
 def _fmt(value) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)

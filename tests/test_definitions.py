@@ -46,3 +46,24 @@ def test_dbt_assets_are_grouped_by_layer(data_dir):
     assert graph.get(AssetKey(["staging", "stg_usage__events"])).group_name == "staging"
     assert graph.get(AssetKey(["marts", "mart_customer_usage_summary"])).group_name == "marts"
     assert graph.get(AssetKey(["audit", "usage_event_file_loads"])).group_name == "audit"
+
+
+def test_pricing_lineage_runs_from_the_catalog_export_to_the_call_costs(data_dir):
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    catalog = AssetKey(["landing", "pricing_catalog"])
+    rules = AssetKey(["lake", "price_rules"])
+    resolutions = AssetKey(["lake", "model_resolutions"])
+    assert catalog in graph.get(rules).parent_keys
+    assert AssetKey(["lake", "usage_events"]) in graph.get(resolutions).parent_keys
+    assert rules in graph.get(AssetKey(["staging", "stg_pricing__price_rules"])).parent_keys
+    assert (
+        resolutions
+        in graph.get(AssetKey(["staging", "stg_pricing__model_resolutions"])).parent_keys
+    )
+    priced = AssetKey(["intermediate", "int_llm_calls_priced"])
+    assert priced in graph.get(AssetKey(["marts", "fct_llm_calls"])).parent_keys
+    checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+    assert ("marts/mart_unpriced_usage", "no_unpriced_usage") in checks
+    assert ("lake/price_rules", "every_pricing_file_loaded") in checks

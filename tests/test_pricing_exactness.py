@@ -14,7 +14,7 @@ import pytest
 from genai_prices import Usage, calc_price, data_snapshot, types
 
 from orchestration import cli
-from orchestration.paths import DataPaths
+from orchestration.paths import PROJECT_ROOT, DataPaths
 
 CONTEXT = {
     "batch": {"processing": "batch"},
@@ -80,6 +80,49 @@ def _start_dates(model) -> list[date]:
 
 def _variant_models(key, value):
     return _models_with(lambda m: any(v.when == {key: value} for v in m.price_variants or ()))
+
+
+# The worked examples of docs/pricing.md: (provider, model, UTC time, tier, usage, documented cost).
+DOCUMENTED = [
+    (
+        "anthropic",
+        "claude-sonnet-4-20250514",
+        "2026-11-10T12:00:00",
+        None,
+        (10_000, 8_000, 1_000, 500, 0),
+        "0.01665",
+    ),
+    ("openai", "gpt-4o", "2026-11-10T12:00:00", None, (10_000, 8_000, 1_000, 500, 0), "0.020"),
+    (
+        "perplexity",
+        "sonar-deep-research",
+        "2026-11-10T12:00:00",
+        None,
+        (1_000, 0, 0, 5_000, 4_000),
+        "0.022",
+    ),
+    ("google", "gemini-2.5-pro", "2026-11-10T12:00:00", None, (200_000, 0, 0, 1_000, 0), "0.260"),
+    (
+        "google",
+        "gemini-2.5-pro",
+        "2026-11-10T12:00:00",
+        None,
+        (200_001, 0, 0, 1_000, 0),
+        "0.5150025",
+    ),
+    (
+        "deepseek",
+        "deepseek-chat",
+        "2026-11-10T00:10:00",
+        None,
+        (100_000, 0, 0, 10_000, 0),
+        "0.0190",
+    ),
+    ("deepseek", "deepseek-chat", "2026-11-10T12:00:00", None, (100_000, 0, 0, 10_000, 0), "0.038"),
+    ("openai", "gpt-4o", "2026-11-10T12:00:00", "batch", (100_000, 0, 0, 10_000, 0), "0.175"),
+    ("openai", "gpt-4o", "2026-10-01T00:00:00", "batch", (100_000, 0, 0, 10_000, 0), "0.35"),
+    ("perplexity", "sonar", "2026-11-10T12:00:00", None, (1_000, 0, 0, 1_000, 0), "0.014"),
+]
 
 
 def build_calls(rng: random.Random) -> list[tuple[str, dict]]:
@@ -213,6 +256,25 @@ def build_calls(rng: random.Random) -> list[tuple[str, dict]]:
         )
     for _ in range(60):  # a per-request fee
         add("request_fee", "perplexity", rng.choice(["sonar", "sonar-pro", "sonar-reasoning-pro"]))
+    for provider, model, at, tier, (
+        prompt,
+        cached,
+        written,
+        completion,
+        reasoning,
+    ), _ in DOCUMENTED:
+        add(
+            "documented_example",
+            provider,
+            model,
+            at=datetime.fromisoformat(at + "+00:00"),
+            tier=tier,
+            prompt=prompt,
+            cached=cached,
+            cache_write=written,
+            completion=completion,
+            reasoning=reasoning,
+        )
     for _ in range(40):  # a model served by a fallback provider: context does not apply
         add(
             "fallback_provider",
@@ -282,7 +344,9 @@ def test_cost_equals_calc_price_for_every_pricing_feature(priced, capsys):
     with capsys.disabled():
         print("\npricing exactness, calls per feature:", dict(sorted(per_feature.items())))
     assert len(calls) >= 1000
-    assert all(count >= 40 for count in per_feature.values())
+    assert all(
+        count >= 40 for feature, count in per_feature.items() if feature != "documented_example"
+    )
     assert not mismatches, mismatches[:5]
 
 
@@ -299,3 +363,14 @@ def test_an_unknown_model_is_unpriced_not_free(priced):
         ).fetchall()
     assert row == [(False, "unresolved_model", None)]
     assert listed == [(1,)]
+
+
+def test_the_worked_examples_of_the_pricing_docs_hold(priced):
+    paths, calls = priced
+    examples = [event for feature, event in calls if feature == "documented_example"]
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        costs = dict(con.execute("select event_id, cost_usd from marts.fct_llm_calls").fetchall())
+    doc = (PROJECT_ROOT / "docs" / "pricing.md").read_text()
+    for event, (*_, documented) in zip(examples, DOCUMENTED, strict=True):
+        assert costs[event["event_id"]] == Decimal(documented), event
+        assert f"**${documented}**" in doc

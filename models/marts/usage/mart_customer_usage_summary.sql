@@ -15,6 +15,19 @@ quarantined as (
     select * from {{ ref('quarantined_usage_events') }}
 ),
 
+llm_calls as (
+    select * from {{ ref('fct_llm_calls') }}
+),
+
+costs_by_customer as (
+    select
+        coalesce(llm_calls.customer_id, '(untagged)') as customer_id,
+        cast(sum(llm_calls.cost_usd) as decimal(24, 12)) as cost_usd,
+        cast(sum(case when llm_calls.is_priced then 0 else 1 end) as bigint) as unpriced_calls
+    from llm_calls
+    group by coalesce(llm_calls.customer_id, '(untagged)')
+),
+
 calls_by_customer as (
     select
         coalesce(events.customer_id, '(untagged)') as customer_id,
@@ -56,11 +69,15 @@ final as (
         coalesce(calls_by_customer.reasoning_tokens, 0) as reasoning_tokens,
         coalesce(calls_by_customer.prompt_tokens, 0)
         + coalesce(calls_by_customer.completion_tokens, 0) as total_tokens,
+        coalesce(costs_by_customer.cost_usd, cast(0 as decimal(24, 12))) as cost_usd,
+        coalesce(costs_by_customer.unpriced_calls, 0) as unpriced_calls,
         calls_by_customer.first_call_at,
         calls_by_customer.last_call_at
     from calls_by_customer
     full outer join quarantined_by_customer
         on calls_by_customer.customer_id = quarantined_by_customer.customer_id
+    left join costs_by_customer
+        on calls_by_customer.customer_id = costs_by_customer.customer_id
 )
 
 select * from final
