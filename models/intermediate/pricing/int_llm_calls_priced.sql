@@ -16,6 +16,8 @@
       7. cost = units x price / per.
 #}
 
+{{ config(materialized='table') }}
+
 with
 
 calls as (
