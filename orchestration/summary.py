@@ -16,6 +16,8 @@ class UsageSummary:
     rows: list[dict]
     files: dict
     quarantine_by_reason: list[tuple[str, str | None, int]]
+    unpriced: list[tuple] = ()
+    restatements: list[tuple] = ()
 
 
 def read_summary(warehouse: Path) -> UsageSummary:
@@ -51,7 +53,15 @@ def read_summary(warehouse: Path) -> UsageSummary:
             "select error_code, error_field, count(*) from audit.quarantined_usage_events "
             "group by 1, 2 order by 3 desc, 1, 2"
         ).fetchall()
-    return UsageSummary(rows, files, reasons)
+        unpriced = con.execute(
+            "select provider, model, unpriced_reason, calls from marts.mart_unpriced_usage "
+            "order by calls desc limit 5"
+        ).fetchall()
+        restatements = con.execute(
+            "select customer_id, strftime(month, '%Y-%m'), calls_restated, cost_before_usd, cost_after_usd, "
+            "delta_usd from marts.mart_price_restatements order by abs(delta_usd) desc limit 10"
+        ).fetchall()
+    return UsageSummary(rows, files, reasons, unpriced, restatements)
 
 
 def print_summary(summary: UsageSummary, console: Console | None = None) -> None:
@@ -97,6 +107,19 @@ def print_summary(summary: UsageSummary, console: Console | None = None) -> None
         )
         console.print(f"quarantined by reason: {reasons}")
         console.print("details: select * from audit.quarantined_usage_events")
+    if summary.unpriced:
+        missing = ", ".join(
+            f"{p}/{m} ({reason}): {n:,} calls" for p, m, reason, n in summary.unpriced
+        )
+        console.print(f"[yellow]unpriced usage (cost unknown, not zero):[/yellow] {missing}")
+    if summary.restatements:
+        console.print(
+            "[yellow]the last pricing file restated past costs[/yellow] (customer, month, calls: before → after):"
+        )
+        for customer, month, calls, before, after, delta in summary.restatements:
+            console.print(
+                f"  {customer} {month} {calls:,} calls: {_fmt(before)} → {_fmt(after)} ({delta:+,.2f} USD)"
+            )
 
 
 def _fmt(value) -> str:
