@@ -6,12 +6,14 @@ BIN := $(VENV)/bin
 export LLM_MARGIN_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(LLM_MARGIN_DATA_DIR)/dagster_home
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: help install lock run generate materialize report test lint dagster docs docs-serve clean
+.PHONY: help install install-spark lock run generate materialize report test test-spark lint dagster docs docs-serve clean
 
 help:
 	@echo "make run        set up, generate sample data if landing is empty, build everything, print the report"
 	@echo "make test       set up and run every test (pytest, dbt unit and data tests)"
+	@echo "make test-spark the same models on DuckDB and on Spark (local PySpark, Java 17): build, test, compare"
 	@echo "make dagster    Dagster UI on http://127.0.0.1:3000"
 	@echo "make docs       build the dbt docs site (target/index.html) and serve it on 127.0.0.1:8080"
 	@echo "make lint       ruff"
@@ -26,9 +28,18 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The spark extra (dbt-spark, PySpark) on top of the base install, from its own lock.
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements-spark.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $(SPARK_STAMP)
+
+install-spark: $(SPARK_STAMP)
+
 # Refresh the lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra spark --python-version 3.11 -o requirements-spark.lock
 
 generate: $(STAMP)
 	$(BIN)/llm-margin generate --if-empty
@@ -44,6 +55,11 @@ run: generate materialize report
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+# Generates a small data set in a temporary directory, builds and tests every model on DuckDB and
+# on Spark over the same lake, compares the warehouses, then does it again after one more file.
+test-spark: $(SPARK_STAMP)
+	$(BIN)/python -m pytest -m spark tests/spark -s -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration tests

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestration.paths import DATA_DIR_ENV, DataPaths, data_paths
+from orchestration.paths import DATA_DIR_ENV, DBT_TARGET_ENV, DataPaths, data_paths
 
 # Piped or captured output (make, CI) gets a wide console so tables are not cut at 80 columns.
 console = Console() if Console().is_terminal else Console(width=160)
@@ -52,13 +52,39 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def select_dbt_target(target: str | None) -> str | None:
+    """Point dbt at ``target`` (a profiles.yml output) through ``$LLM_MARGIN_DBT_TARGET``.
+
+    The dbt project and resource read it once, when ``orchestration.dbt.project`` is imported, so
+    this must run first; returns an error message when the project was already imported for
+    another target in this process."""
+    if target is None:
+        return None
+    os.environ[DBT_TARGET_ENV] = target
+    project = sys.modules.get("orchestration.dbt.project")
+    if project is not None and project.llm_margin_project.target != target:
+        return (
+            f"the dbt project was already loaded for target {project.llm_margin_project.target!r} "
+            f"in this process; run llm-margin again with --target {target}"
+        )
+    return None
+
+
 def cmd_materialize(args: argparse.Namespace) -> int:
+    problem = select_dbt_target(args.target)
+    if problem:
+        err.print(f"[red]error:[/red] {problem}")
+        return 2
+
     from dagster import DagsterInstance, materialize
 
+    from orchestration.dbt.project import llm_margin_project
     from orchestration.definitions import defs
 
     paths = data_paths().ensure()
-    console.print(f"materializing everything in {paths.root}")
+    console.print(
+        f"materializing everything in {paths.root} (dbt target: {llm_margin_project.target})"
+    )
     assets = list(defs.assets or []) + list(defs.asset_checks or [])
     with DagsterInstance.ephemeral() as instance:
         result = materialize(
@@ -134,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     mat = sub.add_parser("materialize", help="load landing files and build every model, in-process")
     mat.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    mat.add_argument(
+        "--target",
+        default=None,
+        help=f"dbt target in profiles.yml: duckdb (default) or spark (needs the spark extra); "
+        f"sets ${DBT_TARGET_ENV}",
+    )
     mat.set_defaults(func=cmd_materialize)
 
     rep = sub.add_parser("report", help="print the summary of the warehouse")

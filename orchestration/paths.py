@@ -12,6 +12,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR_ENV = "LLM_MARGIN_DATA_DIR"
+# The dbt target (profiles.yml) to build: duckdb (default) or spark. Read once, when
+# orchestration.dbt.project is first imported: set it before (``llm-margin materialize --target``).
+DBT_TARGET_ENV = "LLM_MARGIN_DBT_TARGET"
+DEFAULT_DBT_TARGET = "duckdb"
 
 LANDING_SOURCES = ("usage_events", "pricing", "billing", "provider_invoices")
 

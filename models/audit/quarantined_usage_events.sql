@@ -11,7 +11,7 @@ quarantine as (
 
 final as (
     select
-        file_sha256 || ':' || cast(source_row as varchar) as quarantined_record_id,
+        file_sha256 || ':' || cast(source_row as {{ dbt.type_string() }}) as quarantined_record_id,
         source_file,
         source_format,
         source_row,

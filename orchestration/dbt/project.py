@@ -9,13 +9,27 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT, data_dir
+from orchestration.paths import (
+    DATA_DIR_ENV,
+    DBT_TARGET_ENV,
+    DEFAULT_DBT_TARGET,
+    PROJECT_ROOT,
+    data_dir,
+)
 
-TARGET_ENV = "LLM_MARGIN_DBT_TARGET"
+TARGET_ENV = DBT_TARGET_ENV
 
 
 def dbt_target() -> str:
-    return os.environ.get(TARGET_ENV, "duckdb")
+    return os.environ.get(TARGET_ENV) or DEFAULT_DBT_TARGET
+
+
+def dbt_target_path(target: str | None = None) -> Path:
+    """Where dbt parses to, relative to the project: ``target/`` for the default target and
+    ``target/<name>/`` for any other, so manifests parsed for different targets (the
+    incremental strategy is chosen per adapter) never overwrite each other."""
+    target = target or dbt_target()
+    return Path("target") if target == DEFAULT_DBT_TARGET else Path("target") / target
 
 
 def dbt_executable() -> str:
@@ -26,13 +40,14 @@ def dbt_executable() -> str:
 
 def dbt_env() -> dict[str, str]:
     """The environment dbt runs in: the data directory always absolute."""
-    return {**os.environ, DATA_DIR_ENV: str(data_dir()), TARGET_ENV: dbt_target()}
+    return {**os.environ, DATA_DIR_ENV: str(data_dir()), TARGET_ENV: llm_margin_project.target}
 
 
 llm_margin_project = DbtProject(
     project_dir=PROJECT_ROOT,
     profiles_dir=PROJECT_ROOT,
     target=dbt_target(),
+    target_path=dbt_target_path(),
 )
 
 
@@ -76,7 +91,9 @@ def parse_project(*, force: bool = False) -> Path:
                 "--profiles-dir",
                 str(PROJECT_ROOT),
                 "--target",
-                dbt_target(),
+                llm_margin_project.target,
+                "--target-path",
+                str(llm_margin_project.target_path),
             ],
             check=True,
             env=dbt_env(),

@@ -1,9 +1,8 @@
 {{
     config(
         materialized='incremental',
-        unique_key='event_id',
-        incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        **event_grain_incremental_config(unique_key='event_id', partition_column='event_date'),
     )
 }}
 
@@ -14,6 +13,10 @@
     Incremental: a run picks up the records ingested since the last run, then re-derives each
     touched event from *all* its versions in the lake (so an older re-delivery can never overwrite
     a newer version), searching partitions from lookback_days before the new records' dates.
+    How the rows are replaced depends on the engine (macros/cross_db/incremental.sql):
+    - delete+insert on event_id (DuckDB): emit the touched events only;
+    - insert_overwrite of event_date partitions (Spark on Parquet): emit every event of every
+      partition a touched event is in, or was in, each re-derived from all its versions.
 #}
 
 with
@@ -34,16 +37,48 @@ new_versions as (
         > coalesce((select watermark.last_ingested_at from watermark), cast('1970-01-01' as timestamp))
 ),
 
-event_versions as (
+touched_event_versions as (
     select event_versions.*
     from {{ ref('base_usage__event_versions') }} as event_versions
     where
         event_versions.lake_event_date >= (
-            select {{ dbt.dateadd('day', -1 * var('lookback_days'), 'min(new_versions.lake_event_date)') }}
+            select {{ add_days('min(new_versions.lake_event_date)', -1 * var('lookback_days')) }}
             from new_versions
         )
         and event_versions.event_id in (select new_versions.event_id from new_versions)
 ),
+
+{% if incremental_overwrites_partitions() %}
+
+partitions_to_rebuild as (
+    -- where the touched events may land now (the dates of all their versions) ...
+    select distinct cast(touched_event_versions.occurred_at as date) as event_date
+    from touched_event_versions
+    union
+    -- ... and where they are now, so a partition an event leaves is rewritten without it
+    select distinct existing_events.event_date
+    from {{ this }} as existing_events
+    where existing_events.event_id in (select new_versions.event_id from new_versions)
+),
+
+event_versions as (
+    -- every version of every event of those partitions (an event's versions lie within
+    -- lookback_days of each other, so nothing before the earliest partition's window is needed)
+    select event_versions.*
+    from {{ ref('base_usage__event_versions') }} as event_versions
+    where event_versions.lake_event_date >= (
+        select {{ add_days('min(partitions_to_rebuild.event_date)', -1 * var('lookback_days')) }}
+        from partitions_to_rebuild
+    )
+),
+
+{% else %}
+
+event_versions as (
+    select * from touched_event_versions
+),
+
+{% endif %}
 
 {% else %}
 
@@ -110,4 +145,14 @@ final as (
     where version_rank = 1
 )
 
+{% if is_incremental() and incremental_overwrites_partitions() %}
+
+select final.*
+from final
+where final.event_date in (select partitions_to_rebuild.event_date from partitions_to_rebuild)
+
+{% else %}
+
 select * from final
+
+{% endif %}
