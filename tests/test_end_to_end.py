@@ -100,6 +100,45 @@ def test_every_file_reconciles_and_the_summary_adds_up(built):
     assert (summary_loaded, summary_quarantined) == (loaded, quarantined)
 
 
+def test_every_task_matches_the_planted_truth(built):
+    truth = pq.read_table(built.truth / "tasks.parquet").to_pandas()
+    truth = truth[~truth["has_malformed_record"]].set_index("first_event_id")
+    with duckdb.connect(str(built.warehouse), read_only=True) as con:
+        tasks = (
+            con.execute(
+                "select first_event_id, customer_id, workspace_id, feature, attempts, retry_attempts, "
+                "fallback_attempts, original_route, final_route, is_successful from marts.fct_tasks"
+            )
+            .fetchdf()
+            .set_index("first_event_id")
+        )
+    assert len(truth) > 100
+    assert truth["attempts"].max() >= 20  # a runaway loop is among them
+    assert truth["has_tagless_attempt"].any() and (~truth["has_task_id"]).any()
+    joined = truth.join(tasks, how="left", lsuffix="_truth")
+    for column in (
+        "customer_id",
+        "workspace_id",
+        "feature",
+        "attempts",
+        "retry_attempts",
+        "fallback_attempts",
+        "original_route",
+        "final_route",
+        "is_successful",
+    ):
+        wrong = joined[joined[f"{column}_truth"].astype(str) != joined[column].astype(str)]
+        assert wrong.empty, (column, wrong[[f"{column}_truth", column]].head())
+
+
+def test_task_cost_reconciles_with_call_cost(built):
+    calls, tasks = _query(
+        built,
+        "select (select sum(cost_usd) from marts.fct_llm_calls), (select sum(total_cost_usd) from marts.fct_tasks)",
+    )[0]
+    assert calls == tasks and calls > 0
+
+
 def test_report_prints_the_per_customer_summary(built, capsys):
     assert cli.main(["report"]) == 0
     out = capsys.readouterr().out

@@ -1,0 +1,32 @@
+{#
+    Cost per successful task for one dimension of fct_tasks, per day, ISO week and month.
+    The numerator is the cost of ALL tasks (failed ones included): that is what each success
+    really costs. Used by mart_feature_unit_economics and mart_customer_unit_economics.
+#}
+{% macro unit_economics(tasks_relation, dimension) -%}
+    {%- for grain in ['day', 'week', 'month'] %}
+    select
+        '{{ grain }}' as period_grain,
+        cast({{ dbt.date_trunc(grain, 'tasks.task_date') }} as date) as period_start,
+        coalesce(tasks.{{ dimension }}, '(untagged)') as {{ dimension }},
+        cast(count(*) as bigint) as tasks,
+        cast(sum(case when tasks.is_successful then 1 else 0 end) as bigint) as successful_tasks,
+        cast(sum(tasks.attempts) as bigint) as attempts,
+        cast(sum(tasks.total_cost_usd) as decimal(24, 12)) as total_cost_usd,
+        cast(sum(tasks.wasted_cost_usd) as decimal(24, 12)) as wasted_cost_usd,
+        cast(sum(tasks.unpriced_attempts) as bigint) as unpriced_attempts
+    from {{ tasks_relation }} as tasks
+    group by
+        cast({{ dbt.date_trunc(grain, 'tasks.task_date') }} as date),
+        coalesce(tasks.{{ dimension }}, '(untagged)')
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro unit_economics_ratios() -%}
+        cast(successful_tasks as double) / tasks as success_rate,
+        cast(attempts as double) / tasks as avg_attempts_per_task,
+        case when total_cost_usd > 0 then cast(wasted_cost_usd / total_cost_usd as double) end as wasted_cost_share,
+        case when successful_tasks > 0
+            then cast(total_cost_usd / successful_tasks as decimal(24, 12)) end as cost_per_successful_task_usd
+{%- endmacro %}

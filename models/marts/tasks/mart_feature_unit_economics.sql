@@ -1,0 +1,20 @@
+{# Cost per successful task, success rate, attempts per task and wasted cost, by feature. #}
+
+with
+
+tasks as (
+    select * from {{ ref('fct_tasks') }}
+),
+
+by_period as (
+    {{ unit_economics('tasks', 'feature') }}
+),
+
+final as (
+    select
+        by_period.*,
+        {{ unit_economics_ratios() }}
+    from by_period
+)
+
+select * from final
