@@ -14,6 +14,7 @@ os.environ.setdefault(DATA_DIR_ENV, str(data_dir()))
 from orchestration.checks.pricing import no_unpriced_usage, restatements_reported  # noqa: E402
 from orchestration.dbt.assets import llm_margin_dbt_assets  # noqa: E402
 from orchestration.ingest.assets import ingest_usage_events, landing_usage_events  # noqa: E402
+from orchestration.ingest.billing_assets import ingest_billing, landing_billing  # noqa: E402
 from orchestration.pricing.assets import (  # noqa: E402
     lake_model_resolutions,
     lake_price_rules,
@@ -25,6 +26,8 @@ defs = Definitions(
     assets=[
         landing_usage_events,
         ingest_usage_events,
+        landing_billing,
+        ingest_billing,
         pricing_catalog_export,
         lake_price_rules,
         lake_model_resolutions,

@@ -33,7 +33,7 @@ price_rules as (
 ),
 
 rule_contents as (
-    select distinct
+    select
         price_rules.price_state,
         price_rules.provider_id,
         price_rules.model_id,
@@ -52,52 +52,26 @@ rule_contents as (
     from price_rules
 ),
 
+rules_only_in_current as (
+    select {{ rule_content_columns() }} from rule_contents where rule_contents.price_state = 'current'
+    except
+    select {{ rule_content_columns() }} from rule_contents where rule_contents.price_state = 'previous'
+),
+
+rules_only_in_previous as (
+    select {{ rule_content_columns() }} from rule_contents where rule_contents.price_state = 'previous'
+    except
+    select {{ rule_content_columns() }} from rule_contents where rule_contents.price_state = 'current'
+),
+
 models_repriced as (
+    -- models whose rules the last pricing file changed; none before the second pricing file
     select distinct changed.provider_id, changed.model_id
     from (
-        select current_rules.provider_id, current_rules.model_id
-        from rule_contents as current_rules
-        left join rule_contents as previous_rules
-            on previous_rules.price_state = 'previous'
-            and current_rules.provider_id = previous_rules.provider_id
-            and current_rules.model_id = previous_rules.model_id
-            and current_rules.price_source = previous_rules.price_source
-            and current_rules.rule_kind = previous_rules.rule_kind
-            and current_rules.rule_rank = previous_rules.rule_rank
-            and coalesce(current_rules.context_value, '') = coalesce(previous_rules.context_value, '')
-            and coalesce(current_rules.valid_from, cast('1900-01-01' as date))
-            = coalesce(previous_rules.valid_from, cast('1900-01-01' as date))
-            and coalesce(current_rules.valid_to, cast('1900-01-01' as date))
-            = coalesce(previous_rules.valid_to, cast('1900-01-01' as date))
-            and coalesce(current_rules.tod_start_second, -1) = coalesce(previous_rules.tod_start_second, -1)
-            and current_rules.price_key = previous_rules.price_key
-            and coalesce(current_rules.tier_start, -1) = coalesce(previous_rules.tier_start, -1)
-            and current_rules.usd_per_unit = previous_rules.usd_per_unit
-        where current_rules.price_state = 'current'
-            and previous_rules.provider_id is null
+        select rules_only_in_current.provider_id, rules_only_in_current.model_id from rules_only_in_current
         union all
-        select previous_rules.provider_id, previous_rules.model_id
-        from rule_contents as previous_rules
-        left join rule_contents as current_rules
-            on current_rules.price_state = 'current'
-            and current_rules.provider_id = previous_rules.provider_id
-            and current_rules.model_id = previous_rules.model_id
-            and current_rules.price_source = previous_rules.price_source
-            and current_rules.rule_kind = previous_rules.rule_kind
-            and current_rules.rule_rank = previous_rules.rule_rank
-            and coalesce(current_rules.context_value, '') = coalesce(previous_rules.context_value, '')
-            and coalesce(current_rules.valid_from, cast('1900-01-01' as date))
-            = coalesce(previous_rules.valid_from, cast('1900-01-01' as date))
-            and coalesce(current_rules.valid_to, cast('1900-01-01' as date))
-            = coalesce(previous_rules.valid_to, cast('1900-01-01' as date))
-            and coalesce(current_rules.tod_start_second, -1) = coalesce(previous_rules.tod_start_second, -1)
-            and current_rules.price_key = previous_rules.price_key
-            and coalesce(current_rules.tier_start, -1) = coalesce(previous_rules.tier_start, -1)
-            and current_rules.usd_per_unit = previous_rules.usd_per_unit
-        where previous_rules.price_state = 'previous'
-            and current_rules.provider_id is null
+        select rules_only_in_previous.provider_id, rules_only_in_previous.model_id from rules_only_in_previous
     ) as changed
-    -- before the second pricing file there is no previous state to compare with
     where exists (select 1 from rule_contents where rule_contents.price_state = 'previous')
 ),
 
@@ -194,7 +168,8 @@ rules_in_force as (
         price_rules.usage_key,
         price_rules.unit_per,
         price_rules.tier_start,
-        price_rules.usd_per_unit
+        price_rules.usd_per_unit,
+        calls_in_states.prompt_tokens
     from calls_in_states
     inner join call_price_keys
         on calls_in_states.price_state = call_price_keys.price_state
@@ -238,79 +213,44 @@ rules_in_force as (
         )
 ),
 
-catalog_standard_rank as (
+rules_ranked as (
     select
-        rules_in_force.price_state,
-        rules_in_force.event_id,
-        max(rules_in_force.rule_rank) as rule_rank
+        rules_in_force.*,
+        max(case when rules_in_force.rule_kind = 'standard' then rules_in_force.rule_rank end) over (
+            partition by rules_in_force.price_state, rules_in_force.event_id
+        ) as standard_rank_in_force,
+        min(case when rules_in_force.rule_kind = 'variant' then rules_in_force.rule_rank end) over (
+            partition by rules_in_force.price_state, rules_in_force.event_id, rules_in_force.price_key
+        ) as variant_rank_in_force,
+        -- Catalog exports and LiteLLM files are full price lists: a call takes every component
+        -- from the one best list that prices it (a component it lacks stays in its parent class).
+        min(case when rules_in_force.price_source <> 'negotiated' then rules_in_force.source_priority end) over (
+            partition by rules_in_force.price_state, rules_in_force.event_id
+        ) as price_list_priority
     from rules_in_force
-    where rules_in_force.rule_kind = 'standard'
-    group by rules_in_force.price_state, rules_in_force.event_id
-),
-
-catalog_variant_rank as (
-    select
-        rules_in_force.price_state,
-        rules_in_force.event_id,
-        rules_in_force.price_key,
-        min(rules_in_force.rule_rank) as rule_rank
-    from rules_in_force
-    where rules_in_force.rule_kind = 'variant'
-    group by rules_in_force.price_state, rules_in_force.event_id, rules_in_force.price_key
 ),
 
 candidate_rules as (
-    select rules_in_force.*
-    from rules_in_force
-    inner join catalog_variant_rank
-        on rules_in_force.price_state = catalog_variant_rank.price_state
-        and rules_in_force.event_id = catalog_variant_rank.event_id
-        and rules_in_force.price_key = catalog_variant_rank.price_key
-        and rules_in_force.rule_rank = catalog_variant_rank.rule_rank
-    where rules_in_force.rule_kind = 'variant'
-
-    union all
-
-    select rules_in_force.*
-    from rules_in_force
-    inner join catalog_standard_rank
-        on rules_in_force.price_state = catalog_standard_rank.price_state
-        and rules_in_force.event_id = catalog_standard_rank.event_id
-        and rules_in_force.rule_rank = catalog_standard_rank.rule_rank
-    left join catalog_variant_rank
-        on rules_in_force.price_state = catalog_variant_rank.price_state
-        and rules_in_force.event_id = catalog_variant_rank.event_id
-        and rules_in_force.price_key = catalog_variant_rank.price_key
-    where rules_in_force.rule_kind = 'standard'
-        and catalog_variant_rank.event_id is null
-
-    union all
-
-    select rules_in_force.*
-    from rules_in_force
-    where rules_in_force.rule_kind = 'period'
-),
-
-price_list_chosen as (
-    -- Catalog exports and LiteLLM files are full price lists: a call takes every component from
-    -- the one best list that prices it (a component it lacks stays in its parent class).
-    select
-        candidate_rules.price_state,
-        candidate_rules.event_id,
-        min(candidate_rules.source_priority) as source_priority
-    from candidate_rules
-    where candidate_rules.price_source <> 'negotiated'
-    group by candidate_rules.price_state, candidate_rules.event_id
+    select rules_ranked.*
+    from rules_ranked
+    where
+        (
+            rules_ranked.rule_kind = 'variant'
+            and rules_ranked.rule_rank = rules_ranked.variant_rank_in_force
+        )
+        or (
+            rules_ranked.rule_kind = 'standard'
+            and rules_ranked.rule_rank = rules_ranked.standard_rank_in_force
+            and rules_ranked.variant_rank_in_force is null
+        )
+        or rules_ranked.rule_kind = 'period'
 ),
 
 component_candidates as (
     select candidate_rules.*
     from candidate_rules
-    left join price_list_chosen
-        on candidate_rules.price_state = price_list_chosen.price_state
-        and candidate_rules.event_id = price_list_chosen.event_id
     where candidate_rules.price_source = 'negotiated'
-        or candidate_rules.source_priority = price_list_chosen.source_priority
+        or candidate_rules.source_priority = candidate_rules.price_list_priority
 ),
 
 component_source_ranked as (
@@ -337,13 +277,10 @@ component_tiers_ranked as (
             order by coalesce(component_source_ranked.tier_start, -1) desc
         ) as tier_rank
     from component_source_ranked
-    inner join calls_in_states
-        on component_source_ranked.price_state = calls_in_states.price_state
-        and component_source_ranked.event_id = calls_in_states.event_id
     where component_source_ranked.source_rank = 1
         and (
             component_source_ranked.tier_start is null
-            or calls_in_states.prompt_tokens > component_source_ranked.tier_start
+            or component_source_ranked.prompt_tokens > component_source_ranked.tier_start
         )
 ),
 

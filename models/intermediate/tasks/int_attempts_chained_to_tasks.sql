@@ -3,14 +3,12 @@
     task's customer, workspace and feature (DECISIONLOG.md "Task attribution").
 
     A call's task: its own task_id; else the task of the attempt it retries or falls back from,
-    following parent_event_id up to the first attempt (by pointer jumping: each round doubles the
-    distance followed, so 8 rounds follow chains of up to 256 attempts with joins only); a call with
-    neither is its own task.
+    following parent_event_id up to the first attempt (a recursive CTE, walking each chain down
+    from its first attempt; chains longer than var('max_chain_depth') or circular are cut there,
+    the rest of the chain becoming its own task); a call with neither is its own task.
 #}
 
-{% set jump_rounds = 8 %}
-
-with
+with recursive
 
 calls as (
     select * from {{ ref('fct_llm_calls') }}
@@ -27,36 +25,46 @@ links as (
         on calls.parent_event_id = parents.event_id
 ),
 
-jump_0 as (
+chains as (
     select
         links.event_id,
-        coalesce(links.parent_in_chain, links.event_id) as root_event_id
+        links.event_id as root_event_id,
+        0 as depth
     from links
-),
+    where links.parent_in_chain is null
 
-{% for round in range(1, jump_rounds + 1) %}
-jump_{{ round }} as (
+    union all
+
     select
-        jump_from.event_id,
-        jump_to.root_event_id
-    from jump_{{ round - 1 }} as jump_from
-    inner join jump_{{ round - 1 }} as jump_to
-        on jump_from.root_event_id = jump_to.event_id
+        links.event_id,
+        chains.root_event_id,
+        chains.depth + 1 as depth
+    from links
+    inner join chains
+        on links.parent_in_chain = chains.event_id
+    where chains.depth < {{ var('max_chain_depth') }}
 ),
 
-{% endfor %}
+call_roots as (
+    select
+        links.event_id,
+        coalesce(chains.root_event_id, links.event_id) as root_event_id
+    from links
+    left join chains
+        on links.event_id = chains.event_id
+),
 
 attempts_keyed as (
     select
         calls.*,
-        jump_{{ jump_rounds }}.root_event_id,
+        call_roots.root_event_id,
         coalesce(roots.task_id, roots.event_id) as task_key,
         roots.task_id is null as is_task_id_derived
     from calls
-    inner join jump_{{ jump_rounds }}
-        on calls.event_id = jump_{{ jump_rounds }}.event_id
+    inner join call_roots
+        on calls.event_id = call_roots.event_id
     inner join calls as roots
-        on jump_{{ jump_rounds }}.root_event_id = roots.event_id
+        on call_roots.root_event_id = roots.event_id
 ),
 
 attempts_ordered as (

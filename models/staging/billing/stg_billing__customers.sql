@@ -1,0 +1,47 @@
+{#
+    The customers of the latest customers export (an export is a full list: the latest one replaces the
+    ones before, which stay in the lake). A customer_id listed twice keeps its first row.
+#}
+
+with
+
+exports as (
+    select * from {{ source('billing', 'customers') }}
+),
+
+latest_export as (
+    select max(exports._loaded_at) as loaded_at
+    from exports
+),
+
+rows_ranked as (
+    select
+        exports.customer_id,
+        exports.customer_name,
+        exports.plan_id,
+        {{ to_utc_timestamp('exports.signed_up_at') }} as signed_up_at,
+        exports.utm_source,
+        exports.utm_medium,
+        exports.utm_campaign,
+        exports._source_file as source_file,
+        row_number() over (partition by exports.customer_id order by exports._source_row) as row_rank
+    from exports
+    inner join latest_export
+        on exports._loaded_at = latest_export.loaded_at
+),
+
+final as (
+    select
+        customer_id,
+        customer_name,
+        plan_id,
+        signed_up_at,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        source_file
+    from rows_ranked
+    where row_rank = 1
+)
+
+select * from final
