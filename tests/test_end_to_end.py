@@ -107,7 +107,8 @@ def test_every_task_matches_the_planted_truth(built):
         tasks = (
             con.execute(
                 "select first_event_id, customer_id, workspace_id, feature, attempts, retry_attempts, "
-                "fallback_attempts, original_route, final_route, is_successful from marts.fct_tasks"
+                "fallback_attempts, original_route, final_route, is_successful, total_cost_usd "
+                "from marts.fct_tasks"
             )
             .fetchdf()
             .set_index("first_event_id")
@@ -129,6 +130,19 @@ def test_every_task_matches_the_planted_truth(built):
     ):
         wrong = joined[joined[f"{column}_truth"].astype(str) != joined[column].astype(str)]
         assert wrong.empty, (column, wrong[[f"{column}_truth", column]].head())
+
+    # Cost: the generator priced every call it made; streams that never closed are billed in full
+    # by the provider but only their known tokens are in the data, so those tasks are left out.
+    events = pq.read_table(built.truth / "events.parquet").to_pandas()
+    open_streams = set(
+        events.loc[events["is_incomplete_stream"].fillna(False).astype(bool), "task_id"]
+    )
+    comparable = joined[~joined["task_id"].isin(open_streams)]
+    assert len(comparable) > 100
+    cost_gap = (comparable["total_cost_usd"].astype(float) - comparable["provider_cost_usd"]).abs()
+    assert (cost_gap < 1e-9).all(), comparable.loc[
+        cost_gap >= 1e-9, ["provider_cost_usd", "total_cost_usd"]
+    ].head()
 
 
 def test_task_cost_reconciles_with_call_cost(built):
