@@ -67,3 +67,16 @@ def test_pricing_lineage_runs_from_the_catalog_export_to_the_call_costs(data_dir
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert ("marts/mart_unpriced_usage", "no_unpriced_usage") in checks
     assert ("lake/price_rules", "every_pricing_file_loaded") in checks
+
+
+def test_every_dbt_source_has_its_own_table_name():
+    """On Spark every source is a table in the one `lake` schema: two sources with one name would
+    silently read each other's files."""
+    import json
+
+    from orchestration.dbt.project import llm_margin_project, parse_project
+
+    parse_project()
+    manifest = json.loads(llm_margin_project.manifest_path.read_text())
+    tables = [(s["schema"], s["identifier"]) for s in manifest["sources"].values()]
+    assert len(tables) == len(set(tables)), sorted(t for t in tables if tables.count(t) > 1)
