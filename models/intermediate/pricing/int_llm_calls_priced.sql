@@ -334,7 +334,7 @@ billed_units as (
         and calls_in_states.event_id = unit_prices.event_id
 ),
 
-final as (
+components as (
     select
         event_id,
         price_state,
@@ -368,6 +368,24 @@ final as (
             as reasoning_cost_usd,
         cast(coalesce(request_usd_per_k, 0) / 1000 as decimal(24, 12)) as request_cost_usd
     from billed_units
+),
+
+final as (
+    -- the call's cost: the sum of its components, null (unknown, never 0) when it has no price
+    select
+        components.*,
+        case when components.unpriced_reason is null then
+            cast(
+                components.input_cost_usd
+                + components.cache_read_cost_usd
+                + components.cache_write_cost_usd
+                + components.output_cost_usd
+                + components.reasoning_cost_usd
+                + components.request_cost_usd
+                as decimal(24, 12)
+            )
+        end as cost_usd
+    from components
 )
 
 select * from final

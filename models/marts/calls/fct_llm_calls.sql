@@ -56,17 +56,7 @@ final as (
         case when calls_priced.unpriced_reason is null then calls_priced.reasoning_cost_usd end
             as reasoning_cost_usd,
         case when calls_priced.unpriced_reason is null then calls_priced.request_cost_usd end as request_cost_usd,
-        case when calls_priced.unpriced_reason is null then
-            cast(
-                calls_priced.input_cost_usd
-                + calls_priced.cache_read_cost_usd
-                + calls_priced.cache_write_cost_usd
-                + calls_priced.output_cost_usd
-                + calls_priced.reasoning_cost_usd
-                + calls_priced.request_cost_usd
-                as decimal(24, 12)
-            )
-        end as cost_usd
+        calls_priced.cost_usd
     from calls
     inner join calls_priced
         on calls.event_id = calls_priced.event_id

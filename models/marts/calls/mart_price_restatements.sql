@@ -18,14 +18,7 @@ costs as (
     select
         calls_priced.event_id,
         calls_priced.price_state,
-        case when calls_priced.unpriced_reason is null then
-            calls_priced.input_cost_usd
-            + calls_priced.cache_read_cost_usd
-            + calls_priced.cache_write_cost_usd
-            + calls_priced.output_cost_usd
-            + calls_priced.reasoning_cost_usd
-            + calls_priced.request_cost_usd
-        end as cost_usd
+        calls_priced.cost_usd
     from calls_priced
 ),
 
