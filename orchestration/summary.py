@@ -1,4 +1,5 @@
-"""The end-of-run summary: what was loaded, quarantined and deduplicated, per customer."""
+"""The end-of-run summary: what arrived and what it cost per customer, and the latest week's
+cost per successful task by feature, fallback rates by route and runaway workspaces."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ class UsageSummary:
     quarantine_by_reason: list[tuple[str, str | None, int]]
     unpriced: list[tuple] = ()
     restatements: list[tuple] = ()
+    week: list[
+        tuple
+    ] = ()  # (week_start, feature, tasks, success_rate, cost_per_successful_task_usd, wasted_share)
+    fallbacks: list[tuple] = ()  # (original_route, tasks_started, fallback_rate, fallback_cost_usd)
+    runaways: list[
+        tuple
+    ] = ()  # (workspace_id, customer_id, spend_date, reason, spend_usd, spend_ratio)
 
 
 def read_summary(warehouse: Path) -> UsageSummary:
@@ -61,7 +69,23 @@ def read_summary(warehouse: Path) -> UsageSummary:
             "select customer_id, strftime(month, '%Y-%m'), calls_restated, cost_before_usd, cost_after_usd, "
             "delta_usd from marts.mart_price_restatements order by abs(delta_usd) desc limit 10"
         ).fetchall()
-    return UsageSummary(rows, files, reasons, unpriced, restatements)
+        latest_week = "(select max(period_start) from marts.mart_feature_unit_economics where period_grain = 'week')"
+        week = con.execute(
+            "select period_start, feature, tasks, success_rate, cost_per_successful_task_usd, wasted_cost_share "
+            f"from marts.mart_feature_unit_economics where period_grain = 'week' and period_start = {latest_week} "
+            "order by cost_per_successful_task_usd desc nulls last, feature"
+        ).fetchall()
+        fallbacks = con.execute(
+            "select original_route, tasks_started, fallback_rate, fallback_cost_usd "
+            "from marts.mart_route_fallbacks_weekly "
+            "where week_start = (select max(week_start) from marts.mart_route_fallbacks_weekly) "
+            "and tasks_fallen_back > 0 order by fallback_rate desc, original_route limit 8"
+        ).fetchall()
+        runaways = con.execute(
+            "select workspace_id, customer_id, spend_date, reason, spend_usd, spend_ratio "
+            "from marts.mart_runaway_workspaces order by spend_date desc, spend_usd desc limit 5"
+        ).fetchall()
+    return UsageSummary(rows, files, reasons, unpriced, restatements, week, fallbacks, runaways)
 
 
 def print_summary(summary: UsageSummary, console: Console | None = None) -> None:
@@ -107,6 +131,44 @@ def print_summary(summary: UsageSummary, console: Console | None = None) -> None
         )
         console.print(f"quarantined by reason: {reasons}")
         console.print("details: select * from audit.quarantined_usage_events")
+    if summary.week:
+        table = Table(
+            title=f"Cost per successful task by feature, week of {summary.week[0][0]}",
+            title_justify="left",
+        )
+        for header in (
+            "feature",
+            "tasks",
+            "success rate",
+            "cost per successful task (USD)",
+            "wasted share",
+        ):
+            table.add_column(header, justify="left" if header == "feature" else "right")
+        for _, feature, tasks, rate, cost, wasted in summary.week:
+            table.add_row(
+                feature,
+                _fmt(tasks),
+                f"{rate:.1%}",
+                "n/a" if cost is None else f"{cost:,.4f}",
+                "n/a" if wasted is None else f"{wasted:.1%}",
+            )
+        console.print(table)
+    if summary.fallbacks:
+        routes = ", ".join(
+            f"{route} {rate:.1%} of {started:,} tasks (${cost:,.2f})"
+            for route, started, rate, cost in summary.fallbacks
+        )
+        console.print(f"fallbacks this week, by original route: {routes}")
+    if summary.runaways:
+        console.print(
+            "[yellow]runaway workspaces[/yellow] (latest first; marts.mart_runaway_workspaces):"
+        )
+        for workspace, customer, day, reason, spend, ratio in summary.runaways:
+            shown = "" if ratio is None else f", {ratio:.1f}x its baseline"
+            console.print(f"  {day} {workspace} ({customer}): {reason}, ${spend:,.2f}{shown}")
+    console.print(
+        "budgets and caps are not tracked yet (who is near budget comes with the budget alerts)"
+    )
     if summary.unpriced:
         missing = ", ".join(
             f"{p}/{m} ({reason}): {n:,} calls" for p, m, reason, n in summary.unpriced

@@ -158,6 +158,8 @@ def test_report_prints_the_per_customer_summary(built, capsys):
     out = capsys.readouterr().out
     assert "Usage events per customer" in out
     assert "records read" in out
+    assert "Cost per successful task by feature, week of" in out
+    assert "fallbacks this week, by original route" in out
 
 
 def test_loading_again_or_receiving_every_record_twice_changes_no_count(built):

@@ -9,7 +9,6 @@ of each entity; older ones stay for history.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.ingest.lake import HASH_PREFIX, file_sha256
+from orchestration.ingest.lake import HASH_PREFIX, file_sha256, write_manifest
 from orchestration.ingest.readers import CSV_CELLS_MARK, read_records
 
 # entity -> [(column, kind, required)]; kinds: string, decimal, integer, timestamp, month, enum:a|b
@@ -311,9 +310,7 @@ def load_billing_file(
         )
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, target)
-    tmp = manifest.with_suffix(".tmp")
-    tmp.write_text(json.dumps({**asdict(result), "loaded_at": now.isoformat()}) + "\n")
-    os.replace(tmp, manifest)
+    write_manifest(manifest, {**asdict(result), "loaded_at": now.isoformat()})
     shutil.rmtree(work, ignore_errors=True)
     return result
 

@@ -107,12 +107,18 @@ class Lake:
             target = self.quarantine / part.name
             os.replace(part, target)
             moved.append(str(target.relative_to(self.root)))
-        manifest = {**manifest, "lake_files": moved}
-        tmp = self.manifest_path(sha).with_suffix(".tmp")
-        tmp.write_text(json.dumps(manifest, sort_keys=True) + "\n")  # one line: read as NDJSON
-        os.replace(tmp, self.manifest_path(sha))
+        write_manifest(self.manifest_path(sha), {**manifest, "lake_files": moved})
         shutil.rmtree(work, ignore_errors=True)
         return moved
+
+
+def write_manifest(path: Path, manifest: dict) -> None:
+    """Write a load manifest atomically, as one JSON line (readers treat the folder as NDJSON).
+    It is the commit point of a load: write it last."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, sort_keys=True) + "\n")
+    os.replace(tmp, path)
 
 
 def file_sha256(path: Path) -> str:

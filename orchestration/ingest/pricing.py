@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.ingest.lake import HASH_PREFIX, file_sha256
+from orchestration.ingest.lake import HASH_PREFIX, file_sha256, write_manifest
 from orchestration.pricing.sheets import PriceFileError, litellm_rules, negotiated_rules
 
 RULE_COLUMNS = {
@@ -139,9 +139,7 @@ def load_price_file(
         )
     os.replace(tmp, target_dir / f"{sha[:HASH_PREFIX]}.parquet")
     result = PriceFileLoad(name, sha, "loaded", read, read)
-    manifest_tmp = manifest.with_suffix(".tmp")
-    manifest_tmp.write_text(json.dumps({**asdict(result), "loaded_at": now.isoformat()}) + "\n")
-    os.replace(manifest_tmp, manifest)
+    write_manifest(manifest, {**asdict(result), "loaded_at": now.isoformat()})
     return result
 
 
