@@ -36,7 +36,7 @@ def read_summary(warehouse: Path) -> UsageSummary:
         )
     with duckdb.connect(str(warehouse), read_only=True) as con:
         cursor = con.execute(
-            "select * from marts.mart_customer_usage_summary order by calls desc, customer_id"
+            "select * from marts.mart_customer_usage_summary order by cost_usd desc, calls desc, customer_id"
         )
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -90,7 +90,7 @@ def read_summary(warehouse: Path) -> UsageSummary:
 
 def print_summary(summary: UsageSummary, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title="Usage events per customer", title_justify="left")
+    table = Table(title="Usage and AI cost per customer, costliest first", title_justify="left")
     columns = [
         ("customer", "customer_id"),
         ("records loaded", "records_loaded"),

@@ -156,7 +156,7 @@ def test_task_cost_reconciles_with_call_cost(built):
 def test_report_prints_the_per_customer_summary(built, capsys):
     assert cli.main(["report"]) == 0
     out = capsys.readouterr().out
-    assert "Usage events per customer" in out
+    assert "Usage and AI cost per customer" in out
     assert "records read" in out
     assert "Cost per successful task by feature, week of" in out
     assert "fallbacks this week, by original route" in out
