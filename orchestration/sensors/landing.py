@@ -3,7 +3,8 @@
 The cursor is a digest of every settled landing file's relative path, size and mtime: a new,
 replaced or grown file changes it. The run_key is the digest, so one landing state starts at most
 one run, even if the cursor were lost (Dagster skips a run_key it has already launched). A file
-modified in the last ``SETTLE_SECONDS`` may still be being written: it waits for a later tick.
+modified in the last ``SETTLE_SECONDS`` may still be being written: it waits for a later tick;
+hidden (``.x``, ``_x``) and partial (``*.tmp``, ``*.part``) names are skipped, as ingestion skips them.
 """
 
 import hashlib
@@ -29,7 +30,11 @@ def landing_state(landing: Path, now: float | None = None) -> tuple[dict[str, st
     if not landing.exists():
         return files, settling
     for path in sorted(landing.rglob("*")):
-        if not path.is_file() or path.name.startswith(".") or path.name.endswith(IGNORED_SUFFIXES):
+        if (
+            not path.is_file()
+            or path.name.startswith((".", "_"))
+            or path.name.endswith(IGNORED_SUFFIXES)
+        ):
             continue
         stat = path.stat()
         if now - stat.st_mtime < SETTLE_SECONDS:
