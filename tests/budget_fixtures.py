@@ -43,8 +43,8 @@ def budget_row(
         source,
         spend_d,
         float(spend_d / budget_d),
-        as_of.day,
-        30,
+        None,  # no day counts: the alerts then compare projected_spend_usd itself
+        None,
         projected_d,
         float(projected_d / budget_d),
         "n/a",  # the sensor does not read the state: it applies the thresholds itself

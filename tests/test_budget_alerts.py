@@ -61,6 +61,15 @@ def test_thresholds_are_inclusive_at_50_80_100_and_projection(spend, projected, 
     assert crossed_thresholds(D(spend), D("100"), D(projected), "configured") == expected
 
 
+def test_the_projection_is_compared_multiplied_out_with_the_day_counts():
+    # $50 spent after 15 of 30 days projects to exactly $100: a breach of $100; after 16 days not
+    assert crossed_thresholds(D("50"), D("100"), D("0"), "configured", 15, 30) == [
+        SOFT_50,
+        PROJECTED_BREACH,
+    ]
+    assert crossed_thresholds(D("50"), D("100"), D("0"), "configured", 16, 30) == [SOFT_50]
+
+
 def test_a_workspace_at_its_cap_raises_the_hard_cap_alert():
     assert crossed_thresholds(D("5"), D("5"), D("9"), "workspace_hard_cap")[-1] == HARD_CAP
     # any spend on a zero budget is over it; no soft threshold of a zero budget

@@ -132,17 +132,27 @@ class Alert:
 
 
 def crossed_thresholds(
-    spend_usd: Decimal, budget_usd: Decimal, projected_spend_usd: Decimal, budget_source: str
+    spend_usd: Decimal,
+    budget_usd: Decimal,
+    projected_spend_usd: Decimal,
+    budget_source: str,
+    elapsed_days: int | None = None,
+    days_in_period: int | None = None,
 ) -> list[str]:
     """Every threshold a budget row has crossed, least severe first (the rules of
-    docs/budgets.md, the same as the mart's ``state``: decimal comparisons, inclusive)."""
+    docs/budgets.md, the same as the mart's ``state``: decimal comparisons, inclusive). With the
+    row's day counts the projection is compared multiplied out, exactly as the mart does."""
     crossed: list[str] = []
     is_over = spend_usd > 0 and spend_usd >= budget_usd
+    if elapsed_days and days_in_period:
+        is_projected_over = spend_usd * days_in_period >= budget_usd * elapsed_days
+    else:
+        is_projected_over = projected_spend_usd >= budget_usd
     if budget_usd > 0 and spend_usd >= budget_usd * HALF:
         crossed.append(SOFT_50)
     if budget_usd > 0 and spend_usd >= budget_usd * EIGHTY:
         crossed.append(SOFT_80)
-    if not is_over and projected_spend_usd > 0 and projected_spend_usd >= budget_usd:
+    if not is_over and spend_usd > 0 and is_projected_over:
         crossed.append(PROJECTED_BREACH)
     if is_over:
         crossed.append(HARD_CAP if budget_source == "workspace_hard_cap" else HARD_100)
@@ -156,7 +166,15 @@ def budget_alerts(rows: Iterable[Mapping[str, Any]]) -> list[Alert]:
         spend = _decimal(row["spend_usd"]) or Decimal(0)
         budget = _decimal(row["budget_usd"]) or Decimal(0)
         projected = _decimal(row["projected_spend_usd"]) or Decimal(0)
-        for threshold in crossed_thresholds(spend, budget, projected, row["budget_source"]):
+        thresholds = crossed_thresholds(
+            spend,
+            budget,
+            projected,
+            row["budget_source"],
+            row.get("elapsed_days"),
+            row.get("days_in_period"),
+        )
+        for threshold in thresholds:
             alerts.append(
                 Alert(
                     scope=row["scope"],

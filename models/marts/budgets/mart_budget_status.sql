@@ -5,7 +5,8 @@
     as_of is the latest call in the data, not the wall clock. The run rate projects the month:
     spend / elapsed days x days in month, where elapsed days count the as_of day itself (a past
     month is complete: its projection is its spend). States compare money in decimals, so 50%,
-    80% and 100% are exact boundaries.
+    80% and 100% are exact boundaries; the projection is compared multiplied out
+    (spend x days >= budget x elapsed days), since DuckDB divides decimals in double precision.
 #}
 
 with
@@ -71,7 +72,7 @@ customer_budgets as (
         customer_months_on_plans.customer_id,
         customer_months_on_plans.period_start,
         cast(
-            customer_months_on_plans.revenue_usd * (100 - plans.target_gross_margin_pct) / 100
+            customer_months_on_plans.revenue_usd * (100 - plans.target_gross_margin_pct) * 0.01
             as decimal(24, 12)
         ) as budget_usd,
         'revenue_at_target_margin' as budget_source,
@@ -167,10 +168,17 @@ budgets_timed as (
 budgets_projected as (
     select
         budgets_timed.*,
-        cast(
-            budgets_timed.spend_usd * budgets_timed.days_in_period / budgets_timed.elapsed_days
-            as decimal(24, 12)
-        ) as projected_spend_usd
+        case
+            when budgets_timed.elapsed_days = budgets_timed.days_in_period then budgets_timed.spend_usd
+            else cast(
+                cast(budgets_timed.spend_usd as double) * budgets_timed.days_in_period
+                / budgets_timed.elapsed_days
+                as decimal(24, 12)
+            )
+        end as projected_spend_usd,
+        -- the projection compared exactly: spend / elapsed x days >= budget, multiplied out
+        budgets_timed.spend_usd * budgets_timed.days_in_period
+        >= budgets_timed.budget_usd * budgets_timed.elapsed_days as is_projected_over
     from budgets_timed
 ),
 
@@ -196,7 +204,7 @@ final as (
         end as projected_share,
         case
             when spend_usd > 0 and spend_usd >= budget_usd then 'over_budget'
-            when projected_spend_usd > 0 and projected_spend_usd >= budget_usd then 'projected_breach'
+            when spend_usd > 0 and is_projected_over then 'projected_breach'
             when budget_usd > 0 and spend_usd >= budget_usd * 0.8 then 'soft_80'
             when budget_usd > 0 and spend_usd >= budget_usd * 0.5 then 'soft_50'
             else 'ok'
