@@ -65,8 +65,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check orchestration tests
 	$(BIN)/ruff format --check orchestration tests
 
-dagster: $(STAMP)
+# The Dagster instance config: every pool (warehouse_writer is the one the writers use) runs one
+# step at a time, so runs that write the lake or the warehouse never overlap (docs/budgets.md).
+# An existing dagster.yaml is left alone.
+$(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME)
+	@printf 'concurrency:\n  pools:\n    default_limit: 1\n' > $@
+	@echo "wrote $@ (pool limit 1: one warehouse writer at a time)"
+
+dagster: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 docs: $(STAMP)

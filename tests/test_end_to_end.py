@@ -351,6 +351,45 @@ def _is_object(line: str) -> bool:
         return False
 
 
+def test_budgets_alerts_and_cap_list_are_built_with_the_marts(built):
+    """Budgets follow the documented rules on real data, every crossed threshold of the latest
+    month is recorded once, and the cap list file holds the cap table's rows."""
+    rows = _query(
+        built,
+        """
+        select budgets.scope, budgets.scope_id, budgets.budget_usd, budgets.spend_usd,
+            budgets.as_of, revenue.revenue_usd, plans.target_gross_margin_pct,
+            (select max(occurred_at) from marts.fct_llm_calls),
+            (select sum(cost_usd) from marts.fct_llm_calls as calls
+             where calls.customer_id = budgets.scope_id
+             and date_trunc('month', calls.event_date) = budgets.period_start)
+        from marts.mart_budget_status as budgets
+        left join intermediate.int_customer_monthly_revenue as revenue
+            on budgets.scope_id = revenue.customer_id and budgets.period_start = revenue.month
+        left join staging.stg_billing__plans as plans on revenue.plan_id = plans.plan_id
+        """,
+    )
+    customers = [r for r in rows if r[0] == "customer"]
+    assert customers and {r[0] for r in rows} >= {"customer", "workspace"}
+    for _, _, budget, spend, as_of, revenue, margin, latest_call, call_spend in customers:
+        assert budget == (revenue * (100 - margin) / 100).quantize(budget)
+        assert spend == call_spend
+        assert as_of == latest_call
+    crossed = _query(
+        built,
+        "select scope, scope_id, state from marts.mart_budget_status "
+        "where period_start = (select max(period_start) from marts.mart_budget_status) "
+        "and state in ('soft_50', 'soft_80')",
+    )
+    alerts = _query(built, "select scope, scope_id, threshold from audit.budget_alerts")
+    assert len(alerts) == len(set(alerts))
+    for scope, scope_id, state in crossed:
+        assert (scope, scope_id, state) in alerts
+    caps = json.loads((built.serving / "gateway_caps.json").read_text())
+    table = _query(built, "select scope_id, reason from marts.mart_gateway_caps")
+    assert sorted((c["id"], c["reason"]) for c in caps["caps"]) == sorted(table)
+
+
 def test_a_failing_blocking_check_makes_materialize_exit_non_zero(built, monkeypatch):
     from orchestration.ingest import assets
     from orchestration.ingest.usage_events import FileLoad
