@@ -21,6 +21,7 @@ from orchestration.pricing.assets import (  # noqa: E402
     pricing_catalog_export,
 )
 from orchestration.resources import dbt_resource  # noqa: E402
+from orchestration.serving.assets import serving_copy  # noqa: E402
 
 defs = Definitions(
     assets=[
@@ -32,6 +33,7 @@ defs = Definitions(
         lake_price_rules,
         lake_model_resolutions,
         llm_margin_dbt_assets,
+        serving_copy,
     ],
     asset_checks=[no_unpriced_usage, restatements_reported],
     resources={"dbt": dbt_resource()},
