@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,34 @@ def write_jsonl(path: Path, lines: list[dict | str], *, compress: bool = False) 
     else:
         path.write_text(text)
     return path
+
+
+# A separate process, as a BI tool is: it opens the serving file read-only, answers one query per
+# line it reads, and keeps its connection open until stdin closes.
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+for line in sys.stdin:
+    print(con.execute(line).fetchall(), flush=True)
+"""
+
+
+class HeldReader:
+    def __init__(self, path: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", READER, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, sql: str) -> str:
+        self.process.stdin.write(sql.replace("\n", " ") + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        assert answer, "the reader process died"
+        return answer.strip()
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        assert self.process.wait(timeout=30) == 0

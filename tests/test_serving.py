@@ -6,45 +6,14 @@ These tests build a tiny warehouse by hand (no dbt); the held reader across a fu
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import HeldReader
 
 from orchestration.serving import publish_serving_copy
 from orchestration.serving.publish import serving_file
-
-# A separate process, as a BI tool is: it opens the serving file read-only, answers one query per
-# line it reads, and keeps its connection open until stdin closes.
-READER = """
-import sys, duckdb
-con = duckdb.connect(sys.argv[1], read_only=True)
-for line in sys.stdin:
-    print(con.execute(line).fetchall(), flush=True)
-"""
-
-
-class HeldReader:
-    def __init__(self, path: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", READER, str(path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def ask(self, sql: str) -> str:
-        self.process.stdin.write(sql.replace("\n", " ") + "\n")
-        self.process.stdin.flush()
-        answer = self.process.stdout.readline()
-        assert answer, "the reader process died"
-        return answer.strip()
-
-    def close(self) -> None:
-        self.process.stdin.close()
-        assert self.process.wait(timeout=30) == 0
 
 
 def make_warehouse(path: Path, amounts: list[int]) -> None:
