@@ -153,13 +153,22 @@ def test_task_cost_reconciles_with_call_cost(built):
     assert calls == tasks and calls > 0
 
 
-def test_report_prints_the_per_customer_summary(built, capsys):
+def test_materialize_publishes_the_serving_copy_and_the_report_reads_it(built, capsys):
+    serving = built.serving / "llm_margin.duckdb"
+    with duckdb.connect(str(serving), read_only=True) as con:
+        served = con.execute("select count(*), sum(cost_usd) from marts.fct_llm_calls").fetchone()
+    assert served == _query(built, "select count(*), sum(cost_usd) from marts.fct_llm_calls")[0]
     assert cli.main(["report"]) == 0
     out = capsys.readouterr().out
-    assert "Usage and AI cost per customer" in out
-    assert "records read" in out
-    assert "Cost per successful task by feature, week of" in out
-    assert "fallbacks this week, by original route" in out
+    for title in (
+        "Top customers by AI cost",
+        "Cost per successful task by feature",
+        "Fallback rate by route",
+        "records read",
+        "HTML report:",
+    ):
+        assert title in out
+    assert len(list(built.reports.glob("founder-report-*.html"))) == 1
 
 
 def test_loading_again_or_receiving_every_record_twice_changes_no_count(built):
