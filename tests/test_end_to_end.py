@@ -3,8 +3,11 @@ checked against the truth the generator planted."""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
+from collections import defaultdict
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -12,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration import cli
+from orchestration.dbt.project import parse_project
 from orchestration.paths import DataPaths
 
 
@@ -151,6 +155,146 @@ def test_task_cost_reconciles_with_call_cost(built):
         "select (select sum(cost_usd) from marts.fct_llm_calls), (select sum(total_cost_usd) from marts.fct_tasks)",
     )[0]
     assert calls == tasks and calls > 0
+
+
+def _invoiced_by_customer_month(paths: DataPaths) -> dict[tuple[str, str], Decimal]:
+    """Non-void invoice amounts per (customer, 'YYYY-MM-01'), from the CSV the generator wrote."""
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    with open(paths.landing_for("billing") / "invoices.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["status"] != "void":
+                totals[(row["customer_id"], f"{row['invoice_month']}-01")] += Decimal(
+                    row["amount_usd"]
+                )
+    return dict(totals)
+
+
+def test_customer_margin_revenue_equals_the_invoices_the_generator_wrote(built):
+    invoiced = _invoiced_by_customer_month(built)
+    mart = {
+        (customer, month.isoformat()): revenue
+        for customer, month, revenue in _query(
+            built,
+            "select customer_id, month, revenue_usd from marts.mart_customer_monthly_margin",
+        )
+    }
+    months = {month for _, month in mart}
+    assert months, "the customer margin mart is empty"
+    in_window = {key: amount for key, amount in invoiced.items() if key[1] in months}
+    assert len(in_window) >= 4
+    for key, amount in in_window.items():
+        assert mart.get(key) == amount, (key, mart.get(key), amount)
+    # nothing billed that the invoices do not hold
+    assert {key: r for key, r in mart.items() if r != 0 and key not in in_window} == {}
+    # a voided invoice was written and is not counted
+    with open(built.landing_for("billing") / "invoices.csv", encoding="utf-8") as fh:
+        assert any(row["status"] == "void" for row in csv.DictReader(fh))
+
+
+def test_mid_month_plan_change_shows_the_later_plan(built):
+    summary = json.loads((built.truth / "summary.json").read_text())["parameters"]
+    change = summary["plan_change"]
+    assert change is not None
+    month = change["on"][:8] + "01"
+    rows = _query(
+        built,
+        "select margin.plan_id, revenue.has_plan_change, revenue.invoices "
+        "from marts.mart_customer_monthly_margin as margin "
+        "inner join intermediate.int_customer_monthly_revenue as revenue "
+        "using (customer_id, month) "
+        f"where margin.customer_id = '{change['customer_id']}' and margin.month = '{month}'",
+    )
+    assert rows == [(change["to_plan"], True, 2)]
+
+
+def test_usage_billing_does_not_know_is_its_own_costed_bucket(built):
+    trial = json.loads((built.truth / "summary.json").read_text())["parameters"][
+        "trial_customer_id"
+    ]
+    rows = _query(
+        built,
+        "select plan_id, is_known_customer, revenue_usd, ai_cost_usd > 0, gross_margin_pct "
+        f"from marts.mart_customer_monthly_margin where customer_id = '{trial}'",
+    )
+    assert rows and all(row == ("(unknown customer)", False, 0, True, None) for row in rows)
+    plan = _query(
+        built,
+        "select sum(ai_cost_usd) from marts.mart_plan_monthly_margin "
+        "where plan_id = '(unknown customer)'",
+    )[0][0]
+    assert plan == sum(
+        r[0]
+        for r in _query(
+            built,
+            "select ai_cost_usd from marts.mart_customer_monthly_margin "
+            "where not is_known_customer",
+        )
+    )
+
+
+def test_every_margin_mart_sums_to_the_call_costs(built):
+    calls = _query(built, "select sum(cost_usd) from marts.fct_llm_calls")[0][0]
+    assert calls > 0
+    for mart in ("customer", "plan", "feature", "channel"):
+        total = _query(built, f"select sum(ai_cost_usd) from marts.mart_{mart}_monthly_margin")
+        assert total[0][0] == calls, mart
+    revenue = {
+        mart: _query(built, f"select sum({column}) from marts.mart_{mart}_monthly_margin")[0][0]
+        for mart, column in (
+            ("customer", "revenue_usd"),
+            ("plan", "revenue_usd"),
+            ("channel", "revenue_usd"),
+            ("feature", "allocated_revenue_usd"),
+        )
+    }
+    assert revenue["customer"] > 0
+    assert revenue["plan"] == revenue["channel"] == revenue["customer"]
+    assert abs(revenue["feature"] - revenue["customer"]) < Decimal("1e-6")
+
+
+def test_every_semantic_measure_runs_on_the_warehouse(built):
+    manifest = json.loads(parse_project().read_text())
+    calls = _query(built, "select sum(cost_usd) from marts.fct_llm_calls")[0][0]
+    measured = {}
+    for model in manifest["semantic_models"].values():
+        relation = f"{model['node_relation']['schema_name']}.{model['node_relation']['alias']}"
+        for measure in model["measures"]:
+            expr = measure["expr"] or measure["name"]
+            measured[measure["name"]] = _query(
+                built, f"select {measure['agg']}({expr}) from {relation}"
+            )[0][0]
+    assert measured["ai_cost_usd"] == calls
+    assert measured["task_cost_usd"] == calls
+    assert 0 < measured["fallback_tasks"] < measured["successful_tasks"] < measured["tasks"]
+    assert measured["margin_successful_tasks"] == measured["successful_tasks"]
+
+
+def test_every_model_and_column_in_the_warehouse_is_described(built):
+    """dbt docs are only useful when complete: every model, every column actually built, every
+    source and source table has a description, and no documented column is missing."""
+    manifest = json.loads(parse_project().read_text())
+    problems = []
+    with duckdb.connect(str(built.warehouse), read_only=True) as con:
+        for node in manifest["nodes"].values():
+            if node["resource_type"] != "model":
+                continue
+            if not node["description"].strip():
+                problems.append(f"{node['name']}: no description")
+            relation = f"{node['schema']}.{node['alias']}"
+            built_columns = [row[0] for row in con.execute(f"describe {relation}").fetchall()]
+            for column in built_columns:
+                if not (node["columns"].get(column, {}).get("description") or "").strip():
+                    problems.append(f"{node['name']}.{column}: no description")
+            for column in node["columns"]:
+                if column not in built_columns:
+                    problems.append(f"{node['name']}.{column}: documented but not built")
+    for source in manifest["sources"].values():
+        if not source["source_description"].strip() or not source["description"].strip():
+            problems.append(f"source {source['source_name']}.{source['name']}: no description")
+        for name, column in source["columns"].items():
+            if not (column.get("description") or "").strip():
+                problems.append(f"source {source['source_name']}.{source['name']}.{name}")
+    assert problems == []
 
 
 def test_materialize_publishes_the_serving_copy_and_the_report_reads_it(built, capsys):

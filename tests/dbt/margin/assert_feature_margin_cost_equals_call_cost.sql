@@ -1,0 +1,2 @@
+-- AI cost in mart_feature_monthly_margin sums, month by month, to the cost in fct_llm_calls.
+{{ margin_cost_mismatches(ref('mart_feature_monthly_margin')) }}

@@ -1,0 +1,115 @@
+"""The dbt semantic layer (models/marts/semantic/): `dbt parse` accepts it (it validates every
+metric against its measures) and the manifest holds each metric the margin issue asks for, with
+the right type and inputs, plus the time spine and the exposures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestration.dbt.project import parse_project
+
+MARGIN_MARTS = {
+    "mart_customer_monthly_margin",
+    "mart_plan_monthly_margin",
+    "mart_feature_monthly_margin",
+    "mart_channel_monthly_margin",
+}
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    # raises CalledProcessError when dbt parse rejects the project
+    return json.loads(parse_project().read_text())
+
+
+def _metric(manifest: dict, name: str) -> dict:
+    metrics = {m["name"]: m for m in manifest["metrics"].values()}
+    assert name in metrics, f"metric {name} is not in the manifest"
+    return metrics[name]
+
+
+def _measure(manifest: dict, name: str) -> tuple[dict, dict]:
+    for model in manifest["semantic_models"].values():
+        for measure in model["measures"]:
+            if measure["name"] == name:
+                return model, measure
+    raise AssertionError(f"measure {name} is in no semantic model")
+
+
+@pytest.mark.parametrize(
+    ("metric", "measure", "model", "column"),
+    [
+        ("ai_cost", "ai_cost_usd", "mart_customer_monthly_margin", "ai_cost_usd"),
+        ("revenue", "revenue_usd", "mart_customer_monthly_margin", "revenue_usd"),
+        (
+            "margin_successful_tasks",
+            "margin_successful_tasks",
+            "mart_customer_monthly_margin",
+            "successful_tasks",
+        ),
+        ("tasks", "tasks", "fct_tasks", "1"),
+        ("successful_tasks", "successful_tasks", "fct_tasks", "is_successful"),
+        ("fallback_tasks", "fallback_tasks", "fct_tasks", "is_fallback"),
+    ],
+)
+def test_simple_metrics_sum_the_right_column(manifest, metric, measure, model, column):
+    found = _metric(manifest, metric)
+    assert found["type"] == "simple"
+    assert found["type_params"]["measure"]["name"] == measure
+    semantic_model, measure_def = _measure(manifest, measure)
+    assert semantic_model["depends_on"]["nodes"] == [f"model.llm_margin.{model}"]
+    assert measure_def["agg"] == "sum"
+    assert column in (measure_def["expr"] or measure_def["name"])
+
+
+def test_gross_margin_metrics_derive_from_revenue_and_ai_cost(manifest):
+    for name in ("gross_margin", "gross_margin_pct"):
+        metric = _metric(manifest, name)
+        assert metric["type"] == "derived"
+        assert {m["name"] for m in metric["type_params"]["metrics"]} == {"revenue", "ai_cost"}
+        assert sorted(m["name"] for m in metric["type_params"]["input_measures"]) == [
+            "ai_cost_usd",
+            "revenue_usd",
+        ]
+    assert _metric(manifest, "gross_margin")["type_params"]["expr"] == "revenue - ai_cost"
+    pct = _metric(manifest, "gross_margin_pct")["type_params"]["expr"]
+    assert pct.startswith("100 *") and "nullif(revenue, 0)" in pct
+
+
+@pytest.mark.parametrize(
+    ("metric", "numerator", "denominator"),
+    [
+        ("cost_per_successful_task", "ai_cost", "margin_successful_tasks"),
+        ("success_rate", "successful_tasks", "tasks"),
+        ("fallback_rate", "fallback_tasks", "tasks"),
+    ],
+)
+def test_ratio_metrics(manifest, metric, numerator, denominator):
+    found = _metric(manifest, metric)
+    assert found["type"] == "ratio"
+    assert found["type_params"]["numerator"]["name"] == numerator
+    assert found["type_params"]["denominator"]["name"] == denominator
+
+
+def test_a_daily_time_spine_is_configured(manifest):
+    spines = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node.get("time_spine")
+    ]
+    assert [s["name"] for s in spines] == ["time_spine_daily"]
+    spine = spines[0]
+    assert spine["time_spine"]["standard_granularity_column"] == "date_day"
+    assert spine["columns"]["date_day"]["granularity"] == "day"
+
+
+def test_exposures_for_the_report_and_the_serving_copy_read_the_margin_marts(manifest):
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert set(exposures) >= {"weekly_founder_report", "serving_duckdb_copy"}
+    for exposure in exposures.values():
+        depends = {node.split(".")[-1] for node in exposure["depends_on"]["nodes"]}
+        assert depends >= MARGIN_MARTS
+        assert "serving/llm_margin.duckdb" in exposure["description"]
+    assert "llm-margin report" in exposures["weekly_founder_report"]["description"]
