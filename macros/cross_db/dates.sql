@@ -14,3 +14,26 @@
 {% macro spark__add_days(date_expression, days) -%}
     date_add({{ date_expression }}, {{ days }})
 {%- endmacro %}
+
+{# The first day of the month of a date, as a date. #}
+{% macro month_start(date_expression) -%}
+    cast({{ dbt.date_trunc('month', date_expression) }} as date)
+{%- endmacro %}
+
+{# The number of days in the month of a date (28 to 31). #}
+{% macro days_in_month(date_expression) -%}
+    {{ return(adapter.dispatch('days_in_month', 'llm_margin')(date_expression)) }}
+{%- endmacro %}
+
+{% macro default__days_in_month(date_expression) -%}
+    cast(extract(day from last_day({{ date_expression }})) as bigint)
+{%- endmacro %}
+
+{# The day of the month of a date (1 to 31). #}
+{% macro day_of_month(date_expression) -%}
+    {{ return(adapter.dispatch('day_of_month', 'llm_margin')(date_expression)) }}
+{%- endmacro %}
+
+{% macro default__day_of_month(date_expression) -%}
+    cast(extract(day from {{ date_expression }}) as bigint)
+{%- endmacro %}

@@ -7,8 +7,8 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt.project import llm_margin_project, parse_project
 from orchestration.dbt.translator import LlmMarginTranslator
+from orchestration.pools import WAREHOUSE_POOL
 
-WAREHOUSE_POOL = "warehouse_writer"
 # A dbt node selection to leave out of this build, e.g. "test_type:unit" for a second build of
 # unchanged models (the Spark comparison test's incremental step uses it; unit tests ran already).
 EXCLUDE_ENV = "LLM_MARGIN_DBT_EXCLUDE"

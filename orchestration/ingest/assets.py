@@ -15,12 +15,14 @@ from dagster import (
 from orchestration.ingest.lake import Lake
 from orchestration.ingest.usage_events import load_landing, summarize
 from orchestration.paths import data_paths
+from orchestration.pools import WAREHOUSE_POOL
 
 LANDING_USAGE_EVENTS = AssetKey(["landing", "usage_events"])
 LAKE_USAGE_EVENTS = AssetKey(["lake", "usage_events"])
 LAKE_USAGE_EVENTS_QUARANTINE = AssetKey(["lake", "usage_events_quarantine"])
 LAKE_USAGE_EVENT_FILE_LOADS = AssetKey(["lake", "usage_event_file_loads"])
-LAKE_POOL = "lake_writer"
+# Lake writers share the warehouse pool: one writer at a time, lake or warehouse (pools.py).
+LAKE_POOL = WAREHOUSE_POOL
 QUARANTINE_WARN_SHARE = 0.05
 
 landing_usage_events = AssetSpec(

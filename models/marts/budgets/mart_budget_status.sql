@@ -1,0 +1,207 @@
+{#
+    Every budget against its month-to-date spend, for every month with usage (docs/budgets.md).
+    Scopes: customer (revenue x (1 - plan target gross margin); months with positive revenue
+    only), workspace (the billing export's hard cap), plan and feature (seeds/configured_budgets.csv).
+    as_of is the latest call in the data, not the wall clock. The run rate projects the month:
+    spend / elapsed days x days in month, where elapsed days count the as_of day itself (a past
+    month is complete: its projection is its spend). States compare money in decimals, so 50%,
+    80% and 100% are exact boundaries.
+#}
+
+with
+
+spend as (
+    select * from {{ ref('int_llm_costs_summed_by_month') }}
+),
+
+revenue as (
+    select * from {{ ref('int_customer_monthly_revenue') }}
+),
+
+plans as (
+    select * from {{ ref('stg_billing__plans') }}
+),
+
+customers as (
+    select * from {{ ref('stg_billing__customers') }}
+),
+
+workspaces as (
+    select * from {{ ref('stg_billing__workspaces') }}
+),
+
+configured_budgets as (
+    select * from {{ ref('configured_budgets') }}
+),
+
+latest_usage as (
+    select max(spend.last_call_at) as as_of
+    from spend
+),
+
+customer_months as (
+    select
+        spend.period_start,
+        spend.customer_id,
+        cast(sum(spend.spend_usd) as decimal(24, 12)) as spend_usd
+    from spend
+    where spend.customer_id is not null
+    group by spend.period_start, spend.customer_id
+),
+
+customer_months_on_plans as (
+    select
+        customer_months.period_start,
+        customer_months.customer_id,
+        customer_months.spend_usd,
+        coalesce(revenue.plan_id, customers.plan_id) as plan_id,
+        revenue.revenue_usd
+    from customer_months
+    left join revenue
+        on customer_months.customer_id = revenue.customer_id
+        and customer_months.period_start = revenue.month
+    left join customers
+        on customer_months.customer_id = customers.customer_id
+),
+
+customer_budgets as (
+    select
+        'customer' as scope,
+        customer_months_on_plans.customer_id as scope_id,
+        customer_months_on_plans.customer_id,
+        customer_months_on_plans.period_start,
+        cast(
+            customer_months_on_plans.revenue_usd * (100 - plans.target_gross_margin_pct) / 100
+            as decimal(24, 12)
+        ) as budget_usd,
+        'revenue_at_target_margin' as budget_source,
+        customer_months_on_plans.spend_usd
+    from customer_months_on_plans
+    inner join plans
+        on customer_months_on_plans.plan_id = plans.plan_id
+    where customer_months_on_plans.revenue_usd > 0
+),
+
+workspace_budgets as (
+    select
+        'workspace' as scope,
+        workspaces.workspace_id as scope_id,
+        workspaces.customer_id,
+        spend.period_start,
+        cast(workspaces.monthly_hard_cap_usd as decimal(24, 12)) as budget_usd,
+        'workspace_hard_cap' as budget_source,
+        cast(sum(spend.spend_usd) as decimal(24, 12)) as spend_usd
+    from spend
+    inner join workspaces
+        on spend.workspace_id = workspaces.workspace_id
+    where workspaces.monthly_hard_cap_usd is not null
+    group by
+        workspaces.workspace_id,
+        workspaces.customer_id,
+        spend.period_start,
+        workspaces.monthly_hard_cap_usd
+),
+
+plan_budgets as (
+    select
+        'plan' as scope,
+        configured_budgets.scope_id,
+        cast(null as string) as customer_id,
+        customer_months_on_plans.period_start,
+        cast(configured_budgets.monthly_budget_usd as decimal(24, 12)) as budget_usd,
+        'configured' as budget_source,
+        cast(sum(customer_months_on_plans.spend_usd) as decimal(24, 12)) as spend_usd
+    from customer_months_on_plans
+    inner join configured_budgets
+        on customer_months_on_plans.plan_id = configured_budgets.scope_id
+        and configured_budgets.scope = 'plan'
+    group by
+        configured_budgets.scope_id,
+        customer_months_on_plans.period_start,
+        configured_budgets.monthly_budget_usd
+),
+
+feature_budgets as (
+    select
+        'feature' as scope,
+        configured_budgets.scope_id,
+        cast(null as string) as customer_id,
+        spend.period_start,
+        cast(configured_budgets.monthly_budget_usd as decimal(24, 12)) as budget_usd,
+        'configured' as budget_source,
+        cast(sum(spend.spend_usd) as decimal(24, 12)) as spend_usd
+    from spend
+    inner join configured_budgets
+        on spend.feature = configured_budgets.scope_id
+        and configured_budgets.scope = 'feature'
+    group by
+        configured_budgets.scope_id,
+        spend.period_start,
+        configured_budgets.monthly_budget_usd
+),
+
+budgets as (
+    select * from customer_budgets
+    union all
+    select * from workspace_budgets
+    union all
+    select * from plan_budgets
+    union all
+    select * from feature_budgets
+),
+
+budgets_timed as (
+    select
+        budgets.*,
+        latest_usage.as_of,
+        {{ days_in_month('budgets.period_start') }} as days_in_period,
+        case
+            when budgets.period_start = {{ month_start('cast(latest_usage.as_of as date)') }}
+                then {{ day_of_month('cast(latest_usage.as_of as date)') }}
+            else {{ days_in_month('budgets.period_start') }}
+        end as elapsed_days
+    from budgets
+    cross join latest_usage
+),
+
+budgets_projected as (
+    select
+        budgets_timed.*,
+        cast(
+            budgets_timed.spend_usd * budgets_timed.days_in_period / budgets_timed.elapsed_days
+            as decimal(24, 12)
+        ) as projected_spend_usd
+    from budgets_timed
+),
+
+final as (
+    select
+        concat(scope, ':', scope_id, ':', cast(period_start as string)) as budget_status_id,
+        scope,
+        scope_id,
+        customer_id,
+        period_start,
+        as_of,
+        budget_usd,
+        budget_source,
+        spend_usd,
+        case
+            when budget_usd > 0 then cast(spend_usd as double) / cast(budget_usd as double)
+        end as share_used,
+        elapsed_days,
+        days_in_period,
+        projected_spend_usd,
+        case
+            when budget_usd > 0 then cast(projected_spend_usd as double) / cast(budget_usd as double)
+        end as projected_share,
+        case
+            when spend_usd > 0 and spend_usd >= budget_usd then 'over_budget'
+            when projected_spend_usd > 0 and projected_spend_usd >= budget_usd then 'projected_breach'
+            when budget_usd > 0 and spend_usd >= budget_usd * 0.8 then 'soft_80'
+            when budget_usd > 0 and spend_usd >= budget_usd * 0.5 then 'soft_50'
+            else 'ok'
+        end as state
+    from budgets_projected
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Sensors: budget thresholds, webhook outbox delivery, new landing files."""
