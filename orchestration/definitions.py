@@ -27,13 +27,13 @@ from orchestration.pricing.assets import (  # noqa: E402
     pricing_catalog_export,
 )
 from orchestration.resources import dbt_resource  # noqa: E402
-from orchestration.serving.assets import serving_copy  # noqa: E402
 from orchestration.schedules import hourly_incremental_build, weekly_report  # noqa: E402
 from orchestration.sensors.budgets import (  # noqa: E402
     budget_threshold_sensor,
     webhook_outbox_sensor,
 )
 from orchestration.sensors.landing import landing_sensor  # noqa: E402
+from orchestration.serving.assets import serving_copy  # noqa: E402
 
 defs = Definitions(
     assets=[

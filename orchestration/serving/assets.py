@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 
-from orchestration.dbt.assets import WAREHOUSE_POOL, llm_margin_dbt_assets
+from orchestration.dbt.assets import llm_margin_dbt_assets
 from orchestration.dbt.project import llm_margin_project
 from orchestration.paths import DEFAULT_DBT_TARGET, data_paths
+from orchestration.pools import WAREHOUSE_POOL
 from orchestration.serving.publish import SERVED_SCHEMAS, publish_serving_copy
 
 SERVING_ASSET_KEY = AssetKey(["serving", "llm_margin"])
