@@ -32,6 +32,30 @@ GOOD_EVENT = {
 }
 
 
+@pytest.fixture(scope="session")
+def generated_and_built(tmp_path_factory) -> DataPaths:
+    """One small generated data set, built once per session: 12 days ending Sunday 2026-11-22,
+    so ISO week 2026-W47 is whole and 2026-W46 partial (Wednesday to Sunday)."""
+    from orchestration import cli
+
+    root = tmp_path_factory.mktemp("e2e") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DATA_DIR_ENV, str(root))
+        args = ["--events", "3000", "--days", "12", "--customers", "6", "--seed", "13"]
+        assert cli.main(["generate", *args, "--quiet"]) == 0
+        assert cli.main(["materialize", "--log-level", "WARNING"]) == 0
+    return DataPaths(root)
+
+
+@pytest.fixture(scope="module")
+def built(generated_and_built: DataPaths):
+    """The shared built data set, with ``$LLM_MARGIN_DATA_DIR`` pointing at it for the module.
+    Modules that use it run in file order and may add data (say so in the test)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DATA_DIR_ENV, str(generated_and_built.root))
+        yield generated_and_built
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataPaths:
     root = tmp_path / "data"

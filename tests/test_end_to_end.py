@@ -1,5 +1,6 @@
 """End to end on a small generated data set: generate → llm-margin materialize → warehouse,
-checked against the truth the generator planted."""
+checked against the truth the generator planted (the ``built`` fixture is in conftest.py, shared
+with tests/test_report.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
-import pytest
 
 from orchestration import cli
 from orchestration.dbt.project import parse_project
@@ -22,33 +22,6 @@ from orchestration.paths import DataPaths
 def _query(paths: DataPaths, sql: str) -> list[tuple]:
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         return con.execute(sql).fetchall()
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, request) -> DataPaths:
-    root = tmp_path_factory.mktemp("e2e") / "data"
-    mp = pytest.MonkeyPatch()
-    request.addfinalizer(mp.undo)
-    mp.setenv("LLM_MARGIN_DATA_DIR", str(root))
-    assert (
-        cli.main(
-            [
-                "generate",
-                "--events",
-                "3000",
-                "--days",
-                "5",
-                "--customers",
-                "6",
-                "--seed",
-                "11",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
-    assert cli.main(["materialize", "--log-level", "WARNING"]) == 0
-    return DataPaths(root)
 
 
 def _truth(paths: DataPaths):

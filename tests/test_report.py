@@ -1,4 +1,4 @@
-"""The weekly founder report on a small generated data set, read from the serving copy.
+"""The weekly founder report on the shared generated data set, read from the serving copy.
 
 Expected numbers are computed here with SQL over ``marts.fct_llm_calls`` and ``marts.fct_tasks``
 in the warehouse (not the serving copy, not the marts the report reads)."""
@@ -19,8 +19,8 @@ from orchestration import cli
 from orchestration.paths import DataPaths
 from orchestration.report import IsoWeek, read_report, render_html
 
-# 2025-03-01 is a Saturday: W09 has two days of data, W10 all seven, W11 three (Mon..Wed).
-START = "2025-03-01"
+# The shared data set (conftest.built) runs from Wednesday 2026-11-11 to Sunday 2026-11-22:
+# 2026-W46 has five days of data, 2026-W47 all seven.
 SECTIONS = {
     "top-customers",
     "feature-unit-costs",
@@ -30,18 +30,6 @@ SECTIONS = {
     "unpriced-usage",
     "data-health",
 }
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, request) -> DataPaths:
-    root = tmp_path_factory.mktemp("report") / "data"
-    mp = pytest.MonkeyPatch()
-    request.addfinalizer(mp.undo)
-    mp.setenv("LLM_MARGIN_DATA_DIR", str(root))
-    args = ["--events", "2500", "--days", "12", "--customers", "5", "--seed", "5"]
-    assert cli.main(["generate", *args, "--start-date", START, "--quiet"]) == 0
-    assert cli.main(["materialize", "--log-level", "WARNING"]) == 0
-    return DataPaths(root)
 
 
 class ReportPage(HTMLParser):
@@ -93,27 +81,32 @@ def _warehouse(built: DataPaths, sql: str, params=()) -> list[tuple]:
         return con.execute(sql, list(params)).fetchall()
 
 
-def test_the_default_week_is_the_latest_with_data_and_says_it_is_partial(built, capsys):
+def test_the_default_week_is_the_latest_with_data_and_a_partial_week_says_so(built, capsys):
     assert cli.main(["report"]) == 0
     out = capsys.readouterr().out
-    path = built.reports / "founder-report-2025-W11.html"
+    path = built.reports / "founder-report-2026-W47.html"
     assert f"HTML report: {path}" in out.replace("\n", "")
-    assert "Partial week: data covers Mon 10 Mar to Wed 12 Mar only" in out
+    assert "Partial week" not in out
     page = _page(path)
     assert set(page.sections) == SECTIONS
-    assert "Partial week: usage data covers Mon 10 Mar to Wed 12 Mar only" in page.all_text
     # Self-contained: no script, no external resource of any kind, charts drawn inline.
     assert "script" not in page.tags and not {"src", "href"} & page.attributes
     assert "svg" in page.tags and "style" in page.tags
 
+    assert cli.main(["report", "--week", "2026-W46"]) == 0
+    assert "Partial week: data covers Wed 11 Nov to Sun 15 Nov only" in capsys.readouterr().out
+    page = _page(built.reports / "founder-report-2026-W46.html")
+    assert set(page.sections) == SECTIONS
+    assert "Partial week: usage data covers Wed 11 Nov to Sun 15 Nov only" in page.all_text
+
 
 def test_the_numbers_equal_sql_over_calls_and_tasks_for_the_week(built, capsys):
-    assert cli.main(["report", "--week", "2025-W10"]) == 0
+    assert cli.main(["report", "--week", "2026-W47"]) == 0
     out = capsys.readouterr().out
-    page = _page(built.reports / "founder-report-2025-W10.html")
-    week, prev = (date(2025, 3, 3), date(2025, 3, 9)), (date(2025, 2, 24), date(2025, 3, 2))
+    page = _page(built.reports / "founder-report-2026-W47.html")
+    week, prev = (date(2026, 11, 16), date(2026, 11, 22)), (date(2026, 11, 9), date(2026, 11, 15))
     assert "Partial week" not in page.all_text
-    assert "The previous week (2025-W09) is partial" in page.all_text
+    assert "The previous week (2026-W46) is partial" in page.all_text
 
     # Top customers: this week's and last week's cost per customer, costliest first.
     costs = _warehouse(
@@ -183,11 +176,32 @@ def test_the_numbers_equal_sql_over_calls_and_tasks_for_the_week(built, capsys):
     )[0][0]
     calls = page.cells["unpriced-usage"].get("calls", [])
     assert sum(int(v) for v in calls) == unpriced
-    # Sections whose marts other branches build say they are not there yet, instead of failing.
-    assert (
-        "Not available: marts.mart_plan_monthly_margin" in page.all_text
-        or page.cells["plan-margin"]
+    # Gross margin by plan, November (the month W47 ends in): the plans' AI cost adds up to the
+    # month's call cost.
+    march_cost = _warehouse(
+        built,
+        "select sum(cost_usd) from marts.fct_llm_calls "
+        "where event_date between '2026-11-01' and '2026-11-30'",
+    )[0][0]
+    plan_costs = [Decimal(v) for v in page.column("plan-margin", "ai_cost_usd")]
+    assert len(plan_costs) >= 2
+    assert sum(plan_costs) == march_cost
+
+    # Workspaces near their hard caps: spend from November 1 to the end of the week over the cap.
+    spend = dict(
+        _warehouse(
+            built,
+            "select workspace_id, sum(cost_usd) from marts.fct_llm_calls "
+            "where event_date between '2026-11-01' and '2026-11-22' group by 1",
+        )
     )
+    capped = page.cells["workspaces-near-caps"]
+    assert capped, "the generated data have workspaces with hard caps"
+    for workspace, cap, share in zip(
+        capped["workspace_id"], capped["budget_usd"], capped["share_used"], strict=True
+    ):
+        expected = float(spend.get(workspace, 0) / Decimal(cap))
+        assert float(share) == pytest.approx(expected, rel=1e-9), workspace
 
 
 def test_a_malformed_week_is_rejected_with_a_clear_error(built, capsys):
@@ -199,14 +213,14 @@ def test_a_malformed_week_is_rejected_with_a_clear_error(built, capsys):
 
 
 def test_a_week_without_data_says_so(built, capsys):
-    assert cli.main(["report", "--week", "2025-W20"]) == 0
+    assert cli.main(["report", "--week", "2026-W20"]) == 0
     assert (
-        "No usage data in 2025-W20: usage data covers 2025-03-01 to 2025-03-12"
+        "No usage data in 2026-W20: usage data covers 2026-11-11 to 2026-11-22"
         in capsys.readouterr().out
     )
-    page = _page(built.reports / "founder-report-2025-W20.html")
+    page = _page(built.reports / "founder-report-2026-W20.html")
     assert "no-data" in page.ids
-    assert "No usage data in 2025-W20." in page.all_text
+    assert "No usage data in 2026-W20." in page.all_text
 
 
 def _serving_with_margin_and_budget_marts(built: DataPaths, tmp_path: Path) -> Path:
@@ -218,16 +232,16 @@ def _serving_with_margin_and_budget_marts(built: DataPaths, tmp_path: Path) -> P
     workspaces = _warehouse(
         built,
         "select workspace_id, any_value(customer_id) from marts.fct_llm_calls "
-        "where event_date between '2025-03-01' and '2025-03-09' and workspace_id is not null "
+        "where event_date between '2026-11-01' and '2026-11-22' and workspace_id is not null "
         "group by 1 order by sum(cost_usd) desc limit 2",
     )
     with duckdb.connect(str(copy)) as con:
         con.execute(
             """
-            create table marts.mart_plan_monthly_margin as select * from (values
-                ('team', date '2025-03-01', true, 3, 3, 900.0, 300.0, 600.0, 0.6667, 0.8, 100.0, 50, 40, 7.5, false),
-                ('team', date '2025-02-01', false, 3, 3, 900.0, 100.0, 800.0, 0.8889, 0.8, 33.3, 50, 40, 2.5, false),
-                ('<b>pro</b>', date '2025-03-01', true, 1, 1, 100.0, 150.0, -50.0, -0.5, 0.7, 150.0, 9, 3, 50.0, true)
+            create or replace table marts.mart_plan_monthly_margin as select * from (values
+                ('team', date '2026-11-01', true, 3, 3, 900.0, 300.0, 600.0, 66.67, 80.0, 100.0, 50, 40, 7.5, false),
+                ('team', date '2026-10-01', false, 3, 3, 900.0, 100.0, 800.0, 88.89, 80.0, 33.3, 50, 40, 2.5, false),
+                ('<b>pro</b>', date '2026-11-01', true, 1, 1, 100.0, 150.0, -50.0, -50.0, 70.0, 150.0, 9, 3, 50.0, true)
             ) as t(plan_id, month, is_month_to_date, customers, active_customers, revenue_usd,
                    ai_cost_usd, gross_margin_usd, gross_margin_pct, target_gross_margin_pct,
                    cost_per_active_customer_usd, tasks, successful_tasks,
@@ -235,57 +249,57 @@ def _serving_with_margin_and_budget_marts(built: DataPaths, tmp_path: Path) -> P
             """
         )
         con.execute(
-            "create table marts.mart_budget_status (scope varchar, scope_id varchar, customer_id varchar, "
+            "create or replace table marts.mart_budget_status (scope varchar, scope_id varchar, customer_id varchar, "
             "period_start date, as_of timestamp, budget_usd decimal(24, 12), budget_source varchar, "
             "spend_usd decimal(24, 12), share_used double, projected_spend_usd decimal(24, 12), "
             "projected_share double, state varchar)"
         )
         for (workspace, customer), cap in zip(workspaces, (1, 1000), strict=True):
             con.execute(
-                "insert into marts.mart_budget_status values ('workspace', ?, ?, date '2025-03-01', "
-                "timestamp '2025-03-12 23:00:00', ?, 'workspace_hard_cap', 0, 0, 0, 0, 'ok')",
+                "insert into marts.mart_budget_status values ('workspace', ?, ?, date '2026-11-01', "
+                "timestamp '2026-11-22 23:00:00', ?, 'workspace_hard_cap', 0, 0, 0, 0, 'ok')",
                 [workspace, customer, cap],
             )
         # Neither a customer budget nor a workspace budget that is not a hard cap is listed.
         con.execute(
-            "insert into marts.mart_budget_status values ('customer', 'cus-x', 'cus-x', date '2025-03-01', "
-            "timestamp '2025-03-12 23:00:00', 1, 'plan_default', 0, 0.99, 0, 0, 'ok'), "
-            "('workspace', 'ws-soft', 'cus-x', date '2025-03-01', "
-            "timestamp '2025-03-12 23:00:00', 1, 'customer_budget', 0, 0.99, 0, 0, 'ok')"
+            "insert into marts.mart_budget_status values ('customer', 'cus-x', 'cus-x', date '2026-11-01', "
+            "timestamp '2026-11-22 23:00:00', 1, 'plan_default', 0, 0.99, 0, 0, 'ok'), "
+            "('workspace', 'ws-soft', 'cus-x', date '2026-11-01', "
+            "timestamp '2026-11-22 23:00:00', 1, 'customer_budget', 0, 0.99, 0, 0, 'ok')"
         )
     return copy
 
 
 def test_margin_by_plan_and_workspaces_near_caps_read_their_marts(built, tmp_path):
     copy = _serving_with_margin_and_budget_marts(built, tmp_path)
-    report = read_report(copy, IsoWeek.parse("2025-W10"))
+    report = read_report(copy, IsoWeek.parse("2026-W47"))
     html = render_html(report)
     page = ReportPage()
     page.feed(html)
 
-    # The month the week ends in (March), worst margin first, change in points vs February.
+    # The month the week ends in (November), worst margin first, change in points vs October.
     assert page.column("plan-margin", "plan_id") == ["<b>pro</b>", "team"]
-    assert [float(v) for v in page.column("plan-margin", "gross_margin_pct")] == [-0.5, 0.6667]
+    assert [float(v) for v in page.column("plan-margin", "gross_margin_pct")] == [-50.0, 66.67]
     change = page.column("plan-margin", "change_points")
-    assert change[0] == "" and float(change[1]) == pytest.approx(0.6667 - 0.8889)
+    assert change[0] == "" and float(change[1]) == pytest.approx(66.67 - 88.89)
     assert "<b>pro</b>" not in html and "&lt;b&gt;pro&lt;/b&gt;" in html  # escaped
     assert "Negative gross margin: <b>pro</b>." in page.all_text
     assert "month to date" in page.all_text
 
-    # Hard-capped workspaces by share of the cap spent from March 1 to the week's end, and to a
-    # week earlier (the previous week ends on March 2).
+    # Hard-capped workspaces by share of the cap spent from November 1 to the week's end, and to
+    # a week earlier (the previous week ends on November 15).
     spend = dict(
         _warehouse(
             built,
             "select workspace_id, sum(cost_usd) from marts.fct_llm_calls "
-            "where event_date between '2025-03-01' and '2025-03-09' group by 1",
+            "where event_date between '2026-11-01' and '2026-11-22' group by 1",
         )
     )
     earlier = dict(
         _warehouse(
             built,
             "select workspace_id, sum(cost_usd) from marts.fct_llm_calls "
-            "where event_date between '2025-03-01' and '2025-03-02' group by 1",
+            "where event_date between '2026-11-01' and '2026-11-15' group by 1",
         )
     )
     shown = page.column("workspaces-near-caps", "workspace_id")
@@ -312,7 +326,7 @@ def test_every_data_value_is_html_escaped(built, tmp_path):
         con.execute(
             "update marts.fct_llm_calls set customer_id = '<script>alert(\"x\")</script>' "
             "where customer_id = (select customer_id from marts.fct_llm_calls "
-            "where event_date between '2025-03-10' and '2025-03-16' group by 1 order by sum(cost_usd) desc limit 1)"
+            "where event_date between '2026-11-16' and '2026-11-22' group by 1 order by sum(cost_usd) desc limit 1)"
         )
     html = render_html(read_report(copy))
     assert "<script" not in html
@@ -336,7 +350,7 @@ def test_a_reader_held_open_across_a_full_rebuild_keeps_the_old_data(built):
                 event(
                     event_id="evt-serving-rebuild",
                     task_id="task-serving-rebuild",
-                    occurred_at="2025-03-12T12:00:00Z",
+                    occurred_at="2026-11-22T12:00:00Z",
                 )
             ],
         )

@@ -10,6 +10,8 @@ from orchestration.report.queries import (
     INT,
     PCT,
     PCT_POINTS,
+    PERCENT,
+    PERCENT_POINTS,
     RATIO,
     USD,
     USD4,
@@ -24,9 +26,9 @@ def fmt(value, kind: str) -> str:
     if kind == INT:
         return f"{int(value):,}"
     if kind == USD:
-        return f"${Decimal(value):,.2f}"
+        return f"{'-' if value < 0 else ''}${abs(Decimal(value)):,.2f}"
     if kind == USD4:
-        return f"${Decimal(value):,.4f}"
+        return f"{'-' if value < 0 else ''}${abs(Decimal(value)):,.4f}"
     if kind == DELTA_USD:
         return f"{'+' if value >= 0 else '-'}${abs(Decimal(value)):,.2f}"
     if kind == PCT:
@@ -35,6 +37,10 @@ def fmt(value, kind: str) -> str:
         return f"{float(value) * 100:+.1f} pts"
     if kind == DELTA_REL:
         return f"{float(value):+.1%}"
+    if kind == PERCENT:
+        return f"{float(value):.1f}%"
+    if kind == PERCENT_POINTS:
+        return f"{float(value):+.1f} pts"
     if kind == RATIO:
         return f"{float(value):.1f}x"
     return str(value)
@@ -42,6 +48,6 @@ def fmt(value, kind: str) -> str:
 
 def trend(value, kind: str) -> str:
     """'up', 'down' or '' for a change column (decides its colour in HTML)."""
-    if value is None or kind not in (DELTA_USD, DELTA_REL, PCT_POINTS):
+    if value is None or kind not in (DELTA_USD, DELTA_REL, PCT_POINTS, PERCENT_POINTS):
         return ""
     return "up" if value > 0 else "down" if value < 0 else ""

@@ -17,7 +17,8 @@ from orchestration.report.weeks import IsoWeek
 
 # Column kinds decide formatting in both renderers: text, int, usd, usd4 (small money), pct
 # (a share 0..1), pct_points (a difference of two shares), ratio, delta_usd, delta_pct (relative).
-TEXT, INT, USD, USD4, PCT, PCT_POINTS, DELTA_USD, DELTA_REL, RATIO = (
+# PERCENT and PERCENT_POINTS are values already in percent (the margin marts' *_pct columns).
+TEXT, INT, USD, USD4, PCT, PCT_POINTS, DELTA_USD, DELTA_REL, RATIO, PERCENT, PERCENT_POINTS = (
     "text",
     "int",
     "usd",
@@ -27,6 +28,8 @@ TEXT, INT, USD, USD4, PCT, PCT_POINTS, DELTA_USD, DELTA_REL, RATIO = (
     "delta_usd",
     "delta_rel",
     "ratio",
+    "percent",
+    "percent_points",
 )
 
 
@@ -346,14 +349,14 @@ def _plan_margin(con, tables: set[str], week: IsoWeek) -> Section:
             Column("revenue_usd", "revenue", USD),
             Column("ai_cost_usd", "AI cost", USD),
             Column("gross_margin_usd", "gross margin", USD),
-            Column("gross_margin_pct", "margin %", PCT),
-            Column("target_gross_margin_pct", "target %", PCT),
-            Column("previous_gross_margin_pct", "previous month %", PCT),
-            Column("change_points", "change (points)", PCT_POINTS),
+            Column("gross_margin_pct", "margin %", PERCENT),
+            Column("target_gross_margin_pct", "target %", PERCENT),
+            Column("previous_gross_margin_pct", "previous month %", PERCENT),
+            Column("change_points", "change (points)", PERCENT_POINTS),
             Column("cost_per_successful_task_usd", "per successful task", USD4),
         ],
         chart=Chart(
-            "plan_id", "gross_margin_pct", "previous_gross_margin_pct", PCT, "previous month"
+            "plan_id", "gross_margin_pct", "previous_gross_margin_pct", PERCENT, "previous month"
         ),
     )
     if "marts.mart_plan_monthly_margin" not in tables:
