@@ -18,6 +18,7 @@ def bar_chart(
     kind: str,
     title: str,
     previous_label: str = "last week",
+    current_label: str = "this week",
 ) -> str:
     """Horizontal bars: one per (label, value, previous); the previous value is a thin grey bar
     under it. Labels and values are escaped; an empty list draws nothing."""
@@ -59,7 +60,7 @@ def bar_chart(
     legend_y = height - 8
     parts.append(
         f'<rect x="{LABEL_WIDTH}" y="{legend_y - 9}" width="10" height="10" class="bar"/>'
-        f'<text x="{LABEL_WIDTH + 14}" y="{legend_y}" class="legend">this week</text>'
+        f'<text x="{LABEL_WIDTH + 14}" y="{legend_y}" class="legend">{escape(current_label)}</text>'
         f'<rect x="{LABEL_WIDTH + 90}" y="{legend_y - 6}" width="10" height="5" class="bar previous"/>'
         f'<text x="{LABEL_WIDTH + 104}" y="{legend_y}" class="legend">{escape(previous_label)} '
         "(in brackets)</text>"

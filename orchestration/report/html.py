@@ -67,6 +67,7 @@ def _section(section: Section) -> str:
                     chart.kind,
                     section.title,
                     chart.previous_label,
+                    chart.current_label,
                 )
             )
         head = "".join(

@@ -49,6 +49,7 @@ class Chart:
     previous: str | None
     kind: str
     previous_label: str = "last week"
+    current_label: str = "this week"
 
 
 @dataclass
@@ -356,7 +357,12 @@ def _plan_margin(con, tables: set[str], week: IsoWeek) -> Section:
             Column("cost_per_successful_task_usd", "per successful task", USD4),
         ],
         chart=Chart(
-            "plan_id", "gross_margin_pct", "previous_gross_margin_pct", PERCENT, "previous month"
+            "plan_id",
+            "gross_margin_pct",
+            "previous_gross_margin_pct",
+            PERCENT,
+            "previous month",
+            "this month",
         ),
     )
     if "marts.mart_plan_monthly_margin" not in tables:
