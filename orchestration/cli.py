@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from orchestration.paths import DATA_DIR_ENV, DBT_TARGET_ENV, DataPaths, data_paths
 
@@ -120,14 +121,19 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from orchestration.summary import print_summary, read_summary
+    from orchestration.report import IsoWeek, ReportError, print_report, read_report, write_html
+    from orchestration.serving.publish import serving_file
 
+    paths = data_paths()
     try:
-        summary = read_summary(data_paths().warehouse)
-    except FileNotFoundError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        week = None if args.week is None else IsoWeek.parse(args.week)
+        report = read_report(serving_file(paths.serving), week)
+    except (ReportError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
-    print_summary(summary, console)
+    print_report(report, console)
+    path = write_html(report, paths.reports)
+    console.print(f"HTML report: {escape(str(path))}")
     return 0
 
 
@@ -168,7 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mat.set_defaults(func=cmd_materialize)
 
-    rep = sub.add_parser("report", help="print the summary of the warehouse")
+    rep = sub.add_parser(
+        "report",
+        help="the weekly founder report: print it and write reports/founder-report-YYYY-Www.html",
+    )
+    rep.add_argument(
+        "--week",
+        default=None,
+        metavar="YYYY-Www",
+        help="ISO week, e.g. 2025-W07 (default: the latest week with usage data)",
+    )
     rep.set_defaults(func=cmd_report)
     return parser
 

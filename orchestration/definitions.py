@@ -33,6 +33,7 @@ from orchestration.sensors.budgets import (  # noqa: E402
     webhook_outbox_sensor,
 )
 from orchestration.sensors.landing import landing_sensor  # noqa: E402
+from orchestration.serving.assets import serving_copy  # noqa: E402
 
 defs = Definitions(
     assets=[
@@ -44,6 +45,7 @@ defs = Definitions(
         lake_price_rules,
         lake_model_resolutions,
         llm_margin_dbt_assets,
+        serving_copy,
         budget_alerts,
         gateway_caps_json,
     ],

@@ -21,7 +21,7 @@ budget_alerts_job = define_asset_job(
 )
 
 
-@op(pool=WAREHOUSE_POOL, description="Runs `llm-margin report` (reads the warehouse).")
+@op(pool=WAREHOUSE_POOL, description="Runs `llm-margin report` (reads the serving copy).")
 def weekly_report_op(context: OpExecutionContext) -> None:
     from orchestration.cli import main
 

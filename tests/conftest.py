@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,30 @@ GOOD_EVENT = {
     "status": "success",
     "outcome": "accepted",
 }
+
+
+@pytest.fixture(scope="session")
+def generated_and_built(tmp_path_factory) -> DataPaths:
+    """One small generated data set, built once per session: 12 days ending Sunday 2026-11-22,
+    so ISO week 2026-W47 is whole and 2026-W46 partial (Wednesday to Sunday)."""
+    from orchestration import cli
+
+    root = tmp_path_factory.mktemp("e2e") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DATA_DIR_ENV, str(root))
+        args = ["--events", "3000", "--days", "12", "--customers", "6", "--seed", "13"]
+        assert cli.main(["generate", *args, "--quiet"]) == 0
+        assert cli.main(["materialize", "--log-level", "WARNING"]) == 0
+    return DataPaths(root)
+
+
+@pytest.fixture(scope="module")
+def built(generated_and_built: DataPaths):
+    """The shared built data set, with ``$LLM_MARGIN_DATA_DIR`` pointing at it for the module.
+    Modules that use it run in file order and may add data (say so in the test)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DATA_DIR_ENV, str(generated_and_built.root))
+        yield generated_and_built
 
 
 @pytest.fixture
@@ -65,3 +91,34 @@ def write_jsonl(path: Path, lines: list[dict | str], *, compress: bool = False) 
     else:
         path.write_text(text)
     return path
+
+
+# A separate process, as a BI tool is: it opens the serving file read-only, answers one query per
+# line it reads, and keeps its connection open until stdin closes.
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+for line in sys.stdin:
+    print(con.execute(line).fetchall(), flush=True)
+"""
+
+
+class HeldReader:
+    def __init__(self, path: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", READER, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, sql: str) -> str:
+        self.process.stdin.write(sql.replace("\n", " ") + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        assert answer, "the reader process died"
+        return answer.strip()
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        assert self.process.wait(timeout=30) == 0

@@ -1,5 +1,6 @@
 """End to end on a small generated data set: generate → llm-margin materialize → warehouse,
-checked against the truth the generator planted."""
+checked against the truth the generator planted (the ``built`` fixture is in conftest.py, shared
+with tests/test_report.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
-import pytest
 
 from orchestration import cli
 from orchestration.dbt.project import parse_project
@@ -22,33 +22,6 @@ from orchestration.paths import DataPaths
 def _query(paths: DataPaths, sql: str) -> list[tuple]:
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         return con.execute(sql).fetchall()
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, request) -> DataPaths:
-    root = tmp_path_factory.mktemp("e2e") / "data"
-    mp = pytest.MonkeyPatch()
-    request.addfinalizer(mp.undo)
-    mp.setenv("LLM_MARGIN_DATA_DIR", str(root))
-    assert (
-        cli.main(
-            [
-                "generate",
-                "--events",
-                "3000",
-                "--days",
-                "5",
-                "--customers",
-                "6",
-                "--seed",
-                "11",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
-    assert cli.main(["materialize", "--log-level", "WARNING"]) == 0
-    return DataPaths(root)
 
 
 def _truth(paths: DataPaths):
@@ -297,13 +270,22 @@ def test_every_model_and_column_in_the_warehouse_is_described(built):
     assert problems == []
 
 
-def test_report_prints_the_per_customer_summary(built, capsys):
+def test_materialize_publishes_the_serving_copy_and_the_report_reads_it(built, capsys):
+    serving = built.serving / "llm_margin.duckdb"
+    with duckdb.connect(str(serving), read_only=True) as con:
+        served = con.execute("select count(*), sum(cost_usd) from marts.fct_llm_calls").fetchone()
+    assert served == _query(built, "select count(*), sum(cost_usd) from marts.fct_llm_calls")[0]
     assert cli.main(["report"]) == 0
     out = capsys.readouterr().out
-    assert "Usage and AI cost per customer" in out
-    assert "records read" in out
-    assert "Cost per successful task by feature, week of" in out
-    assert "fallbacks this week, by original route" in out
+    for title in (
+        "Top customers by AI cost",
+        "Cost per successful task by feature",
+        "Fallback rate by route",
+        "records read",
+        "HTML report:",
+    ):
+        assert title in out
+    assert len(list(built.reports.glob("founder-report-*.html"))) == 1
 
 
 def test_loading_again_or_receiving_every_record_twice_changes_no_count(built):

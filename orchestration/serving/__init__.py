@@ -1,0 +1,6 @@
+"""The serving copy: the marts (and the audit tables a BI user needs) published to a read-only
+DuckDB file that is swapped atomically after every successful build (docs/serving.md)."""
+
+from orchestration.serving.publish import SERVED_SCHEMAS, PublishedCopy, publish_serving_copy
+
+__all__ = ["SERVED_SCHEMAS", "PublishedCopy", "publish_serving_copy"]

@@ -1,0 +1,155 @@
+"""The serving copy: what it holds, the atomic swap, and what a failed publish leaves behind.
+
+These tests build a tiny warehouse by hand (no dbt); the held reader across a full
+``llm-margin materialize`` is in tests/test_report.py, on generated data."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import HeldReader
+
+from orchestration.serving import publish_serving_copy
+from orchestration.serving.publish import serving_file
+
+
+def make_warehouse(path: Path, amounts: list[int]) -> None:
+    with duckdb.connect(str(path)) as con:
+        for schema in ("staging", "marts", "audit"):
+            con.execute(f"create schema if not exists {schema}")
+        con.execute("create or replace table staging.events as select range as id from range(5)")
+        con.execute("create or replace table marts.fct_costs (id bigint, cost_usd decimal(24, 12))")
+        con.execute(
+            "insert into marts.fct_costs select i, a from (select unnest(?) as a, "
+            "generate_subscripts(?, 1) as i)",
+            [amounts, amounts],
+        )
+        con.execute(
+            "create or replace view marts.mart_total as "
+            "select count(*) as items, sum(cost_usd) as cost_usd from marts.fct_costs"
+        )
+        con.execute(
+            "create or replace view audit.file_loads as select 'a.jsonl' as source_file, 3 as rows"
+        )
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_publish_copies_every_marts_and_audit_relation_as_a_table(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_warehouse(warehouse, [1, 2, 3])
+    copy = publish_serving_copy(warehouse, tmp_path / "serving")
+
+    assert copy.path == tmp_path / "serving" / "llm_margin.duckdb"
+    assert copy.rows == {"audit.file_loads": 1, "marts.fct_costs": 3, "marts.mart_total": 1}
+    with duckdb.connect(str(copy.path), read_only=True) as con:
+        kinds = con.execute(
+            "select table_schema || '.' || table_name, table_type from information_schema.tables "
+            "order by 1"
+        ).fetchall()
+        total = con.execute("select items, cost_usd from marts.mart_total").fetchone()
+    # Views become tables (a view would point back into the warehouse); staging is not served.
+    assert kinds == [
+        ("audit.file_loads", "BASE TABLE"),
+        ("marts.fct_costs", "BASE TABLE"),
+        ("marts.mart_total", "BASE TABLE"),
+    ]
+    assert total == (3, 6)
+    # Only the serving file is left: no temporary file, no WAL; and nobody writes to it in place.
+    assert sorted(p.name for p in copy.path.parent.iterdir()) == ["llm_margin.duckdb"]
+    assert copy.path.stat().st_mode & 0o222 == 0
+
+
+def test_a_reader_holding_the_old_file_keeps_its_data_and_does_not_block_the_swap(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_warehouse(warehouse, [1, 2, 3])
+    old = publish_serving_copy(warehouse, tmp_path / "serving").path
+    reader = HeldReader(old)
+    try:
+        assert (
+            reader.ask("select items, cost_usd from marts.mart_total")
+            == "[(3, Decimal('6.000000000000'))]"
+        )
+        make_warehouse(warehouse, [10, 20, 30, 40])
+        publish_serving_copy(
+            warehouse, tmp_path / "serving"
+        )  # returns: nothing waits for the reader
+        # The held connection still answers, with the old, consistent data (both tables agree).
+        assert (
+            reader.ask(
+                "select (select count(*) from marts.fct_costs), (select items from marts.mart_total)"
+            )
+            == "[(3, 3)]"
+        )
+        with duckdb.connect(str(old), read_only=True) as con:  # a new connection: new data
+            assert con.execute("select items, cost_usd from marts.mart_total").fetchone() == (
+                4,
+                100,
+            )
+    finally:
+        reader.close()
+
+
+def test_a_failed_publish_leaves_the_previous_file_intact(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_warehouse(warehouse, [1, 2, 3])
+    serving = tmp_path / "serving"
+    published = publish_serving_copy(warehouse, serving).path
+    before = _sha(published)
+
+    # A relation that fails half-way through the copy: a view whose table has gone.
+    make_warehouse(warehouse, [7, 8])
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table marts.gone as select 1 as x")
+        con.execute("create view marts.zz_broken as select * from marts.gone")
+        con.execute("drop table marts.gone")
+    with pytest.raises(duckdb.Error):
+        publish_serving_copy(warehouse, serving)
+
+    assert _sha(published) == before
+    assert sorted(p.name for p in serving.iterdir()) == ["llm_margin.duckdb"]
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select items from marts.mart_total").fetchone() == (3,)
+
+
+def test_a_stale_wal_beside_the_serving_file_is_removed_before_the_swap(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_warehouse(warehouse, [1, 2, 3])
+    serving = tmp_path / "serving"
+    serving.mkdir()
+    stale = serving / "llm_margin.duckdb.wal"
+    stale.write_bytes(b"left by a writer that crashed on an older file")
+
+    path = publish_serving_copy(warehouse, serving).path
+    assert not stale.exists()
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select items from marts.mart_total").fetchone() == (3,)
+
+
+def test_publishing_without_a_warehouse_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build the warehouse first"):
+        publish_serving_copy(tmp_path / "warehouse.duckdb", tmp_path / "serving")
+    assert not serving_file(tmp_path / "serving").exists()
+
+
+def test_the_serving_asset_runs_after_every_mart_and_audit_model_in_the_writer_pool(data_dir):
+    from dagster import AssetKey
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    serving = graph.get(AssetKey(["serving", "llm_margin"]))
+    marts_and_audit = {
+        key
+        for key in graph.get_all_asset_keys()
+        if key.path[0] in ("marts", "audit") and graph.get(key).is_materializable
+    }
+    assert AssetKey(["marts", "fct_llm_calls"]) in marts_and_audit
+    assert AssetKey(["audit", "usage_event_file_loads"]) in marts_and_audit
+    assert set(serving.parent_keys) == marts_and_audit
+    assert serving.pools == {"warehouse_writer"}
