@@ -12,9 +12,14 @@ from orchestration.paths import DATA_DIR_ENV, data_dir
 os.environ.setdefault(DATA_DIR_ENV, str(data_dir()))
 
 from orchestration.checks.pricing import no_unpriced_usage, restatements_reported  # noqa: E402
+from orchestration.checks.reconciliation import provider_costs_reconcile  # noqa: E402
 from orchestration.dbt.assets import llm_margin_dbt_assets  # noqa: E402
 from orchestration.ingest.assets import ingest_usage_events, landing_usage_events  # noqa: E402
 from orchestration.ingest.billing_assets import ingest_billing, landing_billing  # noqa: E402
+from orchestration.ingest.provider_invoice_assets import (  # noqa: E402
+    ingest_provider_invoices,
+    landing_provider_invoices,
+)
 from orchestration.pricing.assets import (  # noqa: E402
     lake_model_resolutions,
     lake_price_rules,
@@ -28,11 +33,13 @@ defs = Definitions(
         ingest_usage_events,
         landing_billing,
         ingest_billing,
+        landing_provider_invoices,
+        ingest_provider_invoices,
         pricing_catalog_export,
         lake_price_rules,
         lake_model_resolutions,
         llm_margin_dbt_assets,
     ],
-    asset_checks=[no_unpriced_usage, restatements_reported],
+    asset_checks=[no_unpriced_usage, restatements_reported, provider_costs_reconcile],
     resources={"dbt": dbt_resource()},
 )

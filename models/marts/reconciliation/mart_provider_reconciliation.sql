@@ -7,8 +7,9 @@
         unpriced models   invoice lines for models none of our priced calls match explain at
                           least half the difference
         unexplained       the invoice gives no request counts: cannot tell drift from lost events
-        missing events    the provider billed more requests than we logged (beyond tolerance)
-        price drift       the same requests, another amount: the provider's price is not ours
+        missing events    the provider billed more requests than we priced (beyond tolerance), and
+                          the share of extra requests is at least half the share of extra cost
+        price drift       otherwise: about the same requests, another amount
 
     The tolerance is var('provider_reconciliation_tolerance_pct'), else
     $LLM_MARGIN_RECONCILIATION_TOLERANCE_PCT, else 1 (percent).
@@ -123,9 +124,9 @@ compared as (
     select
         coalesce(billed.provider, computed.provider) as provider,
         coalesce(billed.invoice_month, computed.invoice_month) as invoice_month,
-        coalesce(computed.logged_calls, 0) as logged_calls,
-        coalesce(computed.priced_calls, 0) as priced_calls,
-        billed.billed_requests,
+        cast(coalesce(computed.logged_calls, 0) as bigint) as logged_calls,
+        cast(coalesce(computed.priced_calls, 0) as bigint) as priced_calls,
+        cast(billed.billed_requests as bigint) as billed_requests,
         coalesce(billed.invoice_lines, 0) as invoice_lines,
         billed.lines_without_requests,
         cast(coalesce(computed.computed_cost_usd, 0) as decimal(24, 12)) as computed_cost_usd,
@@ -183,6 +184,10 @@ final as (
                 then 'unexplained'
             when differences.billed_requests
                 > differences.priced_calls * (1 + differences.tolerance_pct / 100)
+                and cast(differences.billed_requests - differences.priced_calls as double)
+                / differences.priced_calls
+                >= cast(differences.difference_usd as double)
+                / cast(differences.computed_cost_usd as double) / 2
                 then 'missing events'
             else 'price drift'
         end as likely_cause
