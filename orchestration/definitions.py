@@ -12,6 +12,7 @@ from orchestration.paths import DATA_DIR_ENV, data_dir
 os.environ.setdefault(DATA_DIR_ENV, str(data_dir()))
 
 from orchestration.checks.pricing import no_unpriced_usage, restatements_reported  # noqa: E402
+from orchestration.checks.raw_batches import GX_CHECKS  # noqa: E402
 from orchestration.checks.reconciliation import provider_costs_reconcile  # noqa: E402
 from orchestration.dbt.assets import llm_margin_dbt_assets  # noqa: E402
 from orchestration.ingest.assets import ingest_usage_events, landing_usage_events  # noqa: E402
@@ -40,6 +41,11 @@ defs = Definitions(
         lake_model_resolutions,
         llm_margin_dbt_assets,
     ],
-    asset_checks=[no_unpriced_usage, restatements_reported, provider_costs_reconcile],
+    asset_checks=[
+        no_unpriced_usage,
+        restatements_reported,
+        provider_costs_reconcile,
+        *GX_CHECKS,
+    ],
     resources={"dbt": dbt_resource()},
 )

@@ -170,9 +170,27 @@ class CostLedger:
                     elif plant == "price_drift":
                         factor *= 1 + PRICE_DRIFT
                     billed = round(computed * factor, 2)
-                    rows.append([provider, month, cat.MODELS[i].name, billed_requests, f"{billed:.2f}", "USD"])
+                    rows.append(
+                        [
+                            provider,
+                            month,
+                            cat.MODELS[i].name,
+                            billed_requests,
+                            f"{billed:.2f}",
+                            "USD",
+                        ]
+                    )
                     truth.append(
-                        (provider, month, cat.MODELS[i].name, computed, billed, requests, billed_requests, plant)
+                        (
+                            provider,
+                            month,
+                            cat.MODELS[i].name,
+                            computed,
+                            billed,
+                            requests,
+                            billed_requests,
+                            plant,
+                        )
                     )
                 if not rows:
                     continue

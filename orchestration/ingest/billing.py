@@ -287,7 +287,9 @@ def load_billing_file(
             batches = [b.table for b in read_records(path)]
             for chunk, table in enumerate(batches):
                 con.register("records", table)
-                con.execute(f"create or replace temp table validated as {validation_sql(entity, exports)}")
+                con.execute(
+                    f"create or replace temp table validated as {validation_sql(entity, exports)}"
+                )
                 con.unregister("records")
                 read, bad = con.execute(
                     "select count(*), count(*) filter (where len(errors) > 0) from validated"

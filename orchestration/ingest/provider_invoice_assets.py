@@ -13,6 +13,7 @@ from dagster import (
 )
 
 from orchestration.ingest.assets import LAKE_POOL
+from orchestration.ingest.lake import LOADED_SHAS
 from orchestration.ingest.provider_invoices import load_provider_invoices
 from orchestration.paths import data_paths
 
@@ -72,6 +73,7 @@ def ingest_provider_invoices(context: AssetExecutionContext):
         metadata={
             "files_loaded": len(loaded),
             "rows_loaded": sum(r.rows_loaded for r in loaded),
+            LOADED_SHAS: MetadataValue.json([r.file_sha256 for r in loaded]),
         },
     )
     yield MaterializeResult(
