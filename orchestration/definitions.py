@@ -11,6 +11,7 @@ from orchestration.paths import DATA_DIR_ENV, data_dir
 # dbt (a subprocess) reads the data directory from the environment: always make it absolute.
 os.environ.setdefault(DATA_DIR_ENV, str(data_dir()))
 
+from orchestration.checks.freshness import lake_source_freshness  # noqa: E402
 from orchestration.checks.pricing import no_unpriced_usage, restatements_reported  # noqa: E402
 from orchestration.checks.raw_batches import GX_CHECKS  # noqa: E402
 from orchestration.checks.reconciliation import provider_costs_reconcile  # noqa: E402
@@ -46,6 +47,7 @@ defs = Definitions(
         restatements_reported,
         provider_costs_reconcile,
         *GX_CHECKS,
+        lake_source_freshness,
     ],
     resources={"dbt": dbt_resource()},
 )
