@@ -12,10 +12,17 @@ from orchestration.paths import DATA_DIR_ENV, data_dir
 os.environ.setdefault(DATA_DIR_ENV, str(data_dir()))
 
 from orchestration.alerts.assets import budget_alerts, gateway_caps_json  # noqa: E402
+from orchestration.checks.freshness import lake_source_freshness  # noqa: E402
 from orchestration.checks.pricing import no_unpriced_usage, restatements_reported  # noqa: E402
+from orchestration.checks.raw_batches import GX_CHECKS  # noqa: E402
+from orchestration.checks.reconciliation import provider_costs_reconcile  # noqa: E402
 from orchestration.dbt.assets import llm_margin_dbt_assets  # noqa: E402
 from orchestration.ingest.assets import ingest_usage_events, landing_usage_events  # noqa: E402
 from orchestration.ingest.billing_assets import ingest_billing, landing_billing  # noqa: E402
+from orchestration.ingest.provider_invoice_assets import (  # noqa: E402
+    ingest_provider_invoices,
+    landing_provider_invoices,
+)
 from orchestration.jobs import (  # noqa: E402
     budget_alerts_job,
     ingest_and_build_job,
@@ -41,6 +48,8 @@ defs = Definitions(
         ingest_usage_events,
         landing_billing,
         ingest_billing,
+        landing_provider_invoices,
+        ingest_provider_invoices,
         pricing_catalog_export,
         lake_price_rules,
         lake_model_resolutions,
@@ -49,7 +58,13 @@ defs = Definitions(
         budget_alerts,
         gateway_caps_json,
     ],
-    asset_checks=[no_unpriced_usage, restatements_reported],
+    asset_checks=[
+        no_unpriced_usage,
+        restatements_reported,
+        provider_costs_reconcile,
+        *GX_CHECKS,
+        lake_source_freshness,
+    ],
     jobs=[ingest_and_build_job, budget_alerts_job, weekly_report_job],
     sensors=[budget_threshold_sensor, webhook_outbox_sensor, landing_sensor],
     schedules=[hourly_incremental_build, weekly_report],

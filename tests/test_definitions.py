@@ -80,3 +80,52 @@ def test_every_dbt_source_has_its_own_table_name():
     manifest = json.loads(llm_margin_project.manifest_path.read_text())
     tables = [(s["schema"], s["identifier"]) for s in manifest["sources"].values()]
     assert len(tables) == len(set(tables)), sorted(t for t in tables if tables.count(t) > 1)
+
+
+def test_data_quality_checks_are_asset_checks_on_the_key_assets(data_dir):
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    checks = {(key.asset_key.to_user_string(), key.name): key for key in graph.asset_check_keys}
+
+    def blocking(asset: str, name: str) -> bool:
+        return graph.get_check_spec(checks[(asset, name)]).blocking
+
+    # Great Expectations on every raw batch kind: money-protecting expectations block
+    for asset, suite in (
+        ("lake/usage_events", "usage_events"),
+        ("lake/price_rules", "pricing_exports"),
+        ("lake/billing_plans", "billing_exports"),
+        ("lake/billing_invoices", "billing_exports"),
+        ("lake/provider_invoices", "provider_invoices"),
+    ):
+        assert blocking(asset, f"gx_{suite}"), asset
+        assert not blocking(asset, f"gx_{suite}_warnings"), asset
+    # source freshness of the lake, from the dbt YAML
+    for asset in ("lake/usage_events", "lake/price_rules", "lake/billing_invoices"):
+        assert (asset, "source_freshness") in checks
+    # reconciliation across layers and arithmetic invariants (dbt tests → asset checks)
+    expected = {
+        ("staging/stg_usage__events", "assert_every_lake_event_is_in_staging"),
+        ("staging/stg_usage__events", "unique_stg_usage__events_event_id"),
+        ("marts/fct_tasks", "assert_task_cost_equals_call_cost"),
+        (
+            "marts/mart_provider_reconciliation",
+            "assert_provider_reconciliation_reconciles_with_calls_and_invoices",
+        ),
+        ("marts/mart_provider_reconciliation", "provider_costs_reconcile"),
+        (
+            "marts/mart_feature_unit_economics",
+            "assert_feature_unit_economics_successful_tasks_within_tasks",
+        ),
+        (
+            "staging/stg_provider_invoices__lines",
+            "unique_stg_provider_invoices__lines_invoice_line_id",
+        ),
+    }
+    assert expected <= set(checks), expected - set(checks)
+    assert any(
+        asset == "audit/usage_event_file_loads" and name.startswith("expression_is_true")
+        for asset, name in checks
+    )
+    assert not blocking("marts/mart_provider_reconciliation", "provider_costs_reconcile")

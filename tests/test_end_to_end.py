@@ -391,3 +391,40 @@ def test_a_failing_blocking_check_makes_materialize_exit_non_zero(built, monkeyp
 
     monkeypatch.setattr(assets, "load_landing", unbalanced)
     assert cli.main(["materialize", "--log-level", "ERROR"]) == 1
+
+
+PLANTED_CAUSE = {
+    "unpriced_model": "unpriced models",
+    "missing_events": "missing events",
+    "price_drift": "price drift",
+}
+
+
+def test_planted_provider_invoice_differences_are_found_with_their_cause(built):
+    truth = pq.read_table(built.truth / "provider_costs.parquet").to_pylist()
+    planted = {(t["provider"], t["invoice_month"]): t["planted"] for t in truth}
+    rows = _query(
+        built,
+        "select provider, strftime(month, '%Y-%m'), difference_pct, likely_cause, is_within_tolerance "
+        "from marts.mart_provider_reconciliation",
+    )
+    found = {(p, m): (pct, cause, ok) for p, m, pct, cause, ok in rows}
+    assert set(found) == set(planted)
+    assert {c for c in planted.values() if c} == set(PLANTED_CAUSE)  # each cause is planted
+    for key, plant in planted.items():
+        pct, cause, ok = found[key]
+        if plant:
+            assert (cause, ok) == (PLANTED_CAUSE[plant], False), (key, plant, pct)
+        else:  # invoice noise, cent rounding and the calls whose records were mangled only
+            assert abs(pct) < 3 and cause != "unpriced models", (key, pct, cause)
+
+
+def test_the_reconciliation_check_warns_with_the_causes(built):
+    from dagster import AssetCheckSeverity
+
+    from orchestration.checks.reconciliation import provider_costs_reconcile
+
+    result = provider_costs_reconcile()
+    assert not result.passed and result.severity == AssetCheckSeverity.WARN
+    assert set(PLANTED_CAUSE.values()) <= set(result.metadata["causes"].value)
+    assert result.metadata["tolerance_pct"].value == 1.0

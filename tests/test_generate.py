@@ -312,16 +312,48 @@ def test_billing_exports_are_consistent(data: Path, summary: dict, landed: dict)
     assert 1 <= len(used) <= 60
 
 
-def test_provider_invoices_are_close_to_computed_cost(data: Path) -> None:
+def test_provider_invoices_are_close_to_computed_cost_where_nothing_was_planted(data: Path) -> None:
     folder = data / "landing" / "provider_invoices"
     rows = [r for p in sorted(folder.iterdir()) for r in _csv(p)]
     assert {r["provider"] for r in rows} == set(cat.PROVIDERS)
     assert all(r["currency"] == "USD" for r in rows)
     costs = pq.read_table(data / "truth" / "provider_costs.parquet").to_pylist()
-    computed = sum(c["computed_usd"] for c in costs)
-    billed = sum(float(r["amount_usd"]) for r in rows)
+    clean = [c for c in costs if c["planted"] is None]
+    computed = sum(c["computed_usd"] for c in clean)
+    billed = sum(c["billed_usd"] for c in clean)
     assert computed > 0 and abs(billed - computed) / computed < 0.03
-    assert any(abs(c["billed_usd"] - c["computed_usd"]) >= 0.005 for c in costs)
+    assert sum(float(r["amount_usd"]) for r in rows) == pytest.approx(
+        sum(c["billed_usd"] for c in costs)
+    )
+
+
+def test_each_provider_month_carries_its_planted_difference(data: Path) -> None:
+    costs = pq.read_table(data / "truth" / "provider_costs.parquet").to_pylist()
+    by_month: dict[tuple, list[dict]] = {}
+    for c in costs:
+        by_month.setdefault((c["provider"], c["invoice_month"]), []).append(c)
+    seen = set()
+    for lines in by_month.values():
+        plant = lines[0]["planted"]
+        seen.add(plant)
+        assert all(line["planted"] == plant for line in lines)
+        computed = sum(line["computed_usd"] for line in lines)
+        billed = sum(line["billed_usd"] for line in lines)
+        requests = sum(line["requests"] for line in lines)
+        billed_requests = sum(line["billed_requests"] for line in lines)
+        unknown = [line for line in lines if line["computed_usd"] == 0]
+        if plant == "unpriced_model":
+            assert len(unknown) == 1 and unknown[0]["model"].endswith("-private-preview")
+            assert unknown[0]["billed_usd"] >= 0.04 * computed
+        else:
+            assert not unknown
+        if plant == "missing_events":
+            assert billed_requests > requests * 1.04 and billed > computed * 1.04
+        elif plant == "price_drift":
+            assert billed_requests == requests and billed > computed * 1.025
+        elif plant is None:
+            assert billed_requests == requests and abs(billed / computed - 1) < 0.02
+    assert seen == {"unpriced_model", "missing_events", "price_drift", None}
 
 
 # -- traces -------------------------------------------------------------------------------------

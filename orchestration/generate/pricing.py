@@ -3,8 +3,11 @@
 Unit prices are read once per model, tier and half-hour slot of the day (DeepSeek is cheaper at
 night), at the middle of the window; costs are then a vectorised dot product per day of calls.
 Providers bill every call that really happened, including those whose usage record was lost or
-mangled, and their invoices are a hair off the computed cost, as real ones are: reconciliation
-has something to find.
+mangled, and their invoices are a hair off the computed cost, as real ones are. On top of that
+noise, each provider month gets one planted difference for reconciliation to find (roles rotate
+over providers month by month, see ``PLANTS``): a line for a model we do not price, calls that
+never reached our logs (requests and amount both higher), a price drift (same requests, higher
+amount), or nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ _TIER_CONTEXT: dict[int, dict[str, str] | None] = {
     cat.PRIORITY: {"service_tier": "priority"},
 }
 INVOICE_NOISE = 0.004  # relative standard deviation of billed vs computed
+# The planted difference of provider number p in month number m is PLANTS[(p + m) % len(PLANTS)].
+PLANTS = ("unpriced_model", "missing_events", "price_drift", None, None)
+UNPRICED_SHARE = 0.05  # the unpriced model's line: this share of the provider month's cost
+MISSING_EVENTS_SHARE = 0.06  # calls billed that never reached our logs
+PRICE_DRIFT = 0.04  # the provider's prices this much above the catalog's
 
 
 def _price(model: cat.Model, when: dt.datetime, context, **usage: int) -> Decimal:
@@ -109,6 +117,7 @@ class CostLedger:
         self.prices = prices
         self.usd = np.zeros((len(months), len(cat.MODELS)))
         self.workspace_usd = np.zeros((len(months), workspaces))
+        self.requests = np.zeros((len(months), len(cat.MODELS)), dtype=np.int64)
 
     def add(self, calls: Frame, workspace: np.ndarray) -> np.ndarray:
         """Book the calls (``workspace``: each call's real workspace); returns their USD cost."""
@@ -119,6 +128,7 @@ class CostLedger:
             len(self.months) - 1,
         )
         np.add.at(self.usd, (month, calls["model"]), cost)
+        np.add.at(self.requests, (month, calls["model"]), 1)
         np.add.at(self.workspace_usd, (month, workspace), cost)
         return cost
 
@@ -137,28 +147,66 @@ class CostLedger:
         )
 
     def write_invoices(self, directory: Path, rng: np.random.Generator) -> tuple[list[Path], list]:
-        """One CSV per provider and month; returns the files and truth rows."""
+        """One CSV per provider and month, with the planted differences; returns the files and
+        truth rows (provider, month, model, computed_usd, billed_usd, requests, billed_requests,
+        planted)."""
         directory.mkdir(parents=True, exist_ok=True)
         files, truth = [], []
-        for provider in cat.PROVIDERS:
+        for p, provider in enumerate(cat.PROVIDERS):
             models = [i for i, m in enumerate(cat.MODELS) if m.provider == provider]
             for mo, month in enumerate(self.months):
+                plant = PLANTS[(p + mo) % len(PLANTS)]
                 rows = []
                 for i in models:
                     computed = float(self.usd[mo, i])
                     if computed <= 0:
                         continue
-                    billed = round(computed * (1 + rng.normal(0, INVOICE_NOISE)), 2)
-                    rows.append([provider, month, cat.MODELS[i].name, f"{billed:.2f}", "USD"])
-                    truth.append((provider, month, cat.MODELS[i].name, computed, billed))
+                    requests = int(self.requests[mo, i])
+                    factor = 1 + rng.normal(0, INVOICE_NOISE)
+                    billed_requests = requests
+                    if plant == "missing_events":
+                        factor *= 1 + MISSING_EVENTS_SHARE
+                        billed_requests = int(round(requests * (1 + MISSING_EVENTS_SHARE)))
+                    elif plant == "price_drift":
+                        factor *= 1 + PRICE_DRIFT
+                    billed = round(computed * factor, 2)
+                    rows.append(
+                        [
+                            provider,
+                            month,
+                            cat.MODELS[i].name,
+                            billed_requests,
+                            f"{billed:.2f}",
+                            "USD",
+                        ]
+                    )
+                    truth.append(
+                        (
+                            provider,
+                            month,
+                            cat.MODELS[i].name,
+                            computed,
+                            billed,
+                            requests,
+                            billed_requests,
+                            plant,
+                        )
+                    )
                 if not rows:
                     continue
+                if plant == "unpriced_model":
+                    total = float(self.usd[mo, models].sum())
+                    name = f"{cat.MODELS[models[0]].name}-private-preview"
+                    billed = round(max(total * UNPRICED_SHARE, 1.0), 2)
+                    billed_requests = max(1, int(self.requests[mo, models].sum() // 50))
+                    rows.append([provider, month, name, billed_requests, f"{billed:.2f}", "USD"])
+                    truth.append((provider, month, name, 0.0, billed, 0, billed_requests, plant))
                 path = directory / f"{provider}-{month}.csv"
                 tmp = path.with_name(f".{path.name}.tmp")
                 with open(tmp, "w", newline="") as fh:
                     writer = csv.writer(fh, lineterminator="\n")
                     writer.writerow(
-                        ["provider", "invoice_month", "model", "amount_usd", "currency"]
+                        ["provider", "invoice_month", "model", "requests", "amount_usd", "currency"]
                     )
                     writer.writerows(rows)
                 tmp.replace(path)

@@ -240,6 +240,9 @@ class Truth:
                 "model": pa.array([r[2] for r in provider_costs], pa.string()),
                 "computed_usd": pa.array([r[3] for r in provider_costs], pa.float64()),
                 "billed_usd": pa.array([r[4] for r in provider_costs], pa.float64()),
+                "requests": pa.array([r[5] for r in provider_costs], pa.int64()),
+                "billed_requests": pa.array([r[6] for r in provider_costs], pa.int64()),
+                "planted": pa.array([r[7] for r in provider_costs], pa.string()),
             }
         )
         pq.write_table(costs, self.paths["provider_costs"], compression="zstd")

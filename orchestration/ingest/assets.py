@@ -12,7 +12,7 @@ from dagster import (
     multi_asset,
 )
 
-from orchestration.ingest.lake import Lake
+from orchestration.ingest.lake import LOADED_SHAS, Lake
 from orchestration.ingest.usage_events import load_landing, summarize
 from orchestration.paths import data_paths
 from orchestration.pools import WAREHOUSE_POOL
@@ -118,6 +118,7 @@ def ingest_usage_events(context: AssetExecutionContext):
             "quarantine_by_reason": MetadataValue.json(totals["quarantine_by_reason"]),
             "files": MetadataValue.md(_files_table(results)),
             "lake_path": MetadataValue.path(str(paths.lake / "usage_events")),
+            LOADED_SHAS: MetadataValue.json([r.file_sha256 for r in loaded]),
         },
     )
     yield MaterializeResult(

@@ -5,12 +5,17 @@ A file is loaded once per content, validated row by row in one SQL pass (same sh
 the usage events: code, field, message), good rows to ``lake/billing/<entity>/``, bad ones to
 ``lake/quarantine/billing/`` with file, row and raw text. The warehouse uses the latest export
 of each entity; older ones stay for history.
+
+The same loader serves every CSV export of typed rows: a ``TableExports`` names the lake folder
+group, the entities and their columns, and how a file name maps to an entity. ``BILLING`` is the
+billing exports; ``orchestration/ingest/provider_invoices.py`` declares the provider invoices.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +91,27 @@ def entity_of(path: Path) -> str | None:
     return next((e for e in ENTITIES if name.startswith(e)), None)
 
 
+@dataclass(frozen=True)
+class TableExports:
+    """A family of CSV exports loaded by this module.
+
+    Good rows go to ``lake/<group>/<entity>/``, bad rows to ``lake/quarantine/<group>/``, one
+    manifest per loaded file content to ``lake/_manifests/<group>/``."""
+
+    group: str
+    entities: dict[str, list[tuple[str, str, bool]]]
+    entity_of: Callable[[Path], str | None]
+    expected_files: str  # for the message on a file no entity matches
+
+
+BILLING = TableExports(
+    "billing",
+    ENTITIES,
+    entity_of,
+    "plans*.csv, customers*.csv, workspaces*.csv or invoices*.csv",
+)
+
+
 def _q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -155,8 +181,8 @@ def _error(condition: str, code: str, column: str | None, message: str) -> str:
     return f"case when {condition} then struct_pack(code := {_q(code)}, field := {field_sql}, message := {message}) end"
 
 
-def validation_sql(entity: str) -> str:
-    specs = ENTITIES[entity]
+def validation_sql(entity: str, exports: TableExports = BILLING) -> str:
+    specs = exports.entities[entity]
     typed_cols, errors = (
         [],
         [
@@ -200,12 +226,12 @@ from parsed
 """
 
 
-def ensure_billing_lake(lake_root: Path) -> None:
+def ensure_billing_lake(lake_root: Path, exports: TableExports = BILLING) -> None:
     """Empty typed Parquet files so readers find each entity's schema before the first load."""
     with duckdb.connect() as con:
         con.execute("set timezone = 'UTC'")
-        for entity, specs in ENTITIES.items():
-            target = lake_root / "billing" / entity / "schema-v1.parquet"
+        for entity, specs in exports.entities.items():
+            target = lake_root / exports.group / entity / "schema-v1.parquet"
             if target.exists():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -218,7 +244,7 @@ def ensure_billing_lake(lake_root: Path) -> None:
                 f"''::varchar as _file_sha256, null::timestamptz as _loaded_at limit 0) "
                 f"to '{target.as_posix()}' (format parquet)"
             )
-        quarantine = lake_root / "quarantine" / "billing" / "schema-v1.parquet"
+        quarantine = lake_root / "quarantine" / exports.group / "schema-v1.parquet"
         if not quarantine.exists():
             quarantine.parent.mkdir(parents=True, exist_ok=True)
             con.execute(
@@ -230,25 +256,26 @@ def ensure_billing_lake(lake_root: Path) -> None:
 
 
 def load_billing_file(
-    path: Path, landing: Path, lake_root: Path, *, now: datetime | None = None
+    path: Path,
+    landing: Path,
+    lake_root: Path,
+    *,
+    now: datetime | None = None,
+    exports: TableExports = BILLING,
 ) -> BillingFileLoad:
     now = now or datetime.now(UTC)
     name = str(path.relative_to(landing))
-    entity = entity_of(path)
+    entity = exports.entity_of(path)
     if entity is None:
         return BillingFileLoad(
-            name,
-            None,
-            None,
-            "unsupported",
-            message=f"{name}: expected plans*.csv, customers*.csv, workspaces*.csv or invoices*.csv",
+            name, None, None, "unsupported", message=f"{name}: expected {exports.expected_files}"
         )
     sha = file_sha256(path)
-    manifest = lake_root / "_manifests" / "billing" / f"{sha}.json"
+    manifest = lake_root / "_manifests" / exports.group / f"{sha}.json"
     if manifest.exists():
         return BillingFileLoad(name, entity, sha, "already_loaded")
     manifest.parent.mkdir(parents=True, exist_ok=True)
-    work = lake_root / "_tmp" / "billing" / sha
+    work = lake_root / "_tmp" / exports.group / sha
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     result = BillingFileLoad(name, entity, sha, "loaded")
@@ -260,7 +287,9 @@ def load_billing_file(
             batches = [b.table for b in read_records(path)]
             for chunk, table in enumerate(batches):
                 con.register("records", table)
-                con.execute(f"create or replace temp table validated as {validation_sql(entity)}")
+                con.execute(
+                    f"create or replace temp table validated as {validation_sql(entity, exports)}"
+                )
                 con.unregister("records")
                 read, bad = con.execute(
                     "select count(*), count(*) filter (where len(errors) > 0) from validated"
@@ -268,7 +297,7 @@ def load_billing_file(
                 result.rows_read += read
                 result.rows_quarantined += bad
                 result.rows_loaded += read - bad
-                columns = ", ".join(c for c, _, _ in ENTITIES[entity])
+                columns = ", ".join(c for c, _, _ in exports.entities[entity])
                 con.execute(
                     f"copy (select {columns}, {params['name']} as _source_file, source_row as _source_row, "
                     f"{params['sha']} as _file_sha256, timestamptz {params['now']} as _loaded_at "
@@ -295,7 +324,7 @@ def load_billing_file(
     for part in sorted(work.glob(f"{entity}-*.parquet")):
         target = (
             lake_root
-            / "billing"
+            / exports.group
             / entity
             / f"{sha[:HASH_PREFIX]}-{part.stem.split('-')[-1]}.parquet"
         )
@@ -305,7 +334,7 @@ def load_billing_file(
         target = (
             lake_root
             / "quarantine"
-            / "billing"
+            / exports.group
             / f"{sha[:HASH_PREFIX]}-{part.stem.split('-')[-1]}.parquet"
         )
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -316,10 +345,22 @@ def load_billing_file(
 
 
 def load_billing(
-    landing: Path, lake_root: Path, *, now: datetime | None = None
+    landing: Path,
+    lake_root: Path,
+    *,
+    now: datetime | None = None,
+    exports: TableExports = BILLING,
 ) -> list[BillingFileLoad]:
-    ensure_billing_lake(lake_root)
+    ensure_billing_lake(lake_root, exports)
     files = sorted(
         p for p in landing.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
     )
-    return [load_billing_file(p, landing, lake_root, now=now) for p in files]
+    return [load_billing_file(p, landing, lake_root, now=now, exports=exports) for p in files]
+
+
+def loaded_parts(lake_root: Path, exports: TableExports, load: BillingFileLoad) -> list[Path]:
+    """The lake Parquet files a load wrote (``<sha prefix>-<chunk>.parquet``)."""
+    if load.status != "loaded" or load.entity is None or load.file_sha256 is None:
+        return []
+    folder = lake_root / exports.group / load.entity
+    return sorted(folder.glob(f"{load.file_sha256[:HASH_PREFIX]}-*.parquet"))

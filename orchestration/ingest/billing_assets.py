@@ -14,6 +14,7 @@ from dagster import (
 
 from orchestration.ingest.assets import LAKE_POOL
 from orchestration.ingest.billing import ENTITIES, load_billing
+from orchestration.ingest.lake import LOADED_SHAS
 from orchestration.paths import data_paths
 
 LANDING_BILLING = AssetKey(["landing", "billing"])
@@ -70,7 +71,11 @@ def ingest_billing(context: AssetExecutionContext):
         mine = [r for r in results if r.entity == entity and r.status == "loaded"]
         yield MaterializeResult(
             asset_key=key,
-            metadata={"files_loaded": len(mine), "rows_loaded": sum(r.rows_loaded for r in mine)},
+            metadata={
+                "files_loaded": len(mine),
+                "rows_loaded": sum(r.rows_loaded for r in mine),
+                LOADED_SHAS: MetadataValue.json([r.file_sha256 for r in mine]),
+            },
         )
     quarantined = sum(r.rows_quarantined for r in results)
     yield MaterializeResult(

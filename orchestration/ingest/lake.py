@@ -24,6 +24,9 @@ from pathlib import Path
 import duckdb
 
 HASH_PREFIX = 16
+# Metadata key on every ingestion asset's materialization: the SHA-256 of each landing file it
+# loaded in that run (the batch the Great Expectations checks validate).
+LOADED_SHAS = "loaded_sha256"
 SCHEMA_PARTITION = "event_date=1970-01-01"
 SCHEMA_FILE = "schema-v1.parquet"
 

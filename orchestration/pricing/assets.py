@@ -11,6 +11,7 @@ from dagster import (
 )
 
 from orchestration.ingest.assets import LAKE_POOL, LAKE_USAGE_EVENTS
+from orchestration.ingest.lake import LOADED_SHAS
 from orchestration.ingest.pricing import load_pricing
 from orchestration.paths import data_paths
 from orchestration.pricing.catalog import catalog_version, export_catalog
@@ -73,6 +74,9 @@ def lake_price_rules(context: AssetExecutionContext):
             "files_loaded": sum(r.status == "loaded" for r in results),
             "files_already_loaded": sum(r.status == "already_loaded" for r in results),
             "rules_loaded": sum(r.rules_loaded for r in results),
+            LOADED_SHAS: MetadataValue.json(
+                [r.file_sha256 for r in results if r.status == "loaded"]
+            ),
         }
     )
     yield AssetCheckResult(

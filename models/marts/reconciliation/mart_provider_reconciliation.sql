@@ -1,0 +1,197 @@
+{#
+    What each provider billed against what we computed, per provider and month, with the likely
+    cause of a difference (docs/provider-reconciliation.md):
+
+        not invoiced      we have priced calls for the month but no invoice yet
+        within tolerance  |billed - computed| <= tolerance x computed
+        unpriced models   invoice lines for models none of our priced calls match explain at
+                          least half the difference
+        unexplained       the invoice gives no request counts: cannot tell drift from lost events
+        missing events    the provider billed more requests than we priced (beyond tolerance), and
+                          the share of extra requests is at least half the share of extra cost
+        price drift       otherwise: about the same requests, another amount
+
+    The tolerance is var('provider_reconciliation_tolerance_pct'), else
+    $LLM_MARGIN_RECONCILIATION_TOLERANCE_PCT, else 1 (percent).
+#}
+
+{%- set tolerance_pct = var('provider_reconciliation_tolerance_pct', env_var('LLM_MARGIN_RECONCILIATION_TOLERANCE_PCT', '1')) | float %}
+
+with
+
+invoice_lines as (
+    select * from {{ ref('stg_provider_invoices__lines') }}
+),
+
+llm_calls as (
+    select * from {{ ref('fct_llm_calls') }}
+),
+
+calls_by_model as (
+    select
+        llm_calls.provider,
+        cast({{ dbt.date_trunc('month', 'llm_calls.event_date') }} as date) as invoice_month,
+        llm_calls.model,
+        llm_calls.price_model_id,
+        count(*) as calls,
+        sum(case when llm_calls.is_priced then 1 else 0 end) as priced_calls,
+        sum(llm_calls.cost_usd) as cost_usd
+    from llm_calls
+    group by
+        llm_calls.provider,
+        cast({{ dbt.date_trunc('month', 'llm_calls.event_date') }} as date),
+        llm_calls.model,
+        llm_calls.price_model_id
+),
+
+computed as (
+    select
+        calls_by_model.provider,
+        calls_by_model.invoice_month,
+        sum(calls_by_model.calls) as logged_calls,
+        sum(calls_by_model.priced_calls) as priced_calls,
+        sum(calls_by_model.cost_usd) as computed_cost_usd
+    from calls_by_model
+    group by calls_by_model.provider, calls_by_model.invoice_month
+),
+
+priced_model_names as (
+    -- an invoice line matches our calls by the model string we logged or the catalog model it
+    -- resolved to
+    select distinct
+        calls_by_model.provider,
+        calls_by_model.invoice_month,
+        case
+            when name_kinds.name_kind = 'logged' then calls_by_model.model
+            else calls_by_model.price_model_id
+        end as model_name
+    from calls_by_model
+    cross join (
+        select 'logged' as name_kind
+        union all
+        select 'catalog' as name_kind
+    ) as name_kinds
+    where calls_by_model.priced_calls > 0
+),
+
+invoice_lines_matched as (
+    select
+        invoice_lines.provider,
+        invoice_lines.invoice_month,
+        invoice_lines.requests,
+        invoice_lines.amount_usd,
+        case when lines_with_match.model is null then false else true end as is_priced_model
+    from invoice_lines
+    left join (
+        select distinct
+            invoice_lines.provider,
+            invoice_lines.invoice_month,
+            invoice_lines.model
+        from invoice_lines
+        inner join priced_model_names
+            on invoice_lines.provider = priced_model_names.provider
+            and invoice_lines.invoice_month = priced_model_names.invoice_month
+            and invoice_lines.model = priced_model_names.model_name
+    ) as lines_with_match
+        on invoice_lines.provider = lines_with_match.provider
+        and invoice_lines.invoice_month = lines_with_match.invoice_month
+        and invoice_lines.model = lines_with_match.model
+),
+
+billed as (
+    select
+        invoice_lines_matched.provider,
+        invoice_lines_matched.invoice_month,
+        count(*) as invoice_lines,
+        sum(invoice_lines_matched.amount_usd) as billed_usd,
+        sum(
+            case when invoice_lines_matched.is_priced_model then 0 else invoice_lines_matched.amount_usd end
+        ) as unpriced_billed_usd,
+        sum(
+            case when invoice_lines_matched.is_priced_model then invoice_lines_matched.requests end
+        ) as billed_requests,
+        sum(
+            case
+                when invoice_lines_matched.is_priced_model and invoice_lines_matched.requests is null then 1
+                else 0
+            end
+        ) as lines_without_requests
+    from invoice_lines_matched
+    group by invoice_lines_matched.provider, invoice_lines_matched.invoice_month
+),
+
+compared as (
+    select
+        coalesce(billed.provider, computed.provider) as provider,
+        coalesce(billed.invoice_month, computed.invoice_month) as invoice_month,
+        cast(coalesce(computed.logged_calls, 0) as bigint) as logged_calls,
+        cast(coalesce(computed.priced_calls, 0) as bigint) as priced_calls,
+        cast(billed.billed_requests as bigint) as billed_requests,
+        coalesce(billed.invoice_lines, 0) as invoice_lines,
+        billed.lines_without_requests,
+        cast(coalesce(computed.computed_cost_usd, 0) as decimal(24, 12)) as computed_cost_usd,
+        cast(billed.billed_usd as decimal(24, 12)) as billed_usd,
+        cast(billed.unpriced_billed_usd as decimal(24, 12)) as unpriced_billed_usd
+    from billed
+    full outer join computed
+        on billed.provider = computed.provider
+        and billed.invoice_month = computed.invoice_month
+),
+
+differences as (
+    select
+        compared.*,
+        cast(compared.billed_usd - compared.computed_cost_usd as decimal(24, 12)) as difference_usd,
+        case
+            when compared.computed_cost_usd > 0
+                then cast(compared.billed_usd - compared.computed_cost_usd as double)
+                / cast(compared.computed_cost_usd as double) * 100
+        end as difference_pct,
+        cast({{ tolerance_pct }} as double) as tolerance_pct
+    from compared
+),
+
+final as (
+    select
+        concat(differences.provider, ':', cast(differences.invoice_month as string)) as reconciliation_id,
+        differences.provider,
+        differences.invoice_month as month,
+        differences.computed_cost_usd,
+        differences.billed_usd,
+        differences.difference_usd,
+        differences.difference_pct,
+        differences.unpriced_billed_usd,
+        differences.logged_calls,
+        differences.priced_calls,
+        differences.billed_requests,
+        differences.invoice_lines,
+        differences.tolerance_pct,
+        case
+            when differences.billed_usd is null then null
+            else abs(cast(differences.difference_usd as double))
+                <= differences.tolerance_pct / 100 * cast(differences.computed_cost_usd as double)
+        end as is_within_tolerance,
+        case
+            when differences.billed_usd is null then 'not invoiced'
+            when abs(cast(differences.difference_usd as double))
+                <= differences.tolerance_pct / 100 * cast(differences.computed_cost_usd as double)
+                then 'within tolerance'
+            when differences.unpriced_billed_usd > 0
+                and cast(differences.unpriced_billed_usd as double)
+                >= abs(cast(differences.difference_usd as double)) / 2
+                then 'unpriced models'
+            when differences.billed_requests is null or differences.lines_without_requests > 0
+                then 'unexplained'
+            when differences.billed_requests
+                > differences.priced_calls * (1 + differences.tolerance_pct / 100)
+                and cast(differences.billed_requests - differences.priced_calls as double)
+                / differences.priced_calls
+                >= cast(differences.difference_usd as double)
+                / cast(differences.computed_cost_usd as double) / 2
+                then 'missing events'
+            else 'price drift'
+        end as likely_cause
+    from differences
+)
+
+select * from final

@@ -1,0 +1,292 @@
+"""Great Expectations (1.x) suites, run on the batch an ingestion asset has just loaded.
+
+The suites are JSON files in ``expectations/`` (expectations/README.md): GX's own expectation
+configurations (``type``, ``kwargs``, ``meta``) plus how to read the batch. An expectation with
+``meta.blocking`` protects money: when it fails, the ingestion asset's blocking check fails and
+nothing downstream (dbt) is built in that run. The others warn.
+
+The batch is what the last materialization of the asset loaded: its metadata ``loaded_sha256``
+lists the content hashes of the landing files it loaded, and the lake's file names carry them.
+GX runs on a pandas DataFrame (its SQL datasource does not work over DuckDB): DuckDB reads the
+batch's Parquet files into one frame per suite part.
+"""
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MetadataValue,
+    multi_asset_check,
+)
+
+from orchestration.ingest.lake import HASH_PREFIX, LOADED_SHAS
+from orchestration.paths import PROJECT_ROOT, data_paths
+
+SUITES_DIR = PROJECT_ROOT / "expectations"
+SAMPLE_SIZE = 5
+
+
+@dataclass
+class Outcome:
+    """One expectation's result on one batch."""
+
+    suite: str
+    part: str
+    expectation: str
+    column: str | None
+    blocking: bool
+    success: bool
+    why: str = ""
+    unexpected_count: int = 0
+    element_count: int = 0
+    sample: list[dict] = field(default_factory=list)
+
+    def describe(self) -> dict:
+        return {
+            "expectation": self.expectation,
+            "column": self.column,
+            "part": self.part,
+            "unexpected": self.unexpected_count,
+            "of": self.element_count,
+            "why": self.why,
+            "sample": self.sample,
+        }
+
+
+def load_suite(name: str) -> dict:
+    return json.loads((SUITES_DIR / f"{name}.json").read_text())
+
+
+def suite_parts(suite: dict) -> dict[str, dict]:
+    """part name → {read, expectations}; a suite without ``entities`` has one part, ``all``."""
+    if "entities" in suite:
+        return {
+            entity: {"read": "select * from batch", "expectations": expectations}
+            for entity, expectations in suite["entities"].items()
+        }
+    return {
+        "all": {
+            "read": suite.get("read", "select * from batch"),
+            "expectations": suite["expectations"],
+        }
+    }
+
+
+def read_batch(files: list[Path], read_sql: str):
+    """The batch's Parquet files as one pandas DataFrame, through ``read_sql`` over view ``batch``."""
+    paths = ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in files)
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'UTC'")
+        con.execute(
+            f"create view batch as select * from read_parquet([{paths}], union_by_name = true)"
+        )
+        return con.execute(read_sql).df()
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def validate(
+    suite: str, part: str, frame, expectations: list[dict], index_columns: list[str]
+) -> list[Outcome]:
+    """Run ``expectations`` on ``frame`` through GX 1.x (ephemeral context, pandas data source,
+    a ValidationDefinition) and return one Outcome per expectation."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no bars in run logs
+    batch = (
+        context.data_sources.add_pandas(f"{suite}_{part}")
+        .add_dataframe_asset(part)
+        .add_batch_definition_whole_dataframe("batch")
+    )
+    gx_suite = context.suites.add(
+        gx.ExpectationSuite(
+            name=f"{suite}.{part}",
+            expectations=[
+                ExpectationConfiguration(
+                    type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})
+                ).to_domain_obj()
+                for e in expectations
+            ],
+        )
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{suite}.{part}", data=batch, suite=gx_suite)
+    )
+    index = [c for c in index_columns if c in frame.columns]
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        result_format={
+            "result_format": "SUMMARY",
+            "unexpected_index_column_names": index,
+            "partial_unexpected_count": SAMPLE_SIZE,
+        },
+    )
+    outcomes = []
+    for r in result.results:
+        config = r.expectation_config
+        kwargs = config.kwargs
+        column = kwargs.get("column") or (
+            f"{kwargs['column_A']} >= {kwargs['column_B']}"
+            if "column_A" in kwargs
+            else ", ".join(kwargs.get("column_list", [])) or None
+        )
+        details = r.result or {}
+        sample = [
+            {k: _jsonable(v) for k, v in row.items()}
+            for row in (details.get("partial_unexpected_index_list") or [])[:SAMPLE_SIZE]
+        ]
+        if not sample and details.get("partial_unexpected_list"):
+            sample = [
+                {"value": _jsonable(v)} for v in details["partial_unexpected_list"][:SAMPLE_SIZE]
+            ]
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            sample = [{"exception": str(r.exception_info.get("exception_message"))}]
+        outcomes.append(
+            Outcome(
+                suite=suite,
+                part=part,
+                expectation=config.type,
+                column=column,
+                blocking=bool((config.meta or {}).get("blocking")),
+                success=bool(r.success),
+                why=(config.meta or {}).get("why", ""),
+                unexpected_count=int(details.get("unexpected_count") or 0),
+                element_count=int(details.get("element_count") or len(frame)),
+                sample=sample,
+            )
+        )
+    return outcomes
+
+
+def validate_batch(suite_name: str, files_by_part: dict[str, list[Path]]) -> list[Outcome]:
+    suite = load_suite(suite_name)
+    outcomes: list[Outcome] = []
+    for part, spec in suite_parts(suite).items():
+        files = files_by_part.get(part, [])
+        if not files:
+            continue
+        frame = read_batch(files, spec["read"])
+        outcomes += validate(suite_name, part, frame, spec["expectations"], suite["index_columns"])
+    return outcomes
+
+
+def check_results(
+    outcomes: Iterable[Outcome],
+    blocking_check: tuple[AssetKey, str],
+    warn_check: tuple[AssetKey, str],
+    batch: dict,
+) -> list[AssetCheckResult]:
+    outcomes = list(outcomes)
+    results = []
+    for (asset_key, name), blocking in ((blocking_check, True), (warn_check, False)):
+        mine = [o for o in outcomes if o.blocking == blocking]
+        failed = [o for o in mine if not o.success]
+        results.append(
+            AssetCheckResult(
+                asset_key=asset_key,
+                check_name=name,
+                passed=not failed,
+                severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
+                metadata={
+                    "batch": MetadataValue.json(batch),
+                    "expectations_evaluated": len(mine),
+                    "expectations_failed": len(failed),
+                    "failures": MetadataValue.json([o.describe() for o in failed]),
+                    "summary": MetadataValue.md(
+                        _summary(failed) if failed else "all expectations met"
+                    ),
+                },
+            )
+        )
+    return results
+
+
+def _summary(failed: list[Outcome]) -> str:
+    lines = ["| expectation | column | unexpected | sample (file, row) |", "|---|---|---|---|"]
+    for o in failed:
+        sample = "; ".join(
+            ", ".join(f"{k}={v}" for k, v in row.items()) for row in o.sample[:3]
+        ).replace("|", "/")
+        lines.append(
+            f"| {o.expectation} | {o.column} | {o.unexpected_count} of {o.element_count} | {sample} |"
+        )
+    return "\n".join(lines)
+
+
+def _loaded_shas(context: AssetCheckExecutionContext, asset_key: AssetKey) -> list[str]:
+    event = context.instance.get_latest_materialization_event(asset_key)
+    if event is None or event.asset_materialization is None:
+        return []
+    value = event.asset_materialization.metadata.get(LOADED_SHAS)
+    return list(value.value) if value is not None else []
+
+
+def gx_check(
+    *,
+    name: str,
+    suite: str,
+    part_assets: dict[str, AssetKey],
+    files_for: Callable[[Path, str, str], list[Path]],
+):
+    """A multi asset check running suite ``suite`` on the batch each part's asset just loaded:
+    per part, a blocking check ``gx_<suite>`` and a warning one ``gx_<suite>_warnings`` on the
+    part's asset. ``files_for(lake_root, part, sha)`` lists the lake files a file content became."""
+    specs = []
+    for part, key in part_assets.items():
+        specs += [
+            AssetCheckSpec(
+                f"gx_{suite}",
+                asset=key,
+                blocking=True,
+                description=f"Blocking expectations of expectations/{suite}.json ({part}) on the batch just loaded.",
+            ),
+            AssetCheckSpec(
+                f"gx_{suite}_warnings",
+                asset=key,
+                description=f"Warning expectations of expectations/{suite}.json ({part}) on the batch just loaded.",
+            ),
+        ]
+
+    @multi_asset_check(name=name, specs=specs)
+    def _check(context: AssetCheckExecutionContext):
+        lake = data_paths().lake
+        shas = {part: _loaded_shas(context, key) for part, key in part_assets.items()}
+        files_by_part = {
+            part: [f for sha in shas[part] for f in files_for(lake, part, sha)]
+            for part in part_assets
+        }
+        outcomes = validate_batch(suite, files_by_part)
+        for part, key in part_assets.items():
+            batch = {
+                "lake_files": len(files_by_part[part]),
+                "landing_files_sha256": [sha[:HASH_PREFIX] for sha in shas[part]][:50],
+            }
+            yield from check_results(
+                [o for o in outcomes if o.part in (part, "all")],
+                (key, f"gx_{suite}"),
+                (key, f"gx_{suite}_warnings"),
+                batch,
+            )
+
+    return _check

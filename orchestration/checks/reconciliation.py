@@ -1,0 +1,48 @@
+"""Provider invoice reconciliation: warn on every provider month outside the tolerance."""
+
+import duckdb
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
+
+from orchestration.paths import data_paths
+
+PROVIDER_RECONCILIATION = AssetKey(["marts", "mart_provider_reconciliation"])
+
+
+def _rows(sql: str) -> list[tuple]:
+    with duckdb.connect(str(data_paths().warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@asset_check(
+    asset=PROVIDER_RECONCILIATION,
+    description=(
+        "Warns when what a provider billed for a month differs from our computed cost by more than "
+        "the tolerance (dbt var provider_reconciliation_tolerance_pct or "
+        "$LLM_MARGIN_RECONCILIATION_TOLERANCE_PCT, default 1%), naming the likely cause."
+    ),
+)
+def provider_costs_reconcile() -> AssetCheckResult:
+    rows = _rows(
+        "select provider, strftime(month, '%Y-%m'), computed_cost_usd, billed_usd, difference_usd, "
+        "difference_pct, likely_cause, tolerance_pct from marts.mart_provider_reconciliation "
+        "where is_within_tolerance = false order by abs(difference_usd) desc, provider, month"
+    )
+    table = [
+        "| provider | month | computed | billed | difference | % | likely cause |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    table += [
+        f"| {p} | {m} | {float(c):.2f} | {float(b):.2f} | {float(d):+.2f} | "
+        f"{'' if pct is None else f'{pct:+.2f}'} | {cause} |"
+        for p, m, c, b, d, pct, cause, _ in rows[:50]
+    ]
+    return AssetCheckResult(
+        passed=not rows,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "provider_months_outside_tolerance": len(rows),
+            "tolerance_pct": float(rows[0][7]) if rows else None,
+            "causes": MetadataValue.json(sorted({r[6] for r in rows})),
+            "differences": MetadataValue.md("\n".join(table)),
+        },
+    )

@@ -1,0 +1,8 @@
+{#
+    Arithmetic invariant of mart_customer_unit_economics: 0 <= successful_tasks <= tasks on every row.
+#}
+
+select *
+from {{ ref('mart_customer_unit_economics') }}
+where successful_tasks > tasks
+    or successful_tasks < 0
