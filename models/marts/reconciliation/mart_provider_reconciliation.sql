@@ -55,23 +55,25 @@ computed as (
     group by calls_by_model.provider, calls_by_model.invoice_month
 ),
 
-priced_model_names as (
-    -- an invoice line matches our calls by the model string we logged or the catalog model it
-    -- resolved to
+priced_logged_names as (
+    -- an invoice line matches our calls by the model string we logged ...
     select distinct
         calls_by_model.provider,
         calls_by_model.invoice_month,
-        case
-            when name_kinds.name_kind = 'logged' then calls_by_model.model
-            else calls_by_model.price_model_id
-        end as model_name
+        calls_by_model.model as model_name
     from calls_by_model
-    cross join (
-        select 'logged' as name_kind
-        union all
-        select 'catalog' as name_kind
-    ) as name_kinds
     where calls_by_model.priced_calls > 0
+),
+
+priced_catalog_names as (
+    -- ... or by the catalog model it resolved to (no union: Spark 4 failed to deserialise one)
+    select distinct
+        calls_by_model.provider,
+        calls_by_model.invoice_month,
+        calls_by_model.price_model_id as model_name
+    from calls_by_model
+    where calls_by_model.priced_calls > 0
+        and calls_by_model.price_model_id is not null
 ),
 
 invoice_lines_matched as (
@@ -80,22 +82,20 @@ invoice_lines_matched as (
         invoice_lines.invoice_month,
         invoice_lines.requests,
         invoice_lines.amount_usd,
-        case when lines_with_match.model is null then false else true end as is_priced_model
+        case
+            when priced_logged_names.model_name is not null then true
+            when priced_catalog_names.model_name is not null then true
+            else false
+        end as is_priced_model
     from invoice_lines
-    left join (
-        select distinct
-            invoice_lines.provider,
-            invoice_lines.invoice_month,
-            invoice_lines.model
-        from invoice_lines
-        inner join priced_model_names
-            on invoice_lines.provider = priced_model_names.provider
-            and invoice_lines.invoice_month = priced_model_names.invoice_month
-            and invoice_lines.model = priced_model_names.model_name
-    ) as lines_with_match
-        on invoice_lines.provider = lines_with_match.provider
-        and invoice_lines.invoice_month = lines_with_match.invoice_month
-        and invoice_lines.model = lines_with_match.model
+    left join priced_logged_names
+        on invoice_lines.provider = priced_logged_names.provider
+        and invoice_lines.invoice_month = priced_logged_names.invoice_month
+        and invoice_lines.model = priced_logged_names.model_name
+    left join priced_catalog_names
+        on invoice_lines.provider = priced_catalog_names.provider
+        and invoice_lines.invoice_month = priced_catalog_names.invoice_month
+        and invoice_lines.model = priced_catalog_names.model_name
 ),
 
 billed as (
