@@ -72,7 +72,8 @@ customer_budgets as (
         customer_months_on_plans.customer_id,
         customer_months_on_plans.period_start,
         cast(
-            customer_months_on_plans.revenue_usd * (100 - plans.target_gross_margin_pct) * 0.01
+            customer_months_on_plans.revenue_usd
+            * cast((100 - plans.target_gross_margin_pct) * 0.01 as decimal(9, 8))
             as decimal(24, 12)
         ) as budget_usd,
         'revenue_at_target_margin' as budget_source,
@@ -177,8 +178,11 @@ budgets_projected as (
             )
         end as projected_spend_usd,
         -- the projection compared exactly: spend / elapsed x days >= budget, multiplied out
-        budgets_timed.spend_usd * budgets_timed.days_in_period
-        >= budgets_timed.budget_usd * budgets_timed.elapsed_days as is_projected_over
+        -- (day counts as decimal(2, 0): a bigint factor would push Spark past 38 digits and
+        -- make it round the product to 6 decimals)
+        budgets_timed.spend_usd * cast(budgets_timed.days_in_period as decimal(2, 0))
+        >= budgets_timed.budget_usd * cast(budgets_timed.elapsed_days as decimal(2, 0))
+            as is_projected_over
     from budgets_timed
 ),
 
