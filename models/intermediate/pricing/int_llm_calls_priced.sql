@@ -50,7 +50,7 @@ price_load as (
     where price_rules.price_state = 'current'
 ),
 
-{% if is_incremental() %}
+{% if is_partition_incremental() %}
 
 days_to_reprice as (
     select distinct events.event_date

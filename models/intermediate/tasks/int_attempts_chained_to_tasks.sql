@@ -33,7 +33,7 @@
 
 with recursive
 
-{% if is_incremental() %}
+{% if is_partition_incremental() %}
 
 calls_rebuilt as (
     -- every call of the event_date partitions fct_llm_calls rebuilt since this model's last run
@@ -82,7 +82,7 @@ events_to_chain as (
 
 calls as (
     select * from {{ ref('fct_llm_calls') }}
-    {% if is_incremental() %}
+    {% if is_partition_incremental() %}
     where event_id in (select events_to_chain.event_id from events_to_chain)
     {% endif %}
 ),
@@ -216,7 +216,7 @@ attempts_chained as (
         on attempts_ordered.task_key = first_attempts.task_key
 ),
 
-{% if is_incremental() %}
+{% if is_partition_incremental() %}
 
 task_dates_to_rebuild as (
     -- where the re-chained tasks start now, and where their attempts' tasks started before

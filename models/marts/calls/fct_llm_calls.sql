@@ -16,7 +16,7 @@
 
 with
 
-{% if is_incremental() %}
+{% if is_partition_incremental() %}
 
 days_to_rebuild as (
     select distinct priced.event_date
@@ -28,7 +28,7 @@ days_to_rebuild as (
 
 calls as (
     select * from {{ ref('stg_usage__events') }}
-    {% if is_incremental() %}
+    {% if is_partition_incremental() %}
     where event_date in (select days_to_rebuild.event_date from days_to_rebuild)
     {% endif %}
 ),
@@ -36,7 +36,7 @@ calls as (
 calls_priced as (
     select * from {{ ref('int_llm_calls_priced') }}
     where price_state = 'current'
-    {% if is_incremental() %}
+    {% if is_partition_incremental() %}
         and event_date in (select days_to_rebuild.event_date from days_to_rebuild)
     {% endif %}
 ),

@@ -19,7 +19,7 @@ with
 
 attempts as (
     select * from {{ ref('int_attempts_chained_to_tasks') }}
-    {% if is_incremental() %}
+    {% if is_partition_incremental() %}
     where task_date in (
         select distinct rebuilt_attempts.task_date
         from {{ ref('int_attempts_chained_to_tasks') }} as rebuilt_attempts

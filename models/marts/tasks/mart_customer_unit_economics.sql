@@ -18,7 +18,7 @@ tasks as (
     select * from {{ ref('fct_tasks') }}
 ),
 
-{% if is_incremental() %}
+{% if is_partition_incremental() %}
 
 periods_to_rebuild as (
     {{ unit_economics_periods_rebuilt('tasks') }}
@@ -27,7 +27,7 @@ periods_to_rebuild as (
 {% endif %}
 
 by_period as (
-    {{ unit_economics('tasks', 'customer_id', 'periods_to_rebuild' if is_incremental() else none) }}
+    {{ unit_economics('tasks', 'customer_id', 'periods_to_rebuild' if is_partition_incremental() else none) }}
 ),
 
 final as (

@@ -23,7 +23,7 @@ all_attempts as (
     select * from {{ ref('int_attempts_chained_to_tasks') }}
 ),
 
-{% if is_incremental() %}
+{% if is_partition_incremental() %}
 
 weeks_to_rebuild as (
     select distinct cast({{ dbt.date_trunc('week', 'all_tasks.task_date') }} as date) as week_start
@@ -36,7 +36,7 @@ weeks_to_rebuild as (
 tasks as (
     select all_tasks.*
     from all_tasks
-    {% if is_incremental() %}
+    {% if is_partition_incremental() %}
     where cast({{ dbt.date_trunc('week', 'all_tasks.task_date') }} as date) in (
         select weeks_to_rebuild.week_start from weeks_to_rebuild
     )
@@ -46,7 +46,7 @@ tasks as (
 attempts as (
     select all_attempts.*
     from all_attempts
-    {% if is_incremental() %}
+    {% if is_partition_incremental() %}
     where cast({{ dbt.date_trunc('week', 'all_attempts.task_date') }} as date) in (
         select weeks_to_rebuild.week_start from weeks_to_rebuild
     )

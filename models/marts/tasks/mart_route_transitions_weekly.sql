@@ -20,7 +20,7 @@ all_tasks as (
 tasks as (
     select all_tasks.*
     from all_tasks
-    {% if is_incremental() %}
+    {% if is_partition_incremental() %}
     where cast({{ dbt.date_trunc('week', 'all_tasks.task_date') }} as date) in (
         select distinct cast({{ dbt.date_trunc('week', 'rebuilt_tasks.task_date') }} as date)
         from all_tasks as rebuilt_tasks
