@@ -14,13 +14,24 @@
       6. split tokens into billed classes: a class without its own price stays in its parent
          (cache reads and writes in input, reasoning in output), so nothing is billed twice;
       7. cost = units x price / per.
+
+    Incremental (DECISIONLOG.md "Incremental above staging"): whole event_date partitions are
+    repriced: the days holding calls ingested since the last run, and the days those calls were
+    in before (a re-sent record can move a call to another day). A new pricing file restates
+    every call (and changes what "previous" means): then every day is repriced, exactly as a full
+    refresh would.
 #}
 
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        **partition_incremental_config('event_date'),
+    )
+}}
 
 with
 
-calls as (
+events as (
     select * from {{ ref('stg_usage__events') }}
 ),
 
@@ -31,6 +42,47 @@ model_resolutions as (
 price_rules as (
     select * from {{ ref('int_price_rules_by_state') }}
 ),
+
+price_load as (
+    -- the pricing file loaded last: a call priced under an older one must be repriced
+    select max(price_rules.load_sequence) as price_load_sequence
+    from price_rules
+    where price_rules.price_state = 'current'
+),
+
+{% if is_partition_incremental() %}
+
+days_to_reprice as (
+    select distinct events.event_date
+    from events
+    where
+        events.last_ingested_at > (select max(built.last_ingested_at) from {{ this }} as built)
+        or coalesce((select price_load.price_load_sequence from price_load), -1)
+        <> coalesce((select max(built.price_load_sequence) from {{ this }} as built), -1)
+    union
+    -- where re-derived calls were before
+    select priced.event_date
+    from {{ this }} as priced
+    where priced.event_id in (
+        select events.event_id
+        from events
+        where events.last_ingested_at > (select max(built.last_ingested_at) from {{ this }} as built)
+    )
+),
+
+calls as (
+    select events.*
+    from events
+    where events.event_date in (select days_to_reprice.event_date from days_to_reprice)
+),
+
+{% else %}
+
+calls as (
+    select * from events
+),
+
+{% endif %}
 
 rule_contents as (
     select
@@ -81,6 +133,7 @@ calls_resolved as (
         calls.provider,
         calls.model,
         calls.event_date,
+        calls.last_ingested_at,
         {{ seconds_of_day('calls.occurred_at') }} as second_of_day,
         coalesce(calls.prompt_tokens, 0) as prompt_tokens,
         calls.cached_prompt_tokens,
@@ -338,6 +391,8 @@ components as (
     select
         event_id,
         price_state,
+        event_date,
+        last_ingested_at,
         price_provider_id,
         price_model_id,
         case when price_sources > 1 then 'mixed' else price_source end as price_source,
@@ -384,7 +439,9 @@ final as (
                 + components.request_cost_usd
                 as decimal(24, 12)
             )
-        end as cost_usd
+        end as cost_usd,
+        (select price_load.price_load_sequence from price_load) as price_load_sequence,
+        {{ rebuilt_at() }} as rebuilt_at
     from components
 )
 

@@ -6,12 +6,85 @@
     following parent_event_id up to the first attempt (a recursive CTE, walking each chain down
     from its first attempt; chains longer than var('max_chain_depth') or circular are cut there,
     the rest of the chain becoming its own task); a call with neither is its own task.
+
+    Incremental (DECISIONLOG.md "Incremental tasks: the touched tasks, whole"): partitions are
+    task_date, the date of the task's first attempt. A run re-chains every task touched by a call
+    in a day fct_llm_calls rebuilt - the task the call was in, the task it is in now, the tasks of
+    its parent and of its children (a late parent merges an orphan's task into its own) - from
+    ALL their attempts, however old; then writes the task_date partitions those tasks were or are
+    in, whole (the other tasks of those days copied unchanged).
 #}
+
+{{
+    config(
+        materialized='incremental',
+        **partition_incremental_config('task_date'),
+    )
+}}
+
+{%- set attempt_columns = [
+    'event_id', 'task_id', 'is_task_id_derived', 'first_event_id', 'attempt_number',
+    'is_last_attempt', 'attempt_kind', 'occurred_at', 'event_date', 'task_date', 'customer_id',
+    'workspace_id', 'feature', 'user_id', 'reported_customer_id', 'reported_workspace_id',
+    'reported_feature', 'has_inherited_tags', 'has_tag_conflict', 'provider', 'model', 'route',
+    'fallback_from_route', 'status', 'is_incomplete', 'outcome', 'latency_ms', 'prompt_tokens',
+    'cached_prompt_tokens', 'completion_tokens', 'reasoning_tokens', 'is_priced', 'cost_usd',
+] %}
 
 with recursive
 
+{% if is_partition_incremental() %}
+
+calls_rebuilt as (
+    -- every call of the event_date partitions fct_llm_calls rebuilt since this model's last run
+    select
+        rebuilt_calls.event_id,
+        rebuilt_calls.task_id,
+        rebuilt_calls.parent_event_id
+    from {{ ref('fct_llm_calls') }} as rebuilt_calls
+    where rebuilt_calls.rebuilt_at > {{ last_rebuilt_at() }}
+),
+
+calls_linked as (
+    -- those calls, their parents and their children
+    select calls_rebuilt.event_id from calls_rebuilt
+    union
+    select calls_rebuilt.parent_event_id as event_id
+    from calls_rebuilt
+    where calls_rebuilt.parent_event_id is not null
+    union
+    select child_calls.event_id
+    from {{ ref('fct_llm_calls') }} as child_calls
+    where child_calls.parent_event_id in (select calls_rebuilt.event_id from calls_rebuilt)
+),
+
+tasks_touched as (
+    -- the tasks those calls were in, and the task ids the rebuilt calls carry now
+    select built.task_id
+    from {{ this }} as built
+    where built.event_id in (select calls_linked.event_id from calls_linked)
+    union
+    select calls_rebuilt.task_id
+    from calls_rebuilt
+    where calls_rebuilt.task_id is not null
+),
+
+events_to_chain as (
+    -- every attempt of the touched tasks, whatever its date, and the linked calls
+    select calls_linked.event_id from calls_linked
+    union
+    select built.event_id
+    from {{ this }} as built
+    where built.task_id in (select tasks_touched.task_id from tasks_touched)
+),
+
+{% endif %}
+
 calls as (
     select * from {{ ref('fct_llm_calls') }}
+    {% if is_partition_incremental() %}
+    where event_id in (select events_to_chain.event_id from events_to_chain)
+    {% endif %}
 ),
 
 links as (
@@ -88,12 +161,13 @@ first_attempts as (
         attempts_ordered.customer_id as task_customer_id,
         attempts_ordered.workspace_id as task_workspace_id,
         attempts_ordered.feature as task_feature,
-        attempts_ordered.user_id as task_user_id
+        attempts_ordered.user_id as task_user_id,
+        attempts_ordered.event_date as task_date
     from attempts_ordered
     where attempts_ordered.attempt_number = 1
 ),
 
-final as (
+attempts_chained as (
     select
         attempts_ordered.event_id,
         attempts_ordered.task_key as task_id,
@@ -109,6 +183,7 @@ final as (
         end as attempt_kind,
         attempts_ordered.occurred_at,
         attempts_ordered.event_date,
+        first_attempts.task_date,
         coalesce(first_attempts.task_customer_id, attempts_ordered.customer_id) as customer_id,
         coalesce(first_attempts.task_workspace_id, attempts_ordered.workspace_id) as workspace_id,
         coalesce(first_attempts.task_feature, attempts_ordered.feature) as feature,
@@ -139,6 +214,50 @@ final as (
     from attempts_ordered
     inner join first_attempts
         on attempts_ordered.task_key = first_attempts.task_key
+),
+
+{% if is_partition_incremental() %}
+
+task_dates_to_rebuild as (
+    -- where the re-chained tasks start now, and where their attempts' tasks started before
+    select distinct attempts_chained.task_date from attempts_chained
+    union
+    select built.task_date
+    from {{ this }} as built
+    where built.event_id in (select attempts_chained.event_id from attempts_chained)
+),
+
+attempts_in_rebuilt_partitions as (
+    select
+        {% for column in attempt_columns %}attempts_chained.{{ column }},
+        {% endfor -%}
+        {{ rebuilt_at() }} as rebuilt_at
+    from attempts_chained
+    union all
+    -- the untouched tasks of those days, unchanged
+    select
+        {% for column in attempt_columns %}built.{{ column }},
+        {% endfor -%}
+        {{ rebuilt_at() }} as rebuilt_at
+    from {{ this }} as built
+    where built.task_date in (select task_dates_to_rebuild.task_date from task_dates_to_rebuild)
+        and built.event_id not in (select attempts_chained.event_id from attempts_chained)
+),
+
+final as (
+    select * from attempts_in_rebuilt_partitions
 )
+
+{% else %}
+
+final as (
+    select
+        {% for column in attempt_columns %}attempts_chained.{{ column }},
+        {% endfor -%}
+        {{ rebuilt_at() }} as rebuilt_at
+    from attempts_chained
+)
+
+{% endif %}
 
 select * from final

@@ -2,12 +2,30 @@
     One row per customer task: every attempt (retries, fallbacks, agent loops) charged to the task
     and its customer. total_cost_usd sums the attempts' cost_usd, so summed over tasks it equals
     the cost in fct_llm_calls exactly.
+
+    Incremental: the task_date partitions int_attempts_chained_to_tasks rebuilt since this
+    model's last rebuild are rebuilt here, whole (every attempt of a task is in its task_date
+    partition there, whatever the attempt's own date).
 #}
+
+{{
+    config(
+        materialized='incremental',
+        **partition_incremental_config('task_date'),
+    )
+}}
 
 with
 
 attempts as (
     select * from {{ ref('int_attempts_chained_to_tasks') }}
+    {% if is_partition_incremental() %}
+    where task_date in (
+        select distinct rebuilt_attempts.task_date
+        from {{ ref('int_attempts_chained_to_tasks') }} as rebuilt_attempts
+        where rebuilt_attempts.rebuilt_at > {{ last_rebuilt_at() }}
+    )
+    {% endif %}
 ),
 
 tasks_summarised as (
@@ -117,7 +135,8 @@ final as (
         tasks_judged.reasoning_tokens,
         tasks_judged.total_latency_ms,
         tasks_judged.total_cost_usd,
-        coalesce(wasted.wasted_cost_usd, cast(0 as decimal(24, 12))) as wasted_cost_usd
+        coalesce(wasted.wasted_cost_usd, cast(0 as decimal(24, 12))) as wasted_cost_usd,
+        {{ rebuilt_at() }} as rebuilt_at
     from tasks_judged
     left join wasted
         on tasks_judged.task_id = wasted.task_id
