@@ -59,27 +59,69 @@ objects as (
 -- 18 cache_write_tokens, 19 completion_tokens, 20 reasoning_tokens, 21 retries, 22 latency_ms,
 -- 23 status, 24 outcome
 typed as (
+    -- whole numbers: JSON integers (or whole doubles); in CSV, text that parses as one
     select
         source_file,
         t,
         s,
-        -- a string field holds a JSON string or null
-        list_bool_and(list_transform(
-            [t[1], t[4], t[5], t[6], t[7], t[8], t[9], t[11], t[12], t[13], t[14], t[15], t[23], t[24]],
-            lambda x: x is null or x in ('VARCHAR', 'NULL')
-        )) as strings_ok,
-        -- timestamps are strings that parse, between 2015 and the run clock + 24 hours
-        list_transform([2, 3], lambda i: try_cast(trim(s[i]) as timestamptz)) as ts,
-        -- whole numbers: JSON integers (or whole doubles); text that parses in CSV
-        list_transform([10, 16, 17, 18, 19, 20, 21, 22], lambda i:
-            case
-                when t[i] is null or t[i] = 'NULL' then null
-                when numbers_as_text then try_cast(trim(s[i]) as bigint)
-                when t[i] in ('UBIGINT', 'BIGINT') then try_cast(s[i] as bigint)
-                when t[i] = 'DOUBLE' and try_cast(s[i] as double) = floor(try_cast(s[i] as double))
-                    then try_cast(try_cast(s[i] as double) as bigint)
-            end
-        ) as n
+        try_cast(trim(s[2]) as timestamptz) as emitted_ts,
+        try_cast(trim(s[3]) as timestamptz) as occurred_ts,
+        case
+            when coalesce(t[10], 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s[10]) as bigint)
+            when t[10] in ('UBIGINT', 'BIGINT') then try_cast(s[10] as bigint)
+            when t[10] = 'DOUBLE' and try_cast(s[10] as double) = floor(try_cast(s[10] as double))
+                then try_cast(try_cast(s[10] as double) as bigint)
+        end as attempt,
+        case
+            when coalesce(t[16], 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s[16]) as bigint)
+            when t[16] in ('UBIGINT', 'BIGINT') then try_cast(s[16] as bigint)
+            when t[16] = 'DOUBLE' and try_cast(s[16] as double) = floor(try_cast(s[16] as double))
+                then try_cast(try_cast(s[16] as double) as bigint)
+        end as prompt_tokens,
+        case
+            when coalesce(t[17], 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s[17]) as bigint)
+            when t[17] in ('UBIGINT', 'BIGINT') then try_cast(s[17] as bigint)
+            when t[17] = 'DOUBLE' and try_cast(s[17] as double) = floor(try_cast(s[17] as double))
+                then try_cast(try_cast(s[17] as double) as bigint)
+        end as cached_prompt_tokens,
+        case
+            when coalesce(t[18], 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s[18]) as bigint)
+            when t[18] in ('UBIGINT', 'BIGINT') then try_cast(s[18] as bigint)
+            when t[18] = 'DOUBLE' and try_cast(s[18] as double) = floor(try_cast(s[18] as double))
+                then try_cast(try_cast(s[18] as double) as bigint)
+        end as cache_write_tokens,
+        case
+            when coalesce(t[19], 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s[19]) as bigint)
+            when t[19] in ('UBIGINT', 'BIGINT') then try_cast(s[19] as bigint)
+            when t[19] = 'DOUBLE' and try_cast(s[19] as double) = floor(try_cast(s[19] as double))
+                then try_cast(try_cast(s[19] as double) as bigint)
+        end as completion_tokens,
+        case
+            when coalesce(t[20], 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s[20]) as bigint)
+            when t[20] in ('UBIGINT', 'BIGINT') then try_cast(s[20] as bigint)
+            when t[20] = 'DOUBLE' and try_cast(s[20] as double) = floor(try_cast(s[20] as double))
+                then try_cast(try_cast(s[20] as double) as bigint)
+        end as reasoning_tokens,
+        case
+            when coalesce(t[21], 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s[21]) as bigint)
+            when t[21] in ('UBIGINT', 'BIGINT') then try_cast(s[21] as bigint)
+            when t[21] = 'DOUBLE' and try_cast(s[21] as double) = floor(try_cast(s[21] as double))
+                then try_cast(try_cast(s[21] as double) as bigint)
+        end as retries,
+        case
+            when coalesce(t[22], 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s[22]) as bigint)
+            when t[22] in ('UBIGINT', 'BIGINT') then try_cast(s[22] as bigint)
+            when t[22] = 'DOUBLE' and try_cast(s[22] as double) = floor(try_cast(s[22] as double))
+                then try_cast(try_cast(s[22] as double) as bigint)
+        end as latency_ms
     from objects
 ),
 
@@ -87,48 +129,70 @@ valid_records as (
     select
         source_file,
         trim(s[1]) as event_id,
-        (coalesce(ts[1], ts[2]) at time zone 'UTC') as emitted_at,
-        (ts[2] at time zone 'UTC') as occurred_at,
+        (coalesce(emitted_ts, occurred_ts) at time zone 'UTC') as emitted_at,
+        (occurred_ts at time zone 'UTC') as occurred_at,
         nullif(trim(s[4]), '') as customer_id,
         nullif(trim(s[8]), '') as task_id,
         nullif(trim(s[9]), '') as parent_event_id,
-        n[1] as attempt,
+        attempt,
         lower(trim(s[11])) as provider,
         trim(s[12]) as model,
         coalesce(lower(nullif(trim(s[15]), '')), 'standard') as service_tier,
-        coalesce(n[2], 0) as prompt_tokens,
-        coalesce(n[3], 0) as cached_prompt_tokens,
-        coalesce(n[4], 0) as cache_write_tokens,
-        coalesce(n[5], 0) as completion_tokens,
-        coalesce(n[6], 0) as reasoning_tokens,
+        coalesce(prompt_tokens, 0) as prompt_tokens,
+        coalesce(cached_prompt_tokens, 0) as cached_prompt_tokens,
+        coalesce(cache_write_tokens, 0) as cache_write_tokens,
+        coalesce(completion_tokens, 0) as completion_tokens,
+        coalesce(reasoning_tokens, 0) as reasoning_tokens,
         coalesce(lower(nullif(trim(s[23]), '')), 'success') as received_status
     from typed
     where
-        strings_ok
+        -- string fields hold a JSON string or null
+        coalesce(t[1], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[4], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[5], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[6], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[7], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[8], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[9], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[11], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[12], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[13], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[14], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[15], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[23], 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t[24], 'VARCHAR') in ('VARCHAR', 'NULL')
         -- required: event_id, occurred_at, provider, model present and not blank
-        and list_bool_and(list_transform([1, 3, 11, 12], lambda i:
-            t[i] is not null and t[i] <> 'NULL' and not (t[i] = 'VARCHAR' and trim(s[i]) = '')))
-        -- timestamps: strings, parseable when not blank, within range
-        and list_bool_and(list_transform([2, 3], lambda i:
-            t[i] is null or t[i] = 'NULL' or (t[i] = 'VARCHAR' and (trim(s[i]) = '' or try_cast(trim(s[i]) as timestamptz) is not null))))
-        and list_bool_and(list_transform(ts, lambda v:
-            v is null or (v >= timestamptz '2015-01-01 00:00:00+00' and v <= timestamptz '{{now_utc}}' + interval 24 hours)))
-        -- whole numbers where present, attempt >= 1, the rest >= 0
-        and list_bool_and(list_transform(list_zip([10, 16, 17, 18, 19, 20, 21, 22], n), lambda p:
-            (t[p[1]] is null or t[p[1]] = 'NULL' or p[2] is not null) and coalesce(p[2] >= case when p[1] = 10 then 1 else 0 end, true)))
+        and not coalesce(t[1], 'NULL') = 'NULL' and not (t[1] = 'VARCHAR' and trim(s[1]) = '')
+        and not coalesce(t[3], 'NULL') = 'NULL' and not (t[3] = 'VARCHAR' and trim(s[3]) = '')
+        and not coalesce(t[11], 'NULL') = 'NULL' and not (t[11] = 'VARCHAR' and trim(s[11]) = '')
+        and not coalesce(t[12], 'NULL') = 'NULL' and not (t[12] = 'VARCHAR' and trim(s[12]) = '')
+        -- timestamps: strings that parse (when not blank), from 2015 to the run clock + 24 hours
+        and (coalesce(t[2], 'NULL') = 'NULL' or (t[2] = 'VARCHAR' and (trim(s[2]) = '' or emitted_ts is not null)))
+        and (emitted_ts is null or emitted_ts between timestamptz '2015-01-01 00:00:00+00' and timestamptz '{{now_utc}}' + interval 24 hours)
+        and (coalesce(t[3], 'NULL') = 'NULL' or (t[3] = 'VARCHAR' and (trim(s[3]) = '' or occurred_ts is not null)))
+        and (occurred_ts is null or occurred_ts between timestamptz '2015-01-01 00:00:00+00' and timestamptz '{{now_utc}}' + interval 24 hours)
+        -- whole numbers where present; attempt >= 1, the rest >= 0
+        and (coalesce(t[10], 'NULL') = 'NULL' or attempt is not null) and coalesce(attempt >= 1, true)
+        and (coalesce(t[16], 'NULL') = 'NULL' or prompt_tokens is not null) and coalesce(prompt_tokens >= 0, true)
+        and (coalesce(t[17], 'NULL') = 'NULL' or cached_prompt_tokens is not null) and coalesce(cached_prompt_tokens >= 0, true)
+        and (coalesce(t[18], 'NULL') = 'NULL' or cache_write_tokens is not null) and coalesce(cache_write_tokens >= 0, true)
+        and (coalesce(t[19], 'NULL') = 'NULL' or completion_tokens is not null) and coalesce(completion_tokens >= 0, true)
+        and (coalesce(t[20], 'NULL') = 'NULL' or reasoning_tokens is not null) and coalesce(reasoning_tokens >= 0, true)
+        and (coalesce(t[21], 'NULL') = 'NULL' or retries is not null) and coalesce(retries >= 0, true)
+        and (coalesce(t[22], 'NULL') = 'NULL' or latency_ms is not null) and coalesce(latency_ms >= 0, true)
         -- enums (case-insensitive)
         and (t[15] is distinct from 'VARCHAR' or lower(trim(s[15])) in ('standard', 'batch', 'flex', 'priority'))
         and (t[23] is distinct from 'VARCHAR' or lower(trim(s[23])) in ('in_progress', 'success', 'error', 'timeout', 'rate_limited', 'invalid_output', 'cancelled'))
         and (t[24] is distinct from 'VARCHAR' or lower(trim(s[24])) in ('accepted', 'rejected', 'failed', 'abandoned'))
-        -- cross-field rules
-        and coalesce(coalesce(n[3], 0) + coalesce(n[4], 0) <= n[2], true)
-        and coalesce(n[6] <= n[5], true)
-        and not (coalesce(lower(trim(s[23])), 'success') <> 'in_progress' and n[2] is null and (t[16] is null or t[16] = 'NULL'))
-        and not (coalesce(lower(trim(s[23])), 'success') <> 'in_progress' and n[5] is null and (t[19] is null or t[19] = 'NULL'))
+        -- cross-field rules; a final record carries its token counts
+        and coalesce(coalesce(cached_prompt_tokens, 0) + coalesce(cache_write_tokens, 0) <= prompt_tokens, true)
+        and coalesce(reasoning_tokens <= completion_tokens, true)
+        and not (coalesce(lower(trim(s[23])), 'success') <> 'in_progress' and prompt_tokens is null and coalesce(t[16], 'NULL') = 'NULL')
+        and not (coalesce(lower(trim(s[23])), 'success') <> 'in_progress' and completion_tokens is null and coalesce(t[19], 'NULL') = 'NULL')
         -- a task's first attempt carries customer, workspace and feature
         and not (
-            s[9] is null and coalesce(n[1], 1) = 1
-            and (s[4] is null or trim(s[4]) = '' or s[5] is null or trim(s[5]) = '' or s[6] is null or trim(s[6]) = '')
+            s[9] is null and coalesce(attempt, 1) = 1
+            and (coalesce(trim(s[4]), '') = '' or coalesce(trim(s[5]), '') = '' or coalesce(trim(s[6]), '') = '')
         )
 ),
 

@@ -134,9 +134,10 @@ def check_record(rec, numbers_as_text: bool):
         if isinstance(v, str) and v.strip().lower() not in allowed:
             return None
     prompt, completion = ints["prompt_tokens"], ints["completion_tokens"]
-    if prompt is not None and (ints["cached_prompt_tokens"] or 0) + (
-        ints["cache_write_tokens"] or 0
-    ) > prompt:
+    if (
+        prompt is not None
+        and (ints["cached_prompt_tokens"] or 0) + (ints["cache_write_tokens"] or 0) > prompt
+    ):
         return None
     if (
         ints["reasoning_tokens"] is not None
@@ -231,7 +232,8 @@ def load_calls(landing: Path, now: datetime) -> pd.DataFrame:
     calls["emitted_at"] = calls["emitted_at"].fillna(calls["occurred_at"])
     calls["in_progress"] = calls["status"] == "in_progress"
     calls = calls.sort_values(
-        ["event_id", "emitted_at", "in_progress", "source_file"], ascending=[True, False, True, True]
+        ["event_id", "emitted_at", "in_progress", "source_file"],
+        ascending=[True, False, True, True],
     ).drop_duplicates("event_id", keep="first")
     occurred = calls["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
     calls["occurred_at"] = occurred

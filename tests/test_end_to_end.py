@@ -226,3 +226,21 @@ def test_a_failing_blocking_check_makes_materialize_exit_non_zero(built, monkeyp
 
     monkeypatch.setattr(assets, "load_landing", unbalanced)
     assert cli.main(["materialize", "--log-level", "ERROR"]) == 1
+
+
+def test_the_benchmark_implementations_agree_with_the_pipeline(built, tmp_path):
+    """bench/: the engine-limit statement and the pandas baseline compute, straight from the
+    landing files (every format, every planted fault), the same totals as the marts."""
+    from bench import engine_limit, pandas_baseline
+    from bench import totals as T
+
+    resolutions = T.write_resolutions(tmp_path / T.RESOLUTIONS_FILE)
+    pipeline = T.from_warehouse(built.warehouse)
+    assert pipeline.calls > 1000 and pipeline.tasks > 1000 and len(pipeline.customer_days) > 20
+    T.check_agree(
+        pipeline,
+        {
+            "engine limit": engine_limit.run(built.root, resolutions),
+            "pandas": pandas_baseline.run(built.root, resolutions),
+        },
+    )
