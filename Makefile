@@ -72,7 +72,8 @@ lint: $(STAMP)
 EVENTS ?= 1000000
 BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python -m bench $(foreach n,$(EVENTS),--events $(n)) $(BENCH_ARGS)
+	BENCH_INVOCATION='make bench EVENTS="$(EVENTS)" BENCH_ARGS="$(BENCH_ARGS)"' \
+		$(BIN)/python -m bench $(foreach n,$(EVENTS),--events $(n)) $(BENCH_ARGS)
 
 dagster: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from datetime import UTC, date, datetime
@@ -35,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sizes = args.events or [1_000_000]
     command = " ".join(
-        ["python -m bench", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]
+        [".venv/bin/python -m bench", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]
     )
+    if os.environ.get("BENCH_INVOCATION"):  # set by `make bench`
+        command = f"{os.environ['BENCH_INVOCATION']} (runs: {command})"
     args.results_dir.mkdir(parents=True, exist_ok=True)
     sampler = H.MemorySampler()
     sampler.start()
