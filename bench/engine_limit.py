@@ -16,6 +16,33 @@ from bench import totals as T
 
 SQL_PATH = Path(__file__).with_name("engine_limit.sql")
 MAX_CHAIN_DEPTH = 500  # dbt_project.yml var max_chain_depth
+# The contract's fields (orchestration/contract/usage_event.v1.schema.json), read as JSON values.
+FIELDS = (
+    "event_id",
+    "emitted_at",
+    "occurred_at",
+    "customer_id",
+    "workspace_id",
+    "feature",
+    "user_id",
+    "task_id",
+    "parent_event_id",
+    "attempt",
+    "provider",
+    "model",
+    "route",
+    "fallback_from_route",
+    "service_tier",
+    "prompt_tokens",
+    "cached_prompt_tokens",
+    "cache_write_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+    "retries",
+    "latency_ms",
+    "status",
+    "outcome",
+)
 
 
 def _files(landing: Path, suffixes: tuple[str, ...]) -> list[str]:
@@ -44,24 +71,30 @@ def render(data_dir: Path, resolutions: Path, now: datetime | None = None) -> st
     jsonl = _files(landing, (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"))
     csv = _files(landing, (".csv", ".csv.gz"))
     parquet = _files(landing, (".parquet",))
-    empty = "(select null::json as json, null::varchar as filename where false)"
+    json_columns = ", ".join(f"'{f}': 'JSON'" for f in FIELDS)
+    empty = (
+        "(select "
+        + ", ".join(f"null::json as {f}" for f in FIELDS)
+        + ", null::varchar as filename where false)"
+    )
     sources = {
         "jsonl_source": (
-            f"read_json({_list(jsonl)}, format = 'newline_delimited', records = false, "
-            "ignore_errors = true, filename = true, columns = {'json': 'JSON'})"
+            f"read_json({_list(jsonl)}, format = 'newline_delimited', ignore_errors = true, "
+            f"filename = true, columns = {{{json_columns}}})"
             if jsonl
             else empty
         ),
         "csv_source": (
-            f"read_csv({_list(csv)}, header = true, all_varchar = true, ignore_errors = true, "
+            f"read_csv({_list(csv)}, header = true, delim = ',', quote = '\"', all_varchar = true, "
+            "ignore_errors = true, "
             "union_by_name = true, filename = true)"
             if csv
-            else "(select null::varchar as filename where false)"
+            else empty
         ),
         "parquet_source": (
             f"read_parquet({_list(parquet)}, union_by_name = true, filename = true)"
             if parquet
-            else "(select null::varchar as filename where false)"
+            else empty
         ),
         "rules_file": rules_file(data_dir).as_posix(),
         "resolutions": f"read_parquet('{resolutions.as_posix()}')",

@@ -21,178 +21,217 @@
 with recursive
 
 records as (
-    select json as j, filename as source_file, false as numbers_as_text
+    -- every field as a JSON value, whatever the file format (CSV cells are JSON strings)
+    select
+        event_id, emitted_at, occurred_at, customer_id, workspace_id, feature, user_id, task_id,
+        parent_event_id, attempt, provider, model, route, fallback_from_route, service_tier,
+        prompt_tokens, cached_prompt_tokens, cache_write_tokens, completion_tokens,
+        reasoning_tokens, retries, latency_ms, status, outcome,
+        filename as source_file,
+        false as numbers_as_text
     from {{jsonl_source}}
     union all
-    select to_json(c) as j, c.filename as source_file, true as numbers_as_text
+    select
+        to_json(c.event_id) as event_id, to_json(c.emitted_at) as emitted_at,
+        to_json(c.occurred_at) as occurred_at, to_json(c.customer_id) as customer_id,
+        to_json(c.workspace_id) as workspace_id, to_json(c.feature) as feature,
+        to_json(c.user_id) as user_id, to_json(c.task_id) as task_id,
+        to_json(c.parent_event_id) as parent_event_id, to_json(c.attempt) as attempt,
+        to_json(c.provider) as provider, to_json(c.model) as model, to_json(c.route) as route,
+        to_json(c.fallback_from_route) as fallback_from_route,
+        to_json(c.service_tier) as service_tier, to_json(c.prompt_tokens) as prompt_tokens,
+        to_json(c.cached_prompt_tokens) as cached_prompt_tokens,
+        to_json(c.cache_write_tokens) as cache_write_tokens,
+        to_json(c.completion_tokens) as completion_tokens,
+        to_json(c.reasoning_tokens) as reasoning_tokens, to_json(c.retries) as retries,
+        to_json(c.latency_ms) as latency_ms, to_json(c.status) as status,
+        to_json(c.outcome) as outcome,
+        c.filename as source_file,
+        true as numbers_as_text
     from {{csv_source}} as c
     union all
-    select to_json(p) as j, p.filename as source_file, false as numbers_as_text
+    select
+        to_json(p.event_id) as event_id, to_json(p.emitted_at) as emitted_at,
+        to_json(p.occurred_at) as occurred_at, to_json(p.customer_id) as customer_id,
+        to_json(p.workspace_id) as workspace_id, to_json(p.feature) as feature,
+        to_json(p.user_id) as user_id, to_json(p.task_id) as task_id,
+        to_json(p.parent_event_id) as parent_event_id, to_json(p.attempt) as attempt,
+        to_json(p.provider) as provider, to_json(p.model) as model, to_json(p.route) as route,
+        to_json(p.fallback_from_route) as fallback_from_route,
+        to_json(p.service_tier) as service_tier, to_json(p.prompt_tokens) as prompt_tokens,
+        to_json(p.cached_prompt_tokens) as cached_prompt_tokens,
+        to_json(p.cache_write_tokens) as cache_write_tokens,
+        to_json(p.completion_tokens) as completion_tokens,
+        to_json(p.reasoning_tokens) as reasoning_tokens, to_json(p.retries) as retries,
+        to_json(p.latency_ms) as latency_ms, to_json(p.status) as status,
+        to_json(p.outcome) as outcome,
+        p.filename as source_file,
+        false as numbers_as_text
     from {{parquet_source}} as p
 ),
-
-objects as (
+fields as (
+    -- t_<field>: the JSON type of the value (NULL for a JSON null, null when absent); s_<field>: its text
     select
         source_file,
         numbers_as_text,
-        json_type(j, [
-            '$.event_id', '$.emitted_at', '$.occurred_at', '$.customer_id', '$.workspace_id',
-            '$.feature', '$.user_id', '$.task_id', '$.parent_event_id', '$.attempt', '$.provider',
-            '$.model', '$.route', '$.fallback_from_route', '$.service_tier', '$.prompt_tokens',
-            '$.cached_prompt_tokens', '$.cache_write_tokens', '$.completion_tokens',
-            '$.reasoning_tokens', '$.retries', '$.latency_ms', '$.status', '$.outcome'
-        ]) as t,
-        json_extract_string(j, [
-            '$.event_id', '$.emitted_at', '$.occurred_at', '$.customer_id', '$.workspace_id',
-            '$.feature', '$.user_id', '$.task_id', '$.parent_event_id', '$.attempt', '$.provider',
-            '$.model', '$.route', '$.fallback_from_route', '$.service_tier', '$.prompt_tokens',
-            '$.cached_prompt_tokens', '$.cache_write_tokens', '$.completion_tokens',
-            '$.reasoning_tokens', '$.retries', '$.latency_ms', '$.status', '$.outcome'
-        ]) as s
+        json_type(event_id) as t_event_id, event_id ->> '$' as s_event_id,
+        json_type(emitted_at) as t_emitted_at, emitted_at ->> '$' as s_emitted_at,
+        json_type(occurred_at) as t_occurred_at, occurred_at ->> '$' as s_occurred_at,
+        json_type(customer_id) as t_customer_id, customer_id ->> '$' as s_customer_id,
+        json_type(workspace_id) as t_workspace_id, workspace_id ->> '$' as s_workspace_id,
+        json_type(feature) as t_feature, feature ->> '$' as s_feature,
+        json_type(user_id) as t_user_id, user_id ->> '$' as s_user_id,
+        json_type(task_id) as t_task_id, task_id ->> '$' as s_task_id,
+        json_type(parent_event_id) as t_parent_event_id, parent_event_id ->> '$' as s_parent_event_id,
+        json_type(attempt) as t_attempt, attempt ->> '$' as s_attempt,
+        json_type(provider) as t_provider, provider ->> '$' as s_provider,
+        json_type(model) as t_model, model ->> '$' as s_model,
+        json_type(route) as t_route, route ->> '$' as s_route,
+        json_type(fallback_from_route) as t_fallback_from_route, fallback_from_route ->> '$' as s_fallback_from_route,
+        json_type(service_tier) as t_service_tier, service_tier ->> '$' as s_service_tier,
+        json_type(prompt_tokens) as t_prompt_tokens, prompt_tokens ->> '$' as s_prompt_tokens,
+        json_type(cached_prompt_tokens) as t_cached_prompt_tokens, cached_prompt_tokens ->> '$' as s_cached_prompt_tokens,
+        json_type(cache_write_tokens) as t_cache_write_tokens, cache_write_tokens ->> '$' as s_cache_write_tokens,
+        json_type(completion_tokens) as t_completion_tokens, completion_tokens ->> '$' as s_completion_tokens,
+        json_type(reasoning_tokens) as t_reasoning_tokens, reasoning_tokens ->> '$' as s_reasoning_tokens,
+        json_type(retries) as t_retries, retries ->> '$' as s_retries,
+        json_type(latency_ms) as t_latency_ms, latency_ms ->> '$' as s_latency_ms,
+        json_type(status) as t_status, status ->> '$' as s_status,
+        json_type(outcome) as t_outcome, outcome ->> '$' as s_outcome
     from records
-    where json_type(j) = 'OBJECT'
 ),
-
--- list positions: 1 event_id, 2 emitted_at, 3 occurred_at, 4 customer_id, 5 workspace_id,
--- 6 feature, 7 user_id, 8 task_id, 9 parent_event_id, 10 attempt, 11 provider, 12 model, 13 route,
--- 14 fallback_from_route, 15 service_tier, 16 prompt_tokens, 17 cached_prompt_tokens,
--- 18 cache_write_tokens, 19 completion_tokens, 20 reasoning_tokens, 21 retries, 22 latency_ms,
--- 23 status, 24 outcome
 typed as (
     -- whole numbers: JSON integers (or whole doubles); in CSV, text that parses as one
     select
-        source_file,
-        t,
-        s,
-        try_cast(trim(s[2]) as timestamptz) as emitted_ts,
-        try_cast(trim(s[3]) as timestamptz) as occurred_ts,
+        fields.*,
+        try_cast(trim(s_emitted_at) as timestamptz) as emitted_ts,
+        try_cast(trim(s_occurred_at) as timestamptz) as occurred_ts,
         case
-            when coalesce(t[10], 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s[10]) as bigint)
-            when t[10] in ('UBIGINT', 'BIGINT') then try_cast(s[10] as bigint)
-            when t[10] = 'DOUBLE' and try_cast(s[10] as double) = floor(try_cast(s[10] as double))
-                then try_cast(try_cast(s[10] as double) as bigint)
-        end as attempt,
+            when coalesce(t_attempt, 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s_attempt) as bigint)
+            when t_attempt in ('UBIGINT', 'BIGINT') then try_cast(s_attempt as bigint)
+            when t_attempt = 'DOUBLE' and try_cast(s_attempt as double) = floor(try_cast(s_attempt as double))
+                then try_cast(try_cast(s_attempt as double) as bigint)
+        end as n_attempt,
         case
-            when coalesce(t[16], 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s[16]) as bigint)
-            when t[16] in ('UBIGINT', 'BIGINT') then try_cast(s[16] as bigint)
-            when t[16] = 'DOUBLE' and try_cast(s[16] as double) = floor(try_cast(s[16] as double))
-                then try_cast(try_cast(s[16] as double) as bigint)
-        end as prompt_tokens,
+            when coalesce(t_prompt_tokens, 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s_prompt_tokens) as bigint)
+            when t_prompt_tokens in ('UBIGINT', 'BIGINT') then try_cast(s_prompt_tokens as bigint)
+            when t_prompt_tokens = 'DOUBLE' and try_cast(s_prompt_tokens as double) = floor(try_cast(s_prompt_tokens as double))
+                then try_cast(try_cast(s_prompt_tokens as double) as bigint)
+        end as n_prompt_tokens,
         case
-            when coalesce(t[17], 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s[17]) as bigint)
-            when t[17] in ('UBIGINT', 'BIGINT') then try_cast(s[17] as bigint)
-            when t[17] = 'DOUBLE' and try_cast(s[17] as double) = floor(try_cast(s[17] as double))
-                then try_cast(try_cast(s[17] as double) as bigint)
-        end as cached_prompt_tokens,
+            when coalesce(t_cached_prompt_tokens, 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s_cached_prompt_tokens) as bigint)
+            when t_cached_prompt_tokens in ('UBIGINT', 'BIGINT') then try_cast(s_cached_prompt_tokens as bigint)
+            when t_cached_prompt_tokens = 'DOUBLE' and try_cast(s_cached_prompt_tokens as double) = floor(try_cast(s_cached_prompt_tokens as double))
+                then try_cast(try_cast(s_cached_prompt_tokens as double) as bigint)
+        end as n_cached_prompt_tokens,
         case
-            when coalesce(t[18], 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s[18]) as bigint)
-            when t[18] in ('UBIGINT', 'BIGINT') then try_cast(s[18] as bigint)
-            when t[18] = 'DOUBLE' and try_cast(s[18] as double) = floor(try_cast(s[18] as double))
-                then try_cast(try_cast(s[18] as double) as bigint)
-        end as cache_write_tokens,
+            when coalesce(t_cache_write_tokens, 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s_cache_write_tokens) as bigint)
+            when t_cache_write_tokens in ('UBIGINT', 'BIGINT') then try_cast(s_cache_write_tokens as bigint)
+            when t_cache_write_tokens = 'DOUBLE' and try_cast(s_cache_write_tokens as double) = floor(try_cast(s_cache_write_tokens as double))
+                then try_cast(try_cast(s_cache_write_tokens as double) as bigint)
+        end as n_cache_write_tokens,
         case
-            when coalesce(t[19], 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s[19]) as bigint)
-            when t[19] in ('UBIGINT', 'BIGINT') then try_cast(s[19] as bigint)
-            when t[19] = 'DOUBLE' and try_cast(s[19] as double) = floor(try_cast(s[19] as double))
-                then try_cast(try_cast(s[19] as double) as bigint)
-        end as completion_tokens,
+            when coalesce(t_completion_tokens, 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s_completion_tokens) as bigint)
+            when t_completion_tokens in ('UBIGINT', 'BIGINT') then try_cast(s_completion_tokens as bigint)
+            when t_completion_tokens = 'DOUBLE' and try_cast(s_completion_tokens as double) = floor(try_cast(s_completion_tokens as double))
+                then try_cast(try_cast(s_completion_tokens as double) as bigint)
+        end as n_completion_tokens,
         case
-            when coalesce(t[20], 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s[20]) as bigint)
-            when t[20] in ('UBIGINT', 'BIGINT') then try_cast(s[20] as bigint)
-            when t[20] = 'DOUBLE' and try_cast(s[20] as double) = floor(try_cast(s[20] as double))
-                then try_cast(try_cast(s[20] as double) as bigint)
-        end as reasoning_tokens,
+            when coalesce(t_reasoning_tokens, 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s_reasoning_tokens) as bigint)
+            when t_reasoning_tokens in ('UBIGINT', 'BIGINT') then try_cast(s_reasoning_tokens as bigint)
+            when t_reasoning_tokens = 'DOUBLE' and try_cast(s_reasoning_tokens as double) = floor(try_cast(s_reasoning_tokens as double))
+                then try_cast(try_cast(s_reasoning_tokens as double) as bigint)
+        end as n_reasoning_tokens,
         case
-            when coalesce(t[21], 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s[21]) as bigint)
-            when t[21] in ('UBIGINT', 'BIGINT') then try_cast(s[21] as bigint)
-            when t[21] = 'DOUBLE' and try_cast(s[21] as double) = floor(try_cast(s[21] as double))
-                then try_cast(try_cast(s[21] as double) as bigint)
-        end as retries,
+            when coalesce(t_retries, 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s_retries) as bigint)
+            when t_retries in ('UBIGINT', 'BIGINT') then try_cast(s_retries as bigint)
+            when t_retries = 'DOUBLE' and try_cast(s_retries as double) = floor(try_cast(s_retries as double))
+                then try_cast(try_cast(s_retries as double) as bigint)
+        end as n_retries,
         case
-            when coalesce(t[22], 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s[22]) as bigint)
-            when t[22] in ('UBIGINT', 'BIGINT') then try_cast(s[22] as bigint)
-            when t[22] = 'DOUBLE' and try_cast(s[22] as double) = floor(try_cast(s[22] as double))
-                then try_cast(try_cast(s[22] as double) as bigint)
-        end as latency_ms
-    from objects
+            when coalesce(t_latency_ms, 'NULL') = 'NULL' then null
+            when numbers_as_text then try_cast(trim(s_latency_ms) as bigint)
+            when t_latency_ms in ('UBIGINT', 'BIGINT') then try_cast(s_latency_ms as bigint)
+            when t_latency_ms = 'DOUBLE' and try_cast(s_latency_ms as double) = floor(try_cast(s_latency_ms as double))
+                then try_cast(try_cast(s_latency_ms as double) as bigint)
+        end as n_latency_ms
+    from fields
 ),
-
 valid_records as (
     select
         source_file,
-        trim(s[1]) as event_id,
+        trim(s_event_id) as event_id,
         (coalesce(emitted_ts, occurred_ts) at time zone 'UTC') as emitted_at,
         (occurred_ts at time zone 'UTC') as occurred_at,
-        nullif(trim(s[4]), '') as customer_id,
-        nullif(trim(s[8]), '') as task_id,
-        nullif(trim(s[9]), '') as parent_event_id,
-        attempt,
-        lower(trim(s[11])) as provider,
-        trim(s[12]) as model,
-        coalesce(lower(nullif(trim(s[15]), '')), 'standard') as service_tier,
-        coalesce(prompt_tokens, 0) as prompt_tokens,
-        coalesce(cached_prompt_tokens, 0) as cached_prompt_tokens,
-        coalesce(cache_write_tokens, 0) as cache_write_tokens,
-        coalesce(completion_tokens, 0) as completion_tokens,
-        coalesce(reasoning_tokens, 0) as reasoning_tokens,
-        coalesce(lower(nullif(trim(s[23]), '')), 'success') as received_status
+        nullif(trim(s_customer_id), '') as customer_id,
+        nullif(trim(s_task_id), '') as task_id,
+        nullif(trim(s_parent_event_id), '') as parent_event_id,
+        n_attempt as attempt,
+        lower(trim(s_provider)) as provider,
+        trim(s_model) as model,
+        coalesce(lower(nullif(trim(s_service_tier), '')), 'standard') as service_tier,
+        coalesce(n_prompt_tokens, 0) as prompt_tokens,
+        coalesce(n_cached_prompt_tokens, 0) as cached_prompt_tokens,
+        coalesce(n_cache_write_tokens, 0) as cache_write_tokens,
+        coalesce(n_completion_tokens, 0) as completion_tokens,
+        coalesce(n_reasoning_tokens, 0) as reasoning_tokens,
+        coalesce(lower(nullif(trim(s_status), '')), 'success') as received_status
     from typed
     where
         -- string fields hold a JSON string or null
-        coalesce(t[1], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[4], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[5], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[6], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[7], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[8], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[9], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[11], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[12], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[13], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[14], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[15], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[23], 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t[24], 'VARCHAR') in ('VARCHAR', 'NULL')
+        coalesce(t_event_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_customer_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_workspace_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_feature, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_user_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_task_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_parent_event_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_provider, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_model, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_route, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_fallback_from_route, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_service_tier, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_status, 'VARCHAR') in ('VARCHAR', 'NULL')
+        and coalesce(t_outcome, 'VARCHAR') in ('VARCHAR', 'NULL')
         -- required: event_id, occurred_at, provider, model present and not blank
-        and not coalesce(t[1], 'NULL') = 'NULL' and not (t[1] = 'VARCHAR' and trim(s[1]) = '')
-        and not coalesce(t[3], 'NULL') = 'NULL' and not (t[3] = 'VARCHAR' and trim(s[3]) = '')
-        and not coalesce(t[11], 'NULL') = 'NULL' and not (t[11] = 'VARCHAR' and trim(s[11]) = '')
-        and not coalesce(t[12], 'NULL') = 'NULL' and not (t[12] = 'VARCHAR' and trim(s[12]) = '')
+        and not coalesce(t_event_id, 'NULL') = 'NULL' and not (t_event_id = 'VARCHAR' and trim(s_event_id) = '')
+        and not coalesce(t_occurred_at, 'NULL') = 'NULL' and not (t_occurred_at = 'VARCHAR' and trim(s_occurred_at) = '')
+        and not coalesce(t_provider, 'NULL') = 'NULL' and not (t_provider = 'VARCHAR' and trim(s_provider) = '')
+        and not coalesce(t_model, 'NULL') = 'NULL' and not (t_model = 'VARCHAR' and trim(s_model) = '')
         -- timestamps: strings that parse (when not blank), from 2015 to the run clock + 24 hours
-        and (coalesce(t[2], 'NULL') = 'NULL' or (t[2] = 'VARCHAR' and (trim(s[2]) = '' or emitted_ts is not null)))
+        and (coalesce(t_emitted_at, 'NULL') = 'NULL' or (t_emitted_at = 'VARCHAR' and (trim(s_emitted_at) = '' or emitted_ts is not null)))
         and (emitted_ts is null or emitted_ts between timestamptz '2015-01-01 00:00:00+00' and timestamptz '{{now_utc}}' + interval 24 hours)
-        and (coalesce(t[3], 'NULL') = 'NULL' or (t[3] = 'VARCHAR' and (trim(s[3]) = '' or occurred_ts is not null)))
+        and (coalesce(t_occurred_at, 'NULL') = 'NULL' or (t_occurred_at = 'VARCHAR' and (trim(s_occurred_at) = '' or occurred_ts is not null)))
         and (occurred_ts is null or occurred_ts between timestamptz '2015-01-01 00:00:00+00' and timestamptz '{{now_utc}}' + interval 24 hours)
         -- whole numbers where present; attempt >= 1, the rest >= 0
-        and (coalesce(t[10], 'NULL') = 'NULL' or attempt is not null) and coalesce(attempt >= 1, true)
-        and (coalesce(t[16], 'NULL') = 'NULL' or prompt_tokens is not null) and coalesce(prompt_tokens >= 0, true)
-        and (coalesce(t[17], 'NULL') = 'NULL' or cached_prompt_tokens is not null) and coalesce(cached_prompt_tokens >= 0, true)
-        and (coalesce(t[18], 'NULL') = 'NULL' or cache_write_tokens is not null) and coalesce(cache_write_tokens >= 0, true)
-        and (coalesce(t[19], 'NULL') = 'NULL' or completion_tokens is not null) and coalesce(completion_tokens >= 0, true)
-        and (coalesce(t[20], 'NULL') = 'NULL' or reasoning_tokens is not null) and coalesce(reasoning_tokens >= 0, true)
-        and (coalesce(t[21], 'NULL') = 'NULL' or retries is not null) and coalesce(retries >= 0, true)
-        and (coalesce(t[22], 'NULL') = 'NULL' or latency_ms is not null) and coalesce(latency_ms >= 0, true)
+        and (coalesce(t_attempt, 'NULL') = 'NULL' or n_attempt is not null) and coalesce(n_attempt >= 1, true)
+        and (coalesce(t_prompt_tokens, 'NULL') = 'NULL' or n_prompt_tokens is not null) and coalesce(n_prompt_tokens >= 0, true)
+        and (coalesce(t_cached_prompt_tokens, 'NULL') = 'NULL' or n_cached_prompt_tokens is not null) and coalesce(n_cached_prompt_tokens >= 0, true)
+        and (coalesce(t_cache_write_tokens, 'NULL') = 'NULL' or n_cache_write_tokens is not null) and coalesce(n_cache_write_tokens >= 0, true)
+        and (coalesce(t_completion_tokens, 'NULL') = 'NULL' or n_completion_tokens is not null) and coalesce(n_completion_tokens >= 0, true)
+        and (coalesce(t_reasoning_tokens, 'NULL') = 'NULL' or n_reasoning_tokens is not null) and coalesce(n_reasoning_tokens >= 0, true)
+        and (coalesce(t_retries, 'NULL') = 'NULL' or n_retries is not null) and coalesce(n_retries >= 0, true)
+        and (coalesce(t_latency_ms, 'NULL') = 'NULL' or n_latency_ms is not null) and coalesce(n_latency_ms >= 0, true)
         -- enums (case-insensitive)
-        and (t[15] is distinct from 'VARCHAR' or lower(trim(s[15])) in ('standard', 'batch', 'flex', 'priority'))
-        and (t[23] is distinct from 'VARCHAR' or lower(trim(s[23])) in ('in_progress', 'success', 'error', 'timeout', 'rate_limited', 'invalid_output', 'cancelled'))
-        and (t[24] is distinct from 'VARCHAR' or lower(trim(s[24])) in ('accepted', 'rejected', 'failed', 'abandoned'))
+        and (t_service_tier is distinct from 'VARCHAR' or lower(trim(s_service_tier)) in ('standard', 'batch', 'flex', 'priority'))
+        and (t_status is distinct from 'VARCHAR' or lower(trim(s_status)) in ('in_progress', 'success', 'error', 'timeout', 'rate_limited', 'invalid_output', 'cancelled'))
+        and (t_outcome is distinct from 'VARCHAR' or lower(trim(s_outcome)) in ('accepted', 'rejected', 'failed', 'abandoned'))
         -- cross-field rules; a final record carries its token counts
-        and coalesce(coalesce(cached_prompt_tokens, 0) + coalesce(cache_write_tokens, 0) <= prompt_tokens, true)
-        and coalesce(reasoning_tokens <= completion_tokens, true)
-        and not (coalesce(lower(trim(s[23])), 'success') <> 'in_progress' and prompt_tokens is null and coalesce(t[16], 'NULL') = 'NULL')
-        and not (coalesce(lower(trim(s[23])), 'success') <> 'in_progress' and completion_tokens is null and coalesce(t[19], 'NULL') = 'NULL')
+        and coalesce(coalesce(n_cached_prompt_tokens, 0) + coalesce(n_cache_write_tokens, 0) <= n_prompt_tokens, true)
+        and coalesce(n_reasoning_tokens <= n_completion_tokens, true)
+        and not (coalesce(lower(trim(s_status)), 'success') <> 'in_progress' and n_prompt_tokens is null and coalesce(t_prompt_tokens, 'NULL') = 'NULL')
+        and not (coalesce(lower(trim(s_status)), 'success') <> 'in_progress' and n_completion_tokens is null and coalesce(t_completion_tokens, 'NULL') = 'NULL')
         -- a task's first attempt carries customer, workspace and feature
         and not (
-            s[9] is null and coalesce(attempt, 1) = 1
-            and (coalesce(trim(s[4]), '') = '' or coalesce(trim(s[5]), '') = '' or coalesce(trim(s[6]), '') = '')
+            s_parent_event_id is null and coalesce(n_attempt, 1) = 1
+            and (coalesce(trim(s_customer_id), '') = '' or coalesce(trim(s_workspace_id), '') = '' or coalesce(trim(s_feature), '') = '')
         )
 ),
 
