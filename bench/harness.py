@@ -621,9 +621,8 @@ def bench_one(
         add(s, sub=True)
     add(limit_all)
 
-    full_peak = max(
-        (s.peak_rss or 0) for s in [full, limit, incr] + ([pandas_stage] if pandas_stage else [])
-    )
+    # the memory target is the pipeline's (full build and incremental run)
+    full_peak = max(full.peak_rss or 0, incr.peak_rss or 0)
     targets = [
         {
             "met": full.seconds <= TARGET_PIPELINE_VS_LIMIT * limit.seconds,
@@ -637,7 +636,7 @@ def bench_one(
         },
         {
             "met": full_peak < TARGET_PEAK_RSS_GIB * GIB,
-            "text": f"peak RSS of the process tree {full_peak / GIB:.2f} GiB; target < "
+            "text": f"pipeline peak RSS (process tree) {full_peak / GIB:.2f} GiB; target < "
             f"{TARGET_PEAK_RSS_GIB:g} GiB (the target is set for 10M events)",
         },
     ]
