@@ -164,7 +164,10 @@ typed as (
         end as n_latency_ms
     from fields
 ),
-valid_records as (
+checked as (
+    -- is_valid: the record passes the contract's rules (else ingestion quarantines it). A column,
+    -- not a WHERE: a filter here would be pushed into `typed` and re-evaluate its expressions
+    -- once per reference
     select
         source_file,
         trim(s_event_id) as event_id,
@@ -182,69 +185,80 @@ valid_records as (
         coalesce(n_cache_write_tokens, 0) as cache_write_tokens,
         coalesce(n_completion_tokens, 0) as completion_tokens,
         coalesce(n_reasoning_tokens, 0) as reasoning_tokens,
-        coalesce(lower(nullif(trim(s_status), '')), 'success') as received_status
+        coalesce(lower(nullif(trim(s_status), '')), 'success') as received_status,
+        coalesce((
+            -- string fields hold a JSON string or null
+            coalesce(t_event_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_customer_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_workspace_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_feature, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_user_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_task_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_parent_event_id, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_provider, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_model, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_route, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_fallback_from_route, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_service_tier, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_status, 'VARCHAR') in ('VARCHAR', 'NULL')
+            and coalesce(t_outcome, 'VARCHAR') in ('VARCHAR', 'NULL')
+            -- required: event_id, occurred_at, provider, model present and not blank
+            and not coalesce(t_event_id, 'NULL') = 'NULL' and not (t_event_id = 'VARCHAR' and trim(s_event_id) = '')
+            and not coalesce(t_occurred_at, 'NULL') = 'NULL' and not (t_occurred_at = 'VARCHAR' and trim(s_occurred_at) = '')
+            and not coalesce(t_provider, 'NULL') = 'NULL' and not (t_provider = 'VARCHAR' and trim(s_provider) = '')
+            and not coalesce(t_model, 'NULL') = 'NULL' and not (t_model = 'VARCHAR' and trim(s_model) = '')
+            -- timestamps: strings that parse (when not blank), from 2015 to the run clock + 24 hours
+            and (coalesce(t_emitted_at, 'NULL') = 'NULL' or (t_emitted_at = 'VARCHAR' and (trim(s_emitted_at) = '' or emitted_ts is not null)))
+            and (emitted_ts is null or emitted_ts between timestamptz '2015-01-01 00:00:00+00' and timestamptz '{{now_utc}}' + interval 24 hours)
+            and (coalesce(t_occurred_at, 'NULL') = 'NULL' or (t_occurred_at = 'VARCHAR' and (trim(s_occurred_at) = '' or occurred_ts is not null)))
+            and (occurred_ts is null or occurred_ts between timestamptz '2015-01-01 00:00:00+00' and timestamptz '{{now_utc}}' + interval 24 hours)
+            -- whole numbers where present; attempt >= 1, the rest >= 0
+            and (coalesce(t_attempt, 'NULL') = 'NULL' or n_attempt is not null) and coalesce(n_attempt >= 1, true)
+            and (coalesce(t_prompt_tokens, 'NULL') = 'NULL' or n_prompt_tokens is not null) and coalesce(n_prompt_tokens >= 0, true)
+            and (coalesce(t_cached_prompt_tokens, 'NULL') = 'NULL' or n_cached_prompt_tokens is not null) and coalesce(n_cached_prompt_tokens >= 0, true)
+            and (coalesce(t_cache_write_tokens, 'NULL') = 'NULL' or n_cache_write_tokens is not null) and coalesce(n_cache_write_tokens >= 0, true)
+            and (coalesce(t_completion_tokens, 'NULL') = 'NULL' or n_completion_tokens is not null) and coalesce(n_completion_tokens >= 0, true)
+            and (coalesce(t_reasoning_tokens, 'NULL') = 'NULL' or n_reasoning_tokens is not null) and coalesce(n_reasoning_tokens >= 0, true)
+            and (coalesce(t_retries, 'NULL') = 'NULL' or n_retries is not null) and coalesce(n_retries >= 0, true)
+            and (coalesce(t_latency_ms, 'NULL') = 'NULL' or n_latency_ms is not null) and coalesce(n_latency_ms >= 0, true)
+            -- enums (case-insensitive)
+            and (t_service_tier is distinct from 'VARCHAR' or lower(trim(s_service_tier)) in ('standard', 'batch', 'flex', 'priority'))
+            and (t_status is distinct from 'VARCHAR' or lower(trim(s_status)) in ('in_progress', 'success', 'error', 'timeout', 'rate_limited', 'invalid_output', 'cancelled'))
+            and (t_outcome is distinct from 'VARCHAR' or lower(trim(s_outcome)) in ('accepted', 'rejected', 'failed', 'abandoned'))
+            -- cross-field rules; a final record carries its token counts
+            and coalesce(coalesce(n_cached_prompt_tokens, 0) + coalesce(n_cache_write_tokens, 0) <= n_prompt_tokens, true)
+            and coalesce(n_reasoning_tokens <= n_completion_tokens, true)
+            and not (coalesce(lower(trim(s_status)), 'success') <> 'in_progress' and n_prompt_tokens is null and coalesce(t_prompt_tokens, 'NULL') = 'NULL')
+            and not (coalesce(lower(trim(s_status)), 'success') <> 'in_progress' and n_completion_tokens is null and coalesce(t_completion_tokens, 'NULL') = 'NULL')
+            -- a task's first attempt carries customer, workspace and feature
+            and not (
+                s_parent_event_id is null and coalesce(n_attempt, 1) = 1
+                and (coalesce(trim(s_customer_id), '') = '' or coalesce(trim(s_workspace_id), '') = '' or coalesce(trim(s_feature), '') = '')
+            )
+        ), false) as is_valid
     from typed
-    where
-        -- string fields hold a JSON string or null
-        coalesce(t_event_id, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_customer_id, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_workspace_id, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_feature, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_user_id, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_task_id, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_parent_event_id, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_provider, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_model, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_route, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_fallback_from_route, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_service_tier, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_status, 'VARCHAR') in ('VARCHAR', 'NULL')
-        and coalesce(t_outcome, 'VARCHAR') in ('VARCHAR', 'NULL')
-        -- required: event_id, occurred_at, provider, model present and not blank
-        and not coalesce(t_event_id, 'NULL') = 'NULL' and not (t_event_id = 'VARCHAR' and trim(s_event_id) = '')
-        and not coalesce(t_occurred_at, 'NULL') = 'NULL' and not (t_occurred_at = 'VARCHAR' and trim(s_occurred_at) = '')
-        and not coalesce(t_provider, 'NULL') = 'NULL' and not (t_provider = 'VARCHAR' and trim(s_provider) = '')
-        and not coalesce(t_model, 'NULL') = 'NULL' and not (t_model = 'VARCHAR' and trim(s_model) = '')
-        -- timestamps: strings that parse (when not blank), from 2015 to the run clock + 24 hours
-        and (coalesce(t_emitted_at, 'NULL') = 'NULL' or (t_emitted_at = 'VARCHAR' and (trim(s_emitted_at) = '' or emitted_ts is not null)))
-        and (emitted_ts is null or emitted_ts between timestamptz '2015-01-01 00:00:00+00' and timestamptz '{{now_utc}}' + interval 24 hours)
-        and (coalesce(t_occurred_at, 'NULL') = 'NULL' or (t_occurred_at = 'VARCHAR' and (trim(s_occurred_at) = '' or occurred_ts is not null)))
-        and (occurred_ts is null or occurred_ts between timestamptz '2015-01-01 00:00:00+00' and timestamptz '{{now_utc}}' + interval 24 hours)
-        -- whole numbers where present; attempt >= 1, the rest >= 0
-        and (coalesce(t_attempt, 'NULL') = 'NULL' or n_attempt is not null) and coalesce(n_attempt >= 1, true)
-        and (coalesce(t_prompt_tokens, 'NULL') = 'NULL' or n_prompt_tokens is not null) and coalesce(n_prompt_tokens >= 0, true)
-        and (coalesce(t_cached_prompt_tokens, 'NULL') = 'NULL' or n_cached_prompt_tokens is not null) and coalesce(n_cached_prompt_tokens >= 0, true)
-        and (coalesce(t_cache_write_tokens, 'NULL') = 'NULL' or n_cache_write_tokens is not null) and coalesce(n_cache_write_tokens >= 0, true)
-        and (coalesce(t_completion_tokens, 'NULL') = 'NULL' or n_completion_tokens is not null) and coalesce(n_completion_tokens >= 0, true)
-        and (coalesce(t_reasoning_tokens, 'NULL') = 'NULL' or n_reasoning_tokens is not null) and coalesce(n_reasoning_tokens >= 0, true)
-        and (coalesce(t_retries, 'NULL') = 'NULL' or n_retries is not null) and coalesce(n_retries >= 0, true)
-        and (coalesce(t_latency_ms, 'NULL') = 'NULL' or n_latency_ms is not null) and coalesce(n_latency_ms >= 0, true)
-        -- enums (case-insensitive)
-        and (t_service_tier is distinct from 'VARCHAR' or lower(trim(s_service_tier)) in ('standard', 'batch', 'flex', 'priority'))
-        and (t_status is distinct from 'VARCHAR' or lower(trim(s_status)) in ('in_progress', 'success', 'error', 'timeout', 'rate_limited', 'invalid_output', 'cancelled'))
-        and (t_outcome is distinct from 'VARCHAR' or lower(trim(s_outcome)) in ('accepted', 'rejected', 'failed', 'abandoned'))
-        -- cross-field rules; a final record carries its token counts
-        and coalesce(coalesce(n_cached_prompt_tokens, 0) + coalesce(n_cache_write_tokens, 0) <= n_prompt_tokens, true)
-        and coalesce(n_reasoning_tokens <= n_completion_tokens, true)
-        and not (coalesce(lower(trim(s_status)), 'success') <> 'in_progress' and n_prompt_tokens is null and coalesce(t_prompt_tokens, 'NULL') = 'NULL')
-        and not (coalesce(lower(trim(s_status)), 'success') <> 'in_progress' and n_completion_tokens is null and coalesce(t_completion_tokens, 'NULL') = 'NULL')
-        -- a task's first attempt carries customer, workspace and feature
-        and not (
-            s_parent_event_id is null and coalesce(n_attempt, 1) = 1
-            and (coalesce(trim(s_customer_id), '') = '' or coalesce(trim(s_workspace_id), '') = '' or coalesce(trim(s_feature), '') = '')
-        )
 ),
 
 calls as (
-    select
-        valid_records.*,
-        cast(occurred_at as date) as event_date,
-        extract(epoch from occurred_at - date_trunc('day', occurred_at)) as second_of_day
-    from valid_records
-    qualify row_number() over (
-        partition by event_id
-        order by emitted_at desc, case when received_status = 'in_progress' then 1 else 0 end, source_file
-    ) = 1
+    -- dedupe among the valid versions: a valid one always ranks first, so an event whose best
+    -- version is invalid has no valid version at all
+    select *
+    from (
+        select
+            checked.*,
+            cast(occurred_at as date) as event_date,
+            extract(epoch from occurred_at - date_trunc('day', occurred_at)) as second_of_day
+        from checked
+        qualify row_number() over (
+            partition by event_id
+            order by
+                is_valid desc,
+                emitted_at desc,
+                case when received_status = 'in_progress' then 1 else 0 end,
+                source_file
+        ) = 1
+    ) as latest
+    where is_valid
 ),
 
 price_rules as (
