@@ -453,10 +453,13 @@ def markdown(result: dict) -> str:
         f"days' files, {result['totals']['calls']:,} calls after validation and dedupe, "
         f"{result['totals']['tasks']:,} tasks; {result['data_note']}.",
         "",
-        "| stage | wall s | CPU s | x engine limit (wall) | events/s | peak RSS GiB |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| stage | wall s | CPU s | x limit (wall) | x limit (CPU) | events/s | peak RSS GiB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     limit = result["engine_limit_seconds"]
+    limit_cpu = next(
+        (s.get("cpu_seconds") for s in result["stages"] if s["group"] == "limit"), None
+    )
     for s in result["stages"]:
         indent = "&nbsp;&nbsp;" if s["sub"] else ""
         ratio = f"{s['seconds'] / limit:.1f}" if limit and not s["sub"] else ""
@@ -466,8 +469,15 @@ def markdown(result: dict) -> str:
             else ""
         )
         peak = f"{s['peak_rss'] / GIB:.2f}" if s["peak_rss"] else ""
+        cpu = _fmt_s(s["cpu_seconds"]) if s.get("cpu_seconds") is not None else ""
+        cpu_ratio = (
+            f"{s['cpu_seconds'] / limit_cpu:.1f}"
+            if limit_cpu and s.get("cpu_seconds") is not None
+            else ""
+        )
         lines.append(
-            f"| {indent}{s['name']} | {_fmt_s(s['seconds'])} | {ratio} | {rate} | {peak} |"
+            f"| {indent}{s['name']} | {_fmt_s(s['seconds'])} | {cpu} | {ratio} | {cpu_ratio} "
+            f"| {rate} | {peak} |"
         )
     lines += ["", "Slowest dbt nodes (full build, execution seconds):"]
     lines.append(
@@ -627,12 +637,16 @@ def bench_one(
         {
             "met": full.seconds <= TARGET_PIPELINE_VS_LIMIT * limit.seconds,
             "text": f"full pipeline {full.seconds:,.1f} s = {full.seconds / limit.seconds:.1f}x the "
-            f"engine limit ({limit.seconds:,.1f} s); target <= {TARGET_PIPELINE_VS_LIMIT:g}x",
+            f"engine limit ({limit.seconds:,.1f} s) in wall time, "
+            f"{(full.cpu_seconds or 0) / max(limit.cpu_seconds or 0, 1e-9):.1f}x in CPU time; "
+            f"target <= {TARGET_PIPELINE_VS_LIMIT:g}x",
         },
         {
             "met": incr.seconds <= TARGET_INCREMENTAL_VS_FULL * full.seconds,
             "text": f"incremental +1 day {incr.seconds:,.1f} s = {incr.seconds / full.seconds:.0%} "
-            f"of the full build; target <= {TARGET_INCREMENTAL_VS_FULL:.0%}",
+            f"of the full build in wall time, "
+            f"{(incr.cpu_seconds or 0) / max(full.cpu_seconds or 0, 1e-9):.0%} in CPU time; "
+            f"target <= {TARGET_INCREMENTAL_VS_FULL:.0%}",
         },
         {
             "met": full_peak < TARGET_PEAK_RSS_GIB * GIB,
