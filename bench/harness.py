@@ -432,6 +432,14 @@ def machine() -> dict:
     }
 
 
+def node_name(unique_id: str) -> str:
+    """``model.p.fct_tasks`` -> ``fct_tasks``; ``test.p.not_null_x_id.1a2b3c`` -> the test's name."""
+    parts = unique_id.split(".")
+    if parts[0] == "test" and len(parts) > 3:
+        return parts[2]
+    return parts[-1]
+
+
 def _fmt_s(seconds: float) -> str:
     return f"{seconds:,.1f}"
 
@@ -447,7 +455,7 @@ def markdown(result: dict) -> str:
         f"{m['python']}, duckdb {m['duckdb']}, dbt-core {m['dbt-core']}, dbt-duckdb "
         f"{m['dbt-duckdb']}, dagster {m['dagster']}, pandas {m['pandas']}; commit "
         f"`{m['git_commit']}`{' (uncommitted changes)' if m['git_dirty'] else ''}.  ",
-        f"Load average at start: {', '.join(str(x) for x in m['load_avg_at_start'])} "
+        f"Load average when the run finished: {', '.join(str(x) for x in m['load_avg_at_start'])} "
         "(the machine is shared: timings are noisy).  ",
         f"Data: {result['records_received']:,} usage records received in the {result['days']} "
         f"days' files, {result['totals']['calls']:,} calls after validation and dedupe, "
@@ -482,7 +490,7 @@ def markdown(result: dict) -> str:
     lines += ["", "Slowest dbt nodes (full build, execution seconds):"]
     lines.append(
         ", ".join(
-            f"`{n['unique_id'].split('.')[-1]}` {n['seconds']:.1f}" for n in result["dbt_top"][:8]
+            f"`{node_name(n['unique_id'])}` {n['seconds']:.1f}" for n in result["dbt_top"][:8]
         )
         + "."
     )
@@ -492,7 +500,7 @@ def markdown(result: dict) -> str:
         f"(incremental) models {result['dbt_split_incremental']['models']:.1f} s, tests "
         f"{result['dbt_split_incremental']['tests']:.1f} s. Slowest in the incremental run: "
         + ", ".join(
-            f"`{n['unique_id'].split('.')[-1]}` {n['seconds']:.1f}"
+            f"`{node_name(n['unique_id'])}` {n['seconds']:.1f}"
             for n in result["dbt_top_incremental"][:5]
         )
         + "."

@@ -116,3 +116,12 @@ def test_the_memory_sampler_sees_a_child_process_allocate():
     finally:
         sampler.stop()
     assert sampler.peak(start, end) >= baseline + 250 * 1024**2
+
+
+def test_dbt_nodes_are_reported_by_name():
+    assert H.node_name("model.llm_margin.fct_tasks") == "fct_tasks"
+    assert (
+        H.node_name("test.llm_margin.unique_task_tag_conflicts_event_id.2b0f70c11d")
+        == "unique_task_tag_conflicts_event_id"
+    )
+    assert H.node_name("unit_test.llm_margin.fct_tasks.test_x") == "test_x"
