@@ -259,6 +259,8 @@ def fresh_run_dir(generated: Path, run_dir: Path, days: int) -> Path:
 
 def count_records(landing: Path) -> int:
     """Records received (lines / data rows) in the usage landing files, as ingestion counts them."""
+    import gzip
+
     import duckdb
 
     total = 0
@@ -268,8 +270,6 @@ def count_records(landing: Path) -> int:
             if name.endswith(".parquet"):
                 total += con.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
             else:
-                import gzip
-
                 opener = gzip.open if name.endswith(".gz") else open
                 with opener(path, "rb") as handle:
                     lines = sum(1 for _ in handle)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -160,6 +159,3 @@ def dump(totals: Totals, path: Path) -> None:
 
 def load(path: Path) -> Totals:
     return Totals(**json.loads(path.read_text()))
-
-
-__all__ = ["Decimal", "Totals", "TotalsMismatch", "check_agree", "differences"]
