@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(LLM_MARGIN_DATA_DIR)/dagster_home
 STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: help install install-spark lock run generate materialize report test test-spark lint dagster docs docs-serve clean
+.PHONY: help install install-spark lock run generate materialize report test test-spark lint dagster docs docs-serve clean bench
 
 help:
 	@echo "make run        set up, generate sample data if landing is empty, build everything, print the report"
@@ -17,6 +17,7 @@ help:
 	@echo "make dagster    Dagster UI on http://127.0.0.1:3000"
 	@echo "make docs       build the dbt docs site (target/index.html) and serve it on 127.0.0.1:8080"
 	@echo "make lint       ruff"
+	@echo "make bench      benchmark: pipeline vs the engine limit vs pandas (EVENTS=1000000, BENCHMARKS.md)"
 	@echo "data directory: $(LLM_MARGIN_DATA_DIR)"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -62,8 +63,17 @@ test-spark: $(SPARK_STAMP)
 	$(BIN)/python -m pytest -m spark tests/spark -s -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check orchestration tests
-	$(BIN)/ruff format --check orchestration tests
+	$(BIN)/ruff check orchestration tests bench
+	$(BIN)/ruff format --check orchestration tests bench
+
+# Generates EVENTS usage events over 90 days (+1 for the incremental run) in bench/results/, times
+# the pipeline by stage, the engine-limit statement and the pandas baseline, checks they agree, and
+# appends the results to BENCHMARKS.md. Several sizes: make bench EVENTS="1000000 10000000".
+EVENTS ?= 1000000
+BENCH_ARGS ?=
+bench: $(STAMP)
+	BENCH_INVOCATION='make bench EVENTS="$(EVENTS)" BENCH_ARGS="$(BENCH_ARGS)"' \
+		$(BIN)/python -m bench $(foreach n,$(EVENTS),--events $(n)) $(BENCH_ARGS)
 
 # The Dagster instance config: every pool (warehouse_writer is the one the writers use) runs one
 # step at a time, so runs that write the lake or the warehouse never overlap (docs/budgets.md).

@@ -428,3 +428,21 @@ def test_the_reconciliation_check_warns_with_the_causes(built):
     assert not result.passed and result.severity == AssetCheckSeverity.WARN
     assert set(PLANTED_CAUSE.values()) <= set(result.metadata["causes"].value)
     assert result.metadata["tolerance_pct"].value == 1.0
+
+
+def test_the_benchmark_implementations_agree_with_the_pipeline(built, tmp_path):
+    """bench/: the engine-limit statement and the pandas baseline compute, straight from the
+    landing files (every format, every planted fault), the same totals as the marts."""
+    from bench import engine_limit, pandas_baseline
+    from bench import totals as T
+
+    resolutions = T.write_resolutions(tmp_path / T.RESOLUTIONS_FILE)
+    pipeline = T.from_warehouse(built.warehouse)
+    assert pipeline.calls > 1000 and pipeline.tasks > 1000 and len(pipeline.customer_days) > 20
+    T.check_agree(
+        pipeline,
+        {
+            "engine limit": engine_limit.run(built.root, resolutions),
+            "pandas": pandas_baseline.run(built.root, resolutions),
+        },
+    )
