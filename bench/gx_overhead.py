@@ -81,7 +81,9 @@ def main() -> int:
     }
     print(json.dumps(result, indent=2))
     ok = result["check_over_load"] <= BUDGET
-    print(f"check / load = {result['check_over_load']:.3f} (budget {BUDGET}): {'ok' if ok else 'OVER'}")
+    print(
+        f"check / load = {result['check_over_load']:.3f} (budget {BUDGET}): {'ok' if ok else 'OVER'}"
+    )
     return 0 if ok else 1
 
 
