@@ -105,11 +105,43 @@ def test_a_daily_time_spine_is_configured(manifest):
     assert spine["columns"]["date_day"]["granularity"] == "day"
 
 
-def test_exposures_for_the_report_and_the_serving_copy_read_the_margin_marts(manifest):
-    exposures = {e["name"]: e for e in manifest["exposures"].values()}
-    assert set(exposures) >= {"weekly_founder_report", "serving_duckdb_copy"}
-    for exposure in exposures.values():
-        depends = {node.split(".")[-1] for node in exposure["depends_on"]["nodes"]}
-        assert depends >= MARGIN_MARTS
-        assert "serving/llm_margin.duckdb" in exposure["description"]
-    assert "llm-margin report" in exposures["weekly_founder_report"]["description"]
+def _exposures(manifest: dict) -> dict[str, set[str]]:
+    return {
+        e["name"]: {node.split(".")[-1] for node in e["depends_on"]["nodes"]}
+        for e in manifest["exposures"].values()
+    }
+
+
+def test_the_report_exposure_lists_exactly_the_tables_the_report_reads(manifest):
+    """The lineage in the docs site must be the report's real inputs: every `marts.x` / `audit.x`
+    named in orchestration/report/ and nothing else."""
+    import re
+    from pathlib import Path
+
+    import orchestration.report as report
+
+    read = set()
+    for source in Path(report.__file__).parent.glob("*.py"):
+        read |= set(re.findall(r"\b(?:marts|audit)\.([a-z_]+)", source.read_text()))
+    assert "mart_plan_monthly_margin" in read and "mart_budget_status" in read
+    assert _exposures(manifest)["weekly_founder_report"] == read
+
+
+def test_the_serving_exposure_lists_every_model_the_copy_publishes(manifest):
+    from orchestration.serving.publish import SERVED_SCHEMAS
+
+    served = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] in SERVED_SCHEMAS
+    }
+    exposures = _exposures(manifest)
+    assert served >= MARGIN_MARTS
+    assert exposures["serving_duckdb_copy"] == served
+    assert exposures["gateway_cap_list"] == {"mart_gateway_caps"}
+    assert (
+        "llm-margin report"
+        in [e for e in manifest["exposures"].values() if e["name"] == "weekly_founder_report"][0][
+            "description"
+        ]
+    )
