@@ -49,8 +49,8 @@
 {%- endmacro %}
 
 {% macro unit_economics_ratios() -%}
-        cast(successful_tasks as double) / tasks as success_rate,
-        cast(attempts as double) / tasks as avg_attempts_per_task,
+        cast(cast(successful_tasks as double) / tasks as double) as success_rate,
+        cast(cast(attempts as double) / tasks as double) as avg_attempts_per_task,
         case when total_cost_usd > 0 then cast(wasted_cost_usd / total_cost_usd as double) end as wasted_cost_share,
         case when successful_tasks > 0
             then cast(total_cost_usd / successful_tasks as decimal(24, 12)) end as cost_per_successful_task_usd

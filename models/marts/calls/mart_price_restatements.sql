@@ -41,12 +41,14 @@ calls_repriced as (
 final as (
     select
         coalesce(calls.customer_id, '(untagged)') as customer_id,
-        {{ dbt.date_trunc('month', 'calls.event_date') }} as month,
-        count(*) as calls_restated,
-        sum(calls_repriced.cost_before_usd) as cost_before_usd,
-        sum(calls_repriced.cost_after_usd) as cost_after_usd,
-        coalesce(sum(calls_repriced.cost_after_usd), 0) - coalesce(sum(calls_repriced.cost_before_usd), 0)
-            as delta_usd
+        cast({{ dbt.date_trunc('month', 'calls.event_date') }} as date) as month,
+        cast(count(*) as bigint) as calls_restated,
+        cast(sum(calls_repriced.cost_before_usd) as decimal(24, 12)) as cost_before_usd,
+        cast(sum(calls_repriced.cost_after_usd) as decimal(24, 12)) as cost_after_usd,
+        cast(
+            coalesce(sum(calls_repriced.cost_after_usd), 0) - coalesce(sum(calls_repriced.cost_before_usd), 0)
+            as decimal(24, 12)
+        ) as delta_usd
     from calls_repriced
     inner join calls
         on calls_repriced.event_id = calls.event_id

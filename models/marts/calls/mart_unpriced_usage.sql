@@ -11,11 +11,11 @@ final as (
         calls.provider,
         calls.model,
         calls.unpriced_reason,
-        count(*) as calls,
-        sum(calls.prompt_tokens) as prompt_tokens,
-        sum(calls.completion_tokens) as completion_tokens,
-        min(calls.occurred_at) as first_call_at,
-        max(calls.occurred_at) as last_call_at
+        cast(count(*) as bigint) as calls,
+        cast(sum(calls.prompt_tokens) as bigint) as prompt_tokens,
+        cast(sum(calls.completion_tokens) as bigint) as completion_tokens,
+        cast(min(calls.occurred_at) as timestamp) as first_call_at,
+        cast(max(calls.occurred_at) as timestamp) as last_call_at
     from calls
     where not calls.is_priced
     group by calls.provider, calls.model, calls.unpriced_reason

@@ -68,7 +68,7 @@ final as (
         coalesce(tasks.original_route, '(no route)') as original_route,
         cast(count(*) as bigint) as tasks_started,
         cast(sum(case when tasks.is_fallback then 1 else 0 end) as bigint) as tasks_fallen_back,
-        cast(sum(case when tasks.is_fallback then 1 else 0 end) as double) / count(*) as fallback_rate,
+        cast(cast(sum(case when tasks.is_fallback then 1 else 0 end) as double) / count(*) as double) as fallback_rate,
         cast(sum(tasks.fallback_attempts) as bigint) as fallback_attempts,
         cast(coalesce(sum(fallback_costs.fallback_cost_usd), 0) as decimal(24, 12)) as fallback_cost_usd,
         cast(sum(tasks.total_cost_usd) as decimal(24, 12)) as total_cost_usd,

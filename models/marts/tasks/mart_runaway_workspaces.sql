@@ -30,8 +30,8 @@ baselines as (
     select
         workspace_days.workspace_id,
         workspace_days.spend_date,
-        count(history.spend_date) as history_days,
-        {{ median('cast(history.spend_usd as double)') }} as baseline_median_usd
+        cast(count(history.spend_date) as bigint) as history_days,
+        cast({{ median('cast(history.spend_usd as double)') }} as double) as baseline_median_usd
     from workspace_days
     inner join workspace_days as history
         on workspace_days.workspace_id = history.workspace_id
@@ -71,7 +71,8 @@ final as (
         spend_usd,
         baseline_median_usd,
         history_days,
-        case when baseline_median_usd > 0 then cast(spend_usd as double) / baseline_median_usd end as spend_ratio
+        cast(case when baseline_median_usd > 0 then cast(spend_usd as double) / baseline_median_usd end as double)
+            as spend_ratio
     from days_judged
     where is_spend_spike or runaway_tasks > 0
 )
