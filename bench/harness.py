@@ -509,7 +509,8 @@ def markdown(result: dict) -> str:
     for t in result["targets"]:
         lines.append(f"- {'met' if t['met'] else '**missed**'}: {t['text']}")
     lines.append(
-        "- agreement: pipeline, engine limit and pandas agree on calls, priced calls, total cost, "
+        f"- agreement: {' and '.join(result.get('compared', ['pipeline', 'engine limit']))} "
+        "agree on calls, priced calls, total cost, "
         f"tasks, task cost and {result['totals']['customer_days']:,} customer-days (money to "
         f"{T.MONEY_RTOL:g} relative); the pipeline after the incremental run agrees with the "
         "engine limit over all days."
@@ -682,6 +683,7 @@ def bench_one(
         "totals": pipeline_totals.summary(),
         "targets": targets,
         "agree": not disagreements,
+        "compared": ["pipeline", *others],
         "disagreements": disagreements,
     }
     return result
