@@ -31,43 +31,49 @@ def _shown(value_sql: str) -> str:
     return f"coalesce('\"' || left({value_sql}, 60) || '\"', 'null')"
 
 
-def _error(condition: str, code: str, field: str | None, message_sql: str) -> str:
+def _error(condition: str, code: str, field: str | None, message_sql: str) -> tuple[str, str]:
+    """(condition, error expression): the error struct when the condition holds, else null."""
     field_sql = _q(field) if field else "null::varchar"
-    return (
+    return condition, (
         f"case when {condition} then struct_pack(code := {_q(code)}, field := {field_sql}, "
         f"message := {message_sql}) end"
     )
 
 
-def _value_columns(spec: Field, numbers_as_text: bool) -> list[str]:
-    """``s_<f>`` the field as text, ``t_<f>`` its JSON type, ``v_<f>`` its typed value or null."""
-    name = spec.name
-    path = _q(f"$.{name}")
-    cols = [
-        f"json_type(obj, {path}) as t_{name}",
-        f"json_extract_string(obj, {path}) as s_{name}",
-    ]
-    if spec.kind == "integer":
-        if numbers_as_text:
-            typed = f"try_cast(trim(json_extract_string(obj, {path})) as bigint)"
-        else:
-            typed = (
-                f"case when json_type(obj, {path}) in {INTEGER_JSON_TYPES} "
-                f"then try_cast(json_extract_string(obj, {path}) as bigint) "
-                f"when json_type(obj, {path}) = 'DOUBLE' "
-                f"and try_cast(json_extract_string(obj, {path}) as double) "
-                f"= floor(try_cast(json_extract_string(obj, {path}) as double)) "
-                f"then try_cast(try_cast(json_extract_string(obj, {path}) as double) as bigint) end"
-            )
-        cols.append(f"{typed} as v_{name}")
-    elif spec.kind == "timestamp":
-        cols.append(f"try_cast(trim(json_extract_string(obj, {path})) as timestamptz) as v_{name}")
-    else:
-        cols.append(f"json_extract_string(obj, {path}) as v_{name}")
+def _field_columns(specs: list[Field]) -> list[str]:
+    """``t_<f>`` each field's JSON type and ``s_<f>`` its text, unpacked from one parse per record.
+
+    The list forms of ``json_type``/``json_extract_string`` parse a record once for all fields;
+    one call per field would parse it once per field and call (BENCHMARKS.md, "Findings").
+    """
+    cols = []
+    for index, spec in enumerate(specs, start=1):
+        cols.append(f"field_types[{index}] as t_{spec.name}")
+        cols.append(f"field_texts[{index}] as s_{spec.name}")
     return cols
 
 
-def _field_errors(spec: Field) -> list[tuple[int, str]]:
+def _typed_column(spec: Field, numbers_as_text: bool) -> str:
+    """``v_<f>``: the field's typed value, or null when its text does not convert."""
+    name = spec.name
+    t, s = f"t_{name}", f"s_{name}"
+    if spec.kind == "integer":
+        if numbers_as_text:
+            typed = f"try_cast(trim({s}) as bigint)"
+        else:
+            typed = (
+                f"case when {t} in {INTEGER_JSON_TYPES} then try_cast({s} as bigint) "
+                f"when {t} = 'DOUBLE' and try_cast({s} as double) = floor(try_cast({s} as double)) "
+                f"then try_cast(try_cast({s} as double) as bigint) end"
+            )
+    elif spec.kind == "timestamp":
+        typed = f"try_cast(trim({s}) as timestamptz)"
+    else:
+        typed = s
+    return f"{typed} as v_{name}"
+
+
+def _field_errors(spec: Field) -> list[tuple[int, tuple[str, str]]]:
     """(priority, error expression) pairs for one field; a lower priority is reported first."""
     name = spec.name
     t, s, v = f"t_{name}", f"s_{name}", f"v_{name}"
@@ -198,7 +204,7 @@ def _field_errors(spec: Field) -> list[tuple[int, str]]:
     return out
 
 
-def _record_errors() -> list[tuple[int, str]]:
+def _record_errors() -> list[tuple[int, tuple[str, str]]]:
     """Rules across fields."""
     first_attempt = "(v_parent_event_id is null and coalesce(v_attempt, 1) = 1)"
     tag_rules = [
@@ -273,9 +279,9 @@ def validation_sql(*, numbers_as_text: bool, from_bytes: bool) -> str:
             f"case when starts_with(raw, {_q(CSV_CELLS_MARK)}) "
             f"then substr(raw, {skip} + strpos(substr(raw, {skip + 1}), ':') + 1) else raw end"
         )
-    value_cols = ",\n        ".join(
-        col for spec in specs for col in _value_columns(spec, numbers_as_text)
-    )
+    paths = "[" + ", ".join(_q(f"$.{name}") for name in names) + "]"
+    field_cols = ",\n        ".join(_field_columns(specs))
+    typed_cols = ",\n        ".join(_typed_column(spec, numbers_as_text) for spec in specs)
     known_null = json.dumps({name: None for name in names})
     rules = [
         (
@@ -329,7 +335,12 @@ def validation_sql(*, numbers_as_text: bool, from_bytes: bool) -> str:
         rules.extend(_field_errors(spec))
     rules.extend(_record_errors())
     rules.sort(key=lambda r: r[0])
-    error_list = ",\n            ".join(expr for _, expr in rules)
+    error_list = ",\n            ".join(expr for _, (_, expr) in rules)
+    # Most records are good: test every condition once, and build the error list only for the
+    # records where one holds (struct building for ~100 rules per record is the expensive part).
+    any_error = "\n            or ".join(
+        f"coalesce({condition}, false)" for _, (condition, _) in rules
+    )
     typed = ",\n        ".join(f"v_{name} as {name}" for name in names)
     return f"""
 with decoded as (
@@ -350,17 +361,33 @@ objects as (
     select *, case when json_kind = 'OBJECT' then decoded::json end as obj
     from shaped
 ),
-valued as (
+listed as (
     select
         source_row, raw_record, decoded, is_json, json_kind, obj,
-        {value_cols}
+        json_type(obj, {paths}) as field_types,
+        json_extract_string(obj, {paths}) as field_texts
     from objects
+),
+fielded as (
+    select
+        source_row, raw_record, decoded, is_json, json_kind, obj,
+        {field_cols}
+    from listed
+),
+valued as (
+    select *,
+        {typed_cols}
+    from fielded
 ),
 checked as (
     select *,
-        list_filter([
+        case when
+            {any_error}
+        then list_filter([
             {error_list}
-        ], lambda e: e is not null) as errors
+        ], lambda e: e is not null)
+        else []::struct(code varchar, field varchar, message varchar)[]
+        end as errors
     from valued
 )
 select
