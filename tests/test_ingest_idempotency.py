@@ -13,7 +13,12 @@ from conftest import event, write_jsonl
 
 from orchestration.ingest import readers
 from orchestration.ingest.lake import Lake
-from orchestration.ingest.usage_events import landing_files, load_landing, summarize
+from orchestration.ingest.usage_events import (
+    ingest_workers,
+    landing_files,
+    load_landing,
+    summarize,
+)
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -62,6 +67,37 @@ def test_the_same_content_under_another_name_is_not_loaded_again(landed):
     assert results["day1-resent.jsonl"].status == "already_loaded"
     assert "day1.jsonl" in results["day1-resent.jsonl"].message
     assert _snapshot(lake) == before
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_copies_landing_in_one_batch_load_once_whatever_the_workers(landed, workers):
+    """Files load in parallel; copies of one content in the same batch must not race each other."""
+    lake = Lake(landed.lake)
+    landing = landed.landing_for("usage_events")
+    for copy in ("a-copy.jsonl", "z-copy.jsonl"):
+        shutil.copy(landing / "day1.jsonl", landing / copy)
+    results = load_landing(landing, lake, now=NOW, workers=workers)
+    assert [r.source_file for r in results] == [p.name for p in landing_files(landing)]
+    statuses = {r.source_file: r.status for r in results}
+    assert statuses == {
+        "a-copy.jsonl": "loaded",  # the first of the three copies in file order loads
+        "day1.jsonl": "already_loaded",
+        "day2.jsonl.gz": "loaded",
+        "z-copy.jsonl": "already_loaded",
+    }
+    snapshot = _snapshot(lake)
+    assert (snapshot["events"], snapshot["quarantined"]) == (8, 1)
+
+
+def test_the_number_of_ingest_workers_is_checked(monkeypatch):
+    monkeypatch.setenv("LLM_MARGIN_INGEST_WORKERS", "0")
+    with pytest.raises(ValueError, match="LLM_MARGIN_INGEST_WORKERS must be 1 or more"):
+        ingest_workers()
+    monkeypatch.setenv("LLM_MARGIN_INGEST_WORKERS", "two")
+    with pytest.raises(ValueError, match="whole number"):
+        ingest_workers()
+    monkeypatch.setenv("LLM_MARGIN_INGEST_WORKERS", "2")
+    assert ingest_workers() == 2
 
 
 def test_every_file_reconciles_and_the_manifest_says_so(landed):

@@ -14,6 +14,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from orchestration.ingest.validate import DEFAULT_MAX_FUTURE_HOURS, run_clock_sq
 log = logging.getLogger(__name__)
 
 MAX_FUTURE_HOURS_ENV = "LLM_MARGIN_MAX_FUTURE_HOURS"
+INGEST_WORKERS_ENV = "LLM_MARGIN_INGEST_WORKERS"
 
 _SQL_TYPES = {"string": "varchar", "integer": "bigint", "timestamp": "timestamptz"}
 
@@ -145,8 +147,27 @@ def landing_files(landing_dir: Path) -> list[Path]:
     return sorted(p for p in landing_dir.rglob("*") if is_landing_file(p))
 
 
+def ingest_workers() -> int:
+    """Files loaded at once: one per core by default (one file's validation uses about one core)."""
+    raw = os.environ.get(INGEST_WORKERS_ENV, "").strip()
+    if not raw:
+        return max(1, os.cpu_count() or 1)
+    try:
+        workers = int(raw)
+    except ValueError:
+        raise ValueError(f"{INGEST_WORKERS_ENV} must be a whole number, got {raw!r}") from None
+    if workers < 1:
+        raise ValueError(f"{INGEST_WORKERS_ENV} must be 1 or more, got {workers}")
+    return workers
+
+
 def load_file(
-    path: Path, landing_dir: Path, lake: Lake, *, now: datetime | None = None
+    path: Path,
+    landing_dir: Path,
+    lake: Lake,
+    *,
+    now: datetime | None = None,
+    sha: str | None = None,
 ) -> FileLoad:
     """Load one landing file; safe to call again with the same content (it then does nothing)."""
     now = now or datetime.now(UTC)
@@ -156,7 +177,7 @@ def load_file(
         fmt = file_format(path)
     except UnsupportedFileError as exc:
         return FileLoad(name, None, "unsupported", message=str(exc))
-    sha = file_sha256(path)
+    sha = sha or file_sha256(path)
     previous = lake.read_manifest(sha)
     if previous is not None:
         known = FileLoad(**{k: previous[k] for k in FileLoad.__dataclass_fields__ if k in previous})
@@ -254,17 +275,44 @@ def load_landing(
     now: datetime | None = None,
     on_file: Callable[[int, int, FileLoad], None] | None = None,
     files: Iterable[Path] | None = None,
+    workers: int | None = None,
 ) -> list[FileLoad]:
-    """Load every landing file not loaded yet; returns one ``FileLoad`` per file seen."""
+    """Load every landing file not loaded yet; returns one ``FileLoad`` per file seen, in order.
+
+    Files load ``workers`` at a time (default ``ingest_workers()``); ``on_file`` is called as each
+    finishes. Files with the same content never load at the same time: the first of them loads
+    and the others, loaded after it, find its manifest and do nothing.
+    """
     ensure_lake(lake)
+    now = now or datetime.now(UTC)
     todo = list(files) if files is not None else landing_files(landing_dir)
-    results = []
-    for index, path in enumerate(todo, start=1):
-        outcome = load_file(path, landing_dir, lake, now=now)
-        results.append(outcome)
+    shas = [file_sha256(path) for path in todo]
+    first_seen: dict[str, int] = {}
+    for index, sha in enumerate(shas):
+        first_seen.setdefault(sha, index)
+    firsts = [i for i in range(len(todo)) if first_seen[shas[i]] == i]
+    repeats = [i for i in range(len(todo)) if first_seen[shas[i]] != i]
+
+    results: list[FileLoad | None] = [None] * len(todo)
+    done = 0
+
+    def finished(index: int, outcome: FileLoad) -> None:
+        nonlocal done
+        results[index] = outcome
+        done += 1
         if on_file:
-            on_file(index, len(todo), outcome)
-    return results
+            on_file(done, len(todo), outcome)
+
+    with ThreadPoolExecutor(max_workers=workers or ingest_workers()) as pool:
+        futures = {
+            pool.submit(load_file, todo[i], landing_dir, lake, now=now, sha=shas[i]): i
+            for i in firsts
+        }
+        for future in as_completed(futures):
+            finished(futures[future], future.result())
+    for i in repeats:
+        finished(i, load_file(todo[i], landing_dir, lake, now=now, sha=shas[i]))
+    return [r for r in results if r is not None]
 
 
 def summarize(results: list[FileLoad]) -> dict:
