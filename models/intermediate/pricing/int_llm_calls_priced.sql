@@ -14,6 +14,11 @@
       6. split tokens into billed classes: a class without its own price stays in its parent
          (cache reads and writes in input, reasoning in output), so nothing is billed twice;
       7. cost = units x price / per.
+    Steps 2-5 run once per pricing case, not once per call: the calls that share a state,
+    provider and model, request context, date, time-of-day slot (between two window boundaries
+    of any rule) and tier bucket (between two tier thresholds of any rule) get the same unit
+    prices, and a day of traffic holds a few thousand cases against a million calls
+    (BENCHMARKS.md "Findings").
 
     Incremental (DECISIONLOG.md "Incremental above staging"): whole event_date partitions are
     repriced: the days holding calls ingested since the last run, and the days those calls were
@@ -134,7 +139,8 @@ calls_resolved as (
         calls.model,
         calls.event_date,
         calls.last_ingested_at,
-        {{ seconds_of_day('calls.occurred_at') }} as second_of_day,
+        -- window boundaries are whole seconds: a call's whole second is inside exactly the same windows
+        cast(floor({{ seconds_of_day('calls.occurred_at') }}) as integer) as second_of_day,
         coalesce(calls.prompt_tokens, 0) as prompt_tokens,
         calls.cached_prompt_tokens,
         calls.cache_write_tokens,
@@ -158,58 +164,154 @@ calls_resolved as (
         and calls.model = model_resolutions.raw_model
 ),
 
+tod_boundaries as (
+    select price_rules.tod_start_second as boundary_second
+    from price_rules
+    where price_rules.tod_start_second is not null
+    union
+    select price_rules.tod_end_second as boundary_second
+    from price_rules
+    where price_rules.tod_end_second is not null
+),
+
+call_seconds as (
+    select distinct calls_resolved.second_of_day from calls_resolved
+),
+
+tod_slots as (
+    -- every rule's window holds all of [boundary, next boundary) or none of it, so a call is
+    -- priced as at the last boundary at or before its second (-1 before the first boundary)
+    select
+        call_seconds.second_of_day,
+        coalesce(max(tod_boundaries.boundary_second), -1) as tod_slot
+    from call_seconds
+    left join tod_boundaries
+        on tod_boundaries.boundary_second <= call_seconds.second_of_day
+    group by call_seconds.second_of_day
+),
+
+tier_thresholds as (
+    select distinct price_rules.tier_start
+    from price_rules
+    where price_rules.tier_start is not null
+),
+
+call_prompt_sizes as (
+    select distinct calls_resolved.prompt_tokens from calls_resolved
+),
+
+tier_buckets as (
+    -- a tier applies when input tokens exceed its threshold, i.e. when the threshold is at most
+    -- the largest threshold below the call's input tokens (-1 when none is below)
+    select
+        call_prompt_sizes.prompt_tokens,
+        coalesce(max(tier_thresholds.tier_start), -1) as tier_bucket
+    from call_prompt_sizes
+    left join tier_thresholds
+        on tier_thresholds.tier_start < call_prompt_sizes.prompt_tokens
+    group by call_prompt_sizes.prompt_tokens
+),
+
+calls_bucketed as (
+    select
+        calls_resolved.*,
+        tod_slots.tod_slot,
+        tier_buckets.tier_bucket
+    from calls_resolved
+    inner join tod_slots
+        on calls_resolved.second_of_day = tod_slots.second_of_day
+    inner join tier_buckets
+        on calls_resolved.prompt_tokens = tier_buckets.prompt_tokens
+),
+
 calls_in_states as (
-    select 'current' as price_state, calls_resolved.*
-    from calls_resolved
+    select 'current' as price_state, calls_bucketed.*
+    from calls_bucketed
     union all
-    select 'previous' as price_state, calls_resolved.*
-    from calls_resolved
+    select 'previous' as price_state, calls_bucketed.*
+    from calls_bucketed
     inner join models_repriced
         on (
-            calls_resolved.price_provider_id = models_repriced.provider_id
-            and calls_resolved.price_model_id = models_repriced.model_id
+            calls_bucketed.price_provider_id = models_repriced.provider_id
+            and calls_bucketed.price_model_id = models_repriced.model_id
         )
     union all
-    select 'previous' as price_state, calls_resolved.*
-    from calls_resolved
+    select 'previous' as price_state, calls_bucketed.*
+    from calls_bucketed
     inner join models_repriced
-        on calls_resolved.provider = models_repriced.provider_id
-        and calls_resolved.model = models_repriced.model_id
+        on calls_bucketed.provider = models_repriced.provider_id
+        and calls_bucketed.model = models_repriced.model_id
         and not (
-            coalesce(calls_resolved.price_provider_id, '') = calls_resolved.provider
-            and coalesce(calls_resolved.price_model_id, '') = calls_resolved.model
+            coalesce(calls_bucketed.price_provider_id, '') = calls_bucketed.provider
+            and coalesce(calls_bucketed.price_model_id, '') = calls_bucketed.model
         )
+),
+
+distinct_pricing_cases as (
+    -- everything the choice of unit prices depends on
+    select distinct
+        calls_in_states.price_state,
+        calls_in_states.provider,
+        calls_in_states.model,
+        calls_in_states.price_provider_id,
+        calls_in_states.price_model_id,
+        calls_in_states.is_model_resolved,
+        calls_in_states.is_context_priced,
+        calls_in_states.context_key,
+        calls_in_states.context_value,
+        calls_in_states.event_date,
+        calls_in_states.tod_slot,
+        calls_in_states.tier_bucket
+    from calls_in_states
+),
+
+pricing_cases as (
+    select
+        distinct_pricing_cases.*,
+        row_number() over (
+            order by
+                distinct_pricing_cases.price_state,
+                distinct_pricing_cases.provider,
+                distinct_pricing_cases.model,
+                distinct_pricing_cases.price_provider_id,
+                distinct_pricing_cases.price_model_id,
+                distinct_pricing_cases.is_model_resolved,
+                distinct_pricing_cases.is_context_priced,
+                distinct_pricing_cases.context_key,
+                distinct_pricing_cases.context_value,
+                distinct_pricing_cases.event_date,
+                distinct_pricing_cases.tod_slot,
+                distinct_pricing_cases.tier_bucket
+        ) as pricing_case
+    from distinct_pricing_cases
 ),
 
 call_price_keys as (
     -- A call is priced by catalog rules of its resolved model, and by period rules written for
     -- either its resolved model or its raw provider and model strings.
     select
-        calls_in_states.price_state,
-        calls_in_states.event_id,
-        calls_in_states.price_provider_id as provider_id,
-        calls_in_states.price_model_id as model_id,
+        pricing_cases.pricing_case,
+        pricing_cases.price_provider_id as provider_id,
+        pricing_cases.price_model_id as model_id,
         false as is_raw_key
-    from calls_in_states
-    where calls_in_states.is_model_resolved
+    from pricing_cases
+    where pricing_cases.is_model_resolved
     union all
     select
-        calls_in_states.price_state,
-        calls_in_states.event_id,
-        calls_in_states.provider as provider_id,
-        calls_in_states.model as model_id,
+        pricing_cases.pricing_case,
+        pricing_cases.provider as provider_id,
+        pricing_cases.model as model_id,
         true as is_raw_key
-    from calls_in_states
+    from pricing_cases
     where not (
-        coalesce(calls_in_states.price_provider_id, '') = calls_in_states.provider
-        and coalesce(calls_in_states.price_model_id, '') = calls_in_states.model
+        coalesce(pricing_cases.price_provider_id, '') = pricing_cases.provider
+        and coalesce(pricing_cases.price_model_id, '') = pricing_cases.model
     )
 ),
 
 rules_in_force as (
     select
-        calls_in_states.price_state,
-        calls_in_states.event_id,
+        pricing_cases.pricing_case,
         price_rules.price_source,
         price_rules.source_priority,
         price_rules.export_version,
@@ -222,35 +324,34 @@ rules_in_force as (
         price_rules.unit_per,
         price_rules.tier_start,
         price_rules.usd_per_unit,
-        calls_in_states.prompt_tokens
-    from calls_in_states
+        pricing_cases.tier_bucket
+    from pricing_cases
     inner join call_price_keys
-        on calls_in_states.price_state = call_price_keys.price_state
-        and calls_in_states.event_id = call_price_keys.event_id
+        on pricing_cases.pricing_case = call_price_keys.pricing_case
     inner join price_rules
-        on call_price_keys.price_state = price_rules.price_state
+        on pricing_cases.price_state = price_rules.price_state
         and call_price_keys.provider_id = price_rules.provider_id
         and call_price_keys.model_id = price_rules.model_id
     where
         (price_rules.rule_kind = 'period' or not call_price_keys.is_raw_key)
-        and (price_rules.valid_from is null or calls_in_states.event_date >= price_rules.valid_from)
+        and (price_rules.valid_from is null or pricing_cases.event_date >= price_rules.valid_from)
         and (
             price_rules.rule_kind <> 'period'
             or price_rules.valid_to is null
-            or calls_in_states.event_date < price_rules.valid_to
+            or pricing_cases.event_date < price_rules.valid_to
         )
         and (
             price_rules.tod_start_second is null
             or (
                 price_rules.tod_start_second <= price_rules.tod_end_second
-                and calls_in_states.second_of_day >= price_rules.tod_start_second
-                and calls_in_states.second_of_day < price_rules.tod_end_second
+                and pricing_cases.tod_slot >= price_rules.tod_start_second
+                and pricing_cases.tod_slot < price_rules.tod_end_second
             )
             or (
                 price_rules.tod_start_second > price_rules.tod_end_second
                 and (
-                    calls_in_states.second_of_day >= price_rules.tod_start_second
-                    or calls_in_states.second_of_day < price_rules.tod_end_second
+                    pricing_cases.tod_slot >= price_rules.tod_start_second
+                    or pricing_cases.tod_slot < price_rules.tod_end_second
                 )
             )
         )
@@ -258,10 +359,10 @@ rules_in_force as (
             price_rules.rule_kind = 'standard'
             or (price_rules.rule_kind = 'period' and price_rules.context_key is null)
             or (
-                price_rules.context_key = calls_in_states.context_key
-                and price_rules.context_value = calls_in_states.context_value
+                price_rules.context_key = pricing_cases.context_key
+                and price_rules.context_value = pricing_cases.context_value
                 -- the catalog ignores request context for a model borrowed from a fallback provider
-                and (price_rules.rule_kind = 'period' or calls_in_states.is_context_priced)
+                and (price_rules.rule_kind = 'period' or pricing_cases.is_context_priced)
             )
         )
 ),
@@ -270,15 +371,15 @@ rules_ranked as (
     select
         rules_in_force.*,
         max(case when rules_in_force.rule_kind = 'standard' then rules_in_force.rule_rank end) over (
-            partition by rules_in_force.price_state, rules_in_force.event_id
+            partition by rules_in_force.pricing_case
         ) as standard_rank_in_force,
         min(case when rules_in_force.rule_kind = 'variant' then rules_in_force.rule_rank end) over (
-            partition by rules_in_force.price_state, rules_in_force.event_id, rules_in_force.price_key
+            partition by rules_in_force.pricing_case, rules_in_force.price_key
         ) as variant_rank_in_force,
         -- Catalog exports and LiteLLM files are full price lists: a call takes every component
         -- from the one best list that prices it (a component it lacks stays in its parent class).
         min(case when rules_in_force.price_source <> 'negotiated' then rules_in_force.source_priority end) over (
-            partition by rules_in_force.price_state, rules_in_force.event_id
+            partition by rules_in_force.pricing_case
         ) as price_list_priority
     from rules_in_force
 ),
@@ -310,7 +411,7 @@ component_source_ranked as (
     select
         component_candidates.*,
         dense_rank() over (
-            partition by component_candidates.price_state, component_candidates.event_id, component_candidates.price_key
+            partition by component_candidates.pricing_case, component_candidates.price_key
             order by
                 component_candidates.source_priority asc,
                 case when component_candidates.context_key is null then 1 else 0 end asc,
@@ -323,24 +424,20 @@ component_tiers_ranked as (
     select
         component_source_ranked.*,
         row_number() over (
-            partition by
-                component_source_ranked.price_state,
-                component_source_ranked.event_id,
-                component_source_ranked.price_key
+            partition by component_source_ranked.pricing_case, component_source_ranked.price_key
             order by coalesce(component_source_ranked.tier_start, -1) desc
         ) as tier_rank
     from component_source_ranked
     where component_source_ranked.source_rank = 1
         and (
             component_source_ranked.tier_start is null
-            or component_source_ranked.prompt_tokens > component_source_ranked.tier_start
+            or component_source_ranked.tier_start <= component_source_ranked.tier_bucket
         )
 ),
 
 unit_prices as (
     select
-        component_tiers_ranked.price_state,
-        component_tiers_ranked.event_id,
+        component_tiers_ranked.pricing_case,
         max(component_tiers_ranked.price_source) as price_source,
         count(distinct component_tiers_ranked.price_source) as price_sources,
         max(component_tiers_ranked.export_version) as price_export_version,
@@ -358,12 +455,32 @@ unit_prices as (
             then component_tiers_ranked.usd_per_unit end) as request_usd_per_k
     from component_tiers_ranked
     where component_tiers_ranked.tier_rank = 1
-    group by component_tiers_ranked.price_state, component_tiers_ranked.event_id
+    group by component_tiers_ranked.pricing_case
+),
+
+calls_with_pricing_case as (
+    select
+        calls_in_states.*,
+        pricing_cases.pricing_case
+    from calls_in_states
+    inner join pricing_cases
+        on calls_in_states.price_state = pricing_cases.price_state
+        and calls_in_states.provider = pricing_cases.provider
+        and calls_in_states.model = pricing_cases.model
+        and calls_in_states.price_provider_id is not distinct from pricing_cases.price_provider_id
+        and calls_in_states.price_model_id is not distinct from pricing_cases.price_model_id
+        and calls_in_states.is_model_resolved = pricing_cases.is_model_resolved
+        and calls_in_states.is_context_priced = pricing_cases.is_context_priced
+        and calls_in_states.context_key is not distinct from pricing_cases.context_key
+        and calls_in_states.context_value is not distinct from pricing_cases.context_value
+        and calls_in_states.event_date = pricing_cases.event_date
+        and calls_in_states.tod_slot = pricing_cases.tod_slot
+        and calls_in_states.tier_bucket = pricing_cases.tier_bucket
 ),
 
 billed_units as (
     select
-        calls_in_states.*,
+        calls_with_pricing_case.*,
         unit_prices.price_source,
         unit_prices.price_sources,
         unit_prices.price_export_version,
@@ -373,18 +490,17 @@ billed_units as (
         unit_prices.output_usd_per_mtok,
         unit_prices.reasoning_usd_per_mtok,
         unit_prices.request_usd_per_k,
-        calls_in_states.prompt_tokens
+        calls_with_pricing_case.prompt_tokens
         - case when unit_prices.cache_read_usd_per_mtok is not null
-            then calls_in_states.cached_prompt_tokens else 0 end
+            then calls_with_pricing_case.cached_prompt_tokens else 0 end
         - case when unit_prices.cache_write_usd_per_mtok is not null
-            then calls_in_states.cache_write_tokens else 0 end as uncached_input_tokens,
-        calls_in_states.completion_tokens
+            then calls_with_pricing_case.cache_write_tokens else 0 end as uncached_input_tokens,
+        calls_with_pricing_case.completion_tokens
         - case when unit_prices.reasoning_usd_per_mtok is not null
-            then calls_in_states.reasoning_tokens else 0 end as billed_output_tokens
-    from calls_in_states
+            then calls_with_pricing_case.reasoning_tokens else 0 end as billed_output_tokens
+    from calls_with_pricing_case
     left join unit_prices
-        on calls_in_states.price_state = unit_prices.price_state
-        and calls_in_states.event_id = unit_prices.event_id
+        on calls_with_pricing_case.pricing_case = unit_prices.pricing_case
 ),
 
 components as (
