@@ -1,4 +1,10 @@
-"""Every dbt model as a Dagster asset; every dbt test (data and unit) as an asset check."""
+"""Every dbt model as a Dagster asset; every dbt data test as an asset check.
+
+dbt unit tests check the SQL against fixed inputs, not the data: they run in ``make test``
+(``tests/test_dbt_unit_tests.py``), not in every production build, where they cost about a third
+of an incremental build's dbt time (BENCHMARKS.md, "Findings"). Set ``LLM_MARGIN_DBT_UNIT_TESTS=1``
+to run them in a build as well (before each model they test, as ``dbt build`` orders them).
+"""
 
 import os
 
@@ -12,6 +18,7 @@ from orchestration.pools import WAREHOUSE_POOL
 # A dbt node selection to leave out of this build, e.g. "test_type:unit" for a second build of
 # unchanged models (the Spark comparison test's incremental step uses it; unit tests ran already).
 EXCLUDE_ENV = "LLM_MARGIN_DBT_EXCLUDE"
+UNIT_TESTS_ENV = "LLM_MARGIN_DBT_UNIT_TESTS"
 
 parse_project()
 
@@ -23,9 +30,16 @@ parse_project()
     pool=WAREHOUSE_POOL,
 )
 def llm_margin_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
-    # ``build`` runs models, unit tests and data tests in DAG order; a failing error-severity test
-    # stops everything downstream of it and fails the run.
+    # ``build`` runs models and data tests in DAG order; a failing error-severity test stops
+    # everything downstream of it and fails the run.
+    yield from dbt.cli(build_args(), context=context).stream()
+
+
+def build_args() -> list[str]:
+    """The ``dbt build`` arguments, from ``LLM_MARGIN_DBT_UNIT_TESTS`` and ``LLM_MARGIN_DBT_EXCLUDE``."""
     args = ["build"]
+    if os.environ.get(UNIT_TESTS_ENV, "").strip() != "1":
+        args += ["--exclude-resource-type", "unit_test"]
     if os.environ.get(EXCLUDE_ENV):
         args += ["--exclude", os.environ[EXCLUDE_ENV]]
-    yield from dbt.cli(args, context=context).stream()
+    return args
