@@ -1,0 +1,112 @@
+"""The Dagster side of a family of CSV exports (``billing.TableExports``): one landing spec, and
+one multi-asset that loads the landing folder into one lake asset per entity plus a quarantine
+asset, with a warning check that every file loaded and no row was quarantined.
+
+Billing exports and provider invoices are declared with it (``billing_assets``,
+``provider_invoice_assets``); a new export family is one more declaration.
+"""
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+
+from orchestration.ingest.assets import LAKE_POOL
+from orchestration.ingest.billing import BillingFileLoad, TableExports, load_billing
+from orchestration.ingest.lake import LOADED_SHAS
+from orchestration.paths import data_paths
+
+
+def table_export_assets(
+    exports: TableExports,
+    *,
+    landing_description: str,
+    lake: dict[str, tuple[AssetKey, str]],
+    quarantine: tuple[AssetKey, str],
+    check: tuple[str, str],
+) -> tuple[AssetSpec, AssetsDefinition]:
+    """(landing spec, ingest multi-asset ``ingest_<group>``) for ``exports``.
+
+    ``lake`` maps each entity to its lake asset key and description; ``quarantine`` and ``check``
+    are (key or name, description) pairs. The landing folder is ``landing/<group>/``.
+    """
+    missing = set(exports.entities) ^ set(lake)
+    if missing:
+        raise ValueError(f"lake assets and {exports.group} entities differ on {sorted(missing)}")
+    landing_key = AssetKey(["landing", exports.group])
+    landing = AssetSpec(
+        landing_key, description=landing_description, group_name="landing", kinds={"file"}
+    )
+    quarantine_key, quarantine_description = quarantine
+    check_name, check_description = check
+
+    def lake_spec(key: AssetKey, description: str) -> AssetSpec:
+        return AssetSpec(
+            key, deps=[landing_key], group_name="lake", kinds={"parquet"}, description=description
+        )
+
+    @multi_asset(
+        name=f"ingest_{exports.group}",
+        specs=[
+            *(lake_spec(key, description) for key, description in lake.values()),
+            lake_spec(quarantine_key, quarantine_description),
+        ],
+        check_specs=[
+            AssetCheckSpec(check_name, asset=quarantine_key, description=check_description)
+        ],
+        pool=LAKE_POOL,
+    )
+    def ingest(context: AssetExecutionContext):
+        paths = data_paths().ensure()
+        results = load_billing(paths.landing_for(exports.group), paths.lake, exports=exports)
+        for r in results:
+            context.log.info(
+                f"{r.source_file}: {r.status}; read {r.rows_read}, loaded {r.rows_loaded}, "
+                f"quarantined {r.rows_quarantined}" + (f" ({r.message})" if r.message else "")
+            )
+        for entity, (key, _) in lake.items():
+            mine = [r for r in results if r.entity == entity and r.status == "loaded"]
+            yield MaterializeResult(
+                asset_key=key,
+                metadata={
+                    "files_loaded": len(mine),
+                    "rows_loaded": sum(r.rows_loaded for r in mine),
+                    LOADED_SHAS: MetadataValue.json([r.file_sha256 for r in mine]),
+                },
+            )
+        yield MaterializeResult(
+            asset_key=quarantine_key,
+            metadata={"rows_quarantined": sum(r.rows_quarantined for r in results)},
+        )
+        problems = _problems(results)
+        yield AssetCheckResult(
+            check_name=check_name,
+            passed=not problems,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"problems": MetadataValue.json(problems)},
+        )
+
+    return landing, ingest
+
+
+def _problems(results: list[BillingFileLoad]) -> list[str]:
+    """One line per file that did not load, and per file with quarantined rows."""
+    failed = [
+        f"{r.source_file}: {r.status} {r.message}"
+        for r in results
+        if r.status in ("failed", "unsupported")
+    ]
+    quarantined = [
+        f"{r.source_file}: {r.rows_quarantined} rows quarantined {r.quarantine_by_reason}"
+        for r in results
+        if r.rows_quarantined
+    ]
+    return failed + quarantined
