@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
+from conftest import event, write_jsonl
 from dagster import AssetKey
 
 from orchestration import cli
@@ -19,7 +20,6 @@ from orchestration.checks.gx_suites import (
 )
 from orchestration.checks.raw_batches import _usage_event_files
 from orchestration.ingest.lake import file_sha256
-from tests.conftest import event, write_jsonl
 
 SUITES = ["usage_events", "pricing_exports", "billing_exports", "provider_invoices"]
 
