@@ -12,8 +12,8 @@ call_costs as (
     select * from {{ ref('int_call_costs_monthly') }}
 ),
 
-tasks as (
-    select * from {{ ref('fct_tasks') }}
+tasks_monthly as (
+    select * from {{ ref('int_tasks_monthly') }}
 ),
 
 revenue as (
@@ -46,14 +46,12 @@ usage_by_customer as (
 
 tasks_by_customer as (
     select
-        coalesce(tasks.customer_id, '(untagged)') as customer_id,
-        cast({{ dbt.date_trunc('month', 'tasks.task_date') }} as date) as month,
-        cast(count(*) as bigint) as tasks,
-        cast(sum(case when tasks.is_successful then 1 else 0 end) as bigint) as successful_tasks
-    from tasks
-    group by
-        coalesce(tasks.customer_id, '(untagged)'),
-        cast({{ dbt.date_trunc('month', 'tasks.task_date') }} as date)
+        tasks_monthly.customer_id,
+        tasks_monthly.month,
+        cast(sum(tasks_monthly.tasks) as bigint) as tasks,
+        cast(sum(tasks_monthly.successful_tasks) as bigint) as successful_tasks
+    from tasks_monthly
+    group by tasks_monthly.customer_id, tasks_monthly.month
 ),
 
 revenue_in_usage_months as (

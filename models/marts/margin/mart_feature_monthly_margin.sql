@@ -12,8 +12,8 @@ call_costs as (
     select * from {{ ref('int_call_costs_monthly') }}
 ),
 
-tasks as (
-    select * from {{ ref('fct_tasks') }}
+tasks_monthly as (
+    select * from {{ ref('int_tasks_monthly') }}
 ),
 
 customer_margin as (
@@ -89,14 +89,12 @@ by_feature as (
 
 tasks_by_feature as (
     select
-        coalesce(tasks.feature, '(untagged)') as feature,
-        cast({{ dbt.date_trunc('month', 'tasks.task_date') }} as date) as month,
-        cast(count(*) as bigint) as tasks,
-        cast(sum(case when tasks.is_successful then 1 else 0 end) as bigint) as successful_tasks
-    from tasks
-    group by
-        coalesce(tasks.feature, '(untagged)'),
-        cast({{ dbt.date_trunc('month', 'tasks.task_date') }} as date)
+        tasks_monthly.feature,
+        tasks_monthly.month,
+        cast(sum(tasks_monthly.tasks) as bigint) as tasks,
+        cast(sum(tasks_monthly.successful_tasks) as bigint) as successful_tasks
+    from tasks_monthly
+    group by tasks_monthly.feature, tasks_monthly.month
 ),
 
 month_totals as (
