@@ -104,41 +104,40 @@ workspace_budgets as (
         workspaces.monthly_hard_cap_usd
 ),
 
-plan_budgets as (
+configured_scope_spend as (
+    -- spend per plan and per feature: the scopes whose budgets come from the seed
     select
         'plan' as scope,
-        configured_budgets.scope_id,
-        cast(null as string) as customer_id,
+        customer_months_on_plans.plan_id as scope_id,
         customer_months_on_plans.period_start,
-        cast(configured_budgets.monthly_budget_usd as decimal(24, 12)) as budget_usd,
-        'configured' as budget_source,
-        cast(sum(customer_months_on_plans.spend_usd) as decimal(24, 12)) as spend_usd
+        customer_months_on_plans.spend_usd
     from customer_months_on_plans
-    inner join configured_budgets
-        on customer_months_on_plans.plan_id = configured_budgets.scope_id
-        and configured_budgets.scope = 'plan'
-    group by
-        configured_budgets.scope_id,
-        customer_months_on_plans.period_start,
-        configured_budgets.monthly_budget_usd
-),
-
-feature_budgets as (
+    union all
     select
         'feature' as scope,
+        spend.feature as scope_id,
+        spend.period_start,
+        spend.spend_usd
+    from spend
+),
+
+configured_budgets_spent as (
+    select
+        configured_budgets.scope,
         configured_budgets.scope_id,
         cast(null as string) as customer_id,
-        spend.period_start,
+        configured_scope_spend.period_start,
         cast(configured_budgets.monthly_budget_usd as decimal(24, 12)) as budget_usd,
         'configured' as budget_source,
-        cast(sum(spend.spend_usd) as decimal(24, 12)) as spend_usd
-    from spend
+        cast(sum(configured_scope_spend.spend_usd) as decimal(24, 12)) as spend_usd
+    from configured_scope_spend
     inner join configured_budgets
-        on spend.feature = configured_budgets.scope_id
-        and configured_budgets.scope = 'feature'
+        on configured_scope_spend.scope = configured_budgets.scope
+        and configured_scope_spend.scope_id = configured_budgets.scope_id
     group by
+        configured_budgets.scope,
         configured_budgets.scope_id,
-        spend.period_start,
+        configured_scope_spend.period_start,
         configured_budgets.monthly_budget_usd
 ),
 
@@ -147,9 +146,7 @@ budgets as (
     union all
     select * from workspace_budgets
     union all
-    select * from plan_budgets
-    union all
-    select * from feature_budgets
+    select * from configured_budgets_spent
 ),
 
 budgets_timed as (
