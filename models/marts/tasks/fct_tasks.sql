@@ -47,8 +47,9 @@ tasks_summarised as (
         max(case when attempts.is_last_attempt then attempts.provider end) as final_provider,
         max(case when attempts.is_last_attempt then attempts.model end) as final_model,
         max(case when attempts.is_last_attempt then attempts.status end) as final_status,
-        max(case when attempts.is_last_attempt then attempts.outcome end) as final_outcome,
-        max(case when attempts.outcome is not null then attempts.attempt_number end) as outcome_attempt_number,
+        -- the outcome the task reported last (the final attempt's, else an earlier one's)
+        {{ max_by('attempts.outcome', 'case when attempts.outcome is not null then attempts.attempt_number end') }}
+        as outcome,
         max(case when attempts.is_last_attempt and attempts.is_incomplete then 1 else 0 end) = 1
         as is_incomplete,
         max(case when attempts.has_inherited_tags then 1 else 0 end) = 1 as has_inherited_tags,
@@ -60,43 +61,20 @@ tasks_summarised as (
         cast(sum(attempts.completion_tokens) as bigint) as completion_tokens,
         cast(sum(attempts.reasoning_tokens) as bigint) as reasoning_tokens,
         cast(sum(attempts.latency_ms) as bigint) as total_latency_ms,
-        cast(sum(attempts.cost_usd) as decimal(24, 12)) as total_cost_usd
+        cast(sum(attempts.cost_usd) as decimal(24, 12)) as total_cost_usd,
+        cast(sum(case when attempts.is_last_attempt then attempts.cost_usd end) as decimal(24, 12))
+        as last_attempt_cost_usd
     from attempts
     group by attempts.task_id
-),
-
-outcomes as (
-    select
-        attempts.task_id,
-        attempts.outcome
-    from attempts
-    inner join tasks_summarised
-        on attempts.task_id = tasks_summarised.task_id
-        and attempts.attempt_number = tasks_summarised.outcome_attempt_number
 ),
 
 tasks_judged as (
     select
         tasks_summarised.*,
-        coalesce(tasks_summarised.final_outcome, outcomes.outcome) as outcome,
         tasks_summarised.final_status = 'success'
-        and coalesce(coalesce(tasks_summarised.final_outcome, outcomes.outcome), 'accepted')
-        not in ('rejected', 'failed', 'abandoned') as is_successful
+        and coalesce(tasks_summarised.outcome, 'accepted') not in ('rejected', 'failed', 'abandoned')
+        as is_successful
     from tasks_summarised
-    left join outcomes
-        on tasks_summarised.task_id = outcomes.task_id
-),
-
-wasted as (
-    -- output not used: every attempt of a failed task, every attempt but the last of a successful one
-    select
-        attempts.task_id,
-        cast(sum(attempts.cost_usd) as decimal(24, 12)) as wasted_cost_usd
-    from attempts
-    inner join tasks_judged
-        on attempts.task_id = tasks_judged.task_id
-    where not (attempts.is_last_attempt and tasks_judged.is_successful)
-    group by attempts.task_id
 ),
 
 final as (
@@ -135,11 +113,19 @@ final as (
         tasks_judged.reasoning_tokens,
         tasks_judged.total_latency_ms,
         tasks_judged.total_cost_usd,
-        coalesce(wasted.wasted_cost_usd, cast(0 as decimal(24, 12))) as wasted_cost_usd,
+        -- output not used: every attempt of a failed task, every attempt but the last of a
+        -- successful one (one attempt per task is the last; unpriced attempts add nothing)
+        coalesce(
+            cast(
+                tasks_judged.total_cost_usd
+                - case when tasks_judged.is_successful
+                    then coalesce(tasks_judged.last_attempt_cost_usd, 0) else 0 end
+                as decimal(24, 12)
+            ),
+            cast(0 as decimal(24, 12))
+        ) as wasted_cost_usd,
         {{ rebuilt_at() }} as rebuilt_at
     from tasks_judged
-    left join wasted
-        on tasks_judged.task_id = wasted.task_id
 )
 
 select * from final
