@@ -13,6 +13,7 @@ from orchestration import cli
 from orchestration.checks.gx_suites import (
     SUITES_DIR,
     check_results,
+    file_chunks,
     load_suite,
     suite_parts,
     validate,
@@ -70,6 +71,49 @@ def test_a_failed_expectation_names_the_expectation_the_column_and_the_records()
     described = blocking.metadata["failures"].value
     assert {d["column"] for d in described} == {"prompt_tokens", "service_tier"}
     assert "2025-03-01.jsonl" in blocking.metadata["summary"].value
+
+
+def test_a_batch_validated_in_chunks_gives_the_whole_batch_result(tmp_path):
+    """Big batches are validated a million rows at a time; the counts and the verdict must be
+    those of the whole batch, and the sample comes from every chunk, in file order."""
+    suite = load_suite("usage_events")
+    files = []
+    for n in range(4):  # 4 files of 3 rows; bad token counts in files 0, 2 and 3
+        rows = [event(event_id=f"e{n}-{i}", cached_prompt_tokens=0) for i in range(3)]
+        if n != 1:
+            rows[1]["prompt_tokens"] = 40_000_000_000
+        frame = pd.DataFrame(rows)
+        frame["_source_file"] = f"day{n}.jsonl"
+        frame["_source_row"] = range(1, 4)
+        for column in ("cache_write_tokens", "reasoning_tokens", "latency_ms", "attempt"):
+            if column not in frame:
+                frame[column] = pd.Series([None] * 3, dtype="Int64")
+        for column in ("service_tier", "status"):
+            if column not in frame:
+                frame[column] = pd.Series([None] * 3, dtype="string")
+        path = tmp_path / f"part-{n}.parquet"
+        frame.to_parquet(path)
+        files.append(path)
+    assert [len(c) for c in file_chunks(files, 5)] == [1, 1, 1, 1]
+    assert [len(c) for c in file_chunks(files, 6)] == [2, 2]
+
+    whole = validate_batch("usage_events", {"all": files}, chunk_rows=100)
+    chunked = validate_batch("usage_events", {"all": files}, chunk_rows=3)
+    assert len(chunked) == len(whole) == len(suite["expectations"])
+    for a, b in zip(whole, chunked, strict=True):
+        assert (a.expectation, a.column, a.success) == (b.expectation, b.column, b.success)
+        assert (a.unexpected_count, a.element_count) == (b.unexpected_count, b.element_count)
+    [tokens] = [o for o in chunked if not o.success]
+    assert (tokens.column, tokens.unexpected_count, tokens.element_count) == (
+        "prompt_tokens",
+        3,
+        12,
+    )
+    assert [(r["_source_file"], r["_source_row"]) for r in tokens.sample] == [
+        ("day0.jsonl", 2),
+        ("day2.jsonl", 2),
+        ("day3.jsonl", 2),
+    ]
 
 
 def test_a_corrupt_usage_batch_stops_the_marts_and_says_why(data_dir, capsys):

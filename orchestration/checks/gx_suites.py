@@ -33,6 +33,16 @@ from orchestration.paths import PROJECT_ROOT, data_paths
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
 SAMPLE_SIZE = 5
+# Expectations that judge each row on its own: a batch can be validated in chunks of rows and
+# the results added up. Any other kind (uniqueness, aggregates) needs the whole batch at once.
+ROW_WISE = {
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_match_regex",
+    "expect_column_pair_values_a_to_be_greater_than_b",
+}
+CHUNK_ROWS = 1_000_000
 
 
 @dataclass
@@ -105,6 +115,38 @@ def validate(
 ) -> list[Outcome]:
     """Run ``expectations`` on ``frame`` through GX 1.x (ephemeral context, pandas data source,
     a ValidationDefinition) and return one Outcome per expectation."""
+    return validate_frames(suite, part, [frame], expectations, index_columns)
+
+
+def validate_frames(
+    suite: str, part: str, frames: Iterable, expectations: list[dict], index_columns: list[str]
+) -> list[Outcome]:
+    """``validate`` over a batch given as several frames (chunks of rows), the results added up:
+    only for expectations that judge each row alone (``ROW_WISE``)."""
+    definition = None
+    total: list[Outcome] | None = None
+    for frame in frames:
+        if definition is None:
+            definition = _definition(suite, part, expectations)
+        index = [c for c in index_columns if c in frame.columns]
+        result = definition.run(
+            batch_parameters={"dataframe": frame},
+            result_format={
+                "result_format": "SUMMARY",
+                "unexpected_index_column_names": index,
+                "partial_unexpected_count": SAMPLE_SIZE,
+            },
+        )
+        outcomes = _outcomes(suite, part, result, len(frame))
+        total = (
+            outcomes
+            if total is None
+            else [_add(a, b) for a, b in zip(total, outcomes, strict=True)]
+        )
+    return total or []
+
+
+def _definition(suite: str, part: str, expectations: list[dict]):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import (
@@ -130,18 +172,12 @@ def validate(
             ],
         )
     )
-    definition = context.validation_definitions.add(
+    return context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{suite}.{part}", data=batch, suite=gx_suite)
     )
-    index = [c for c in index_columns if c in frame.columns]
-    result = definition.run(
-        batch_parameters={"dataframe": frame},
-        result_format={
-            "result_format": "SUMMARY",
-            "unexpected_index_column_names": index,
-            "partial_unexpected_count": SAMPLE_SIZE,
-        },
-    )
+
+
+def _outcomes(suite: str, part: str, result, rows: int) -> list[Outcome]:
     outcomes = []
     for r in result.results:
         config = r.expectation_config
@@ -172,22 +208,66 @@ def validate(
                 success=bool(r.success),
                 why=(config.meta or {}).get("why", ""),
                 unexpected_count=int(details.get("unexpected_count") or 0),
-                element_count=int(details.get("element_count") or len(frame)),
+                element_count=int(details.get("element_count") or rows),
                 sample=sample,
             )
         )
     return outcomes
 
 
-def validate_batch(suite_name: str, files_by_part: dict[str, list[Path]]) -> list[Outcome]:
+def _add(a: Outcome, b: Outcome) -> Outcome:
+    """One expectation's outcome over two chunks of a batch."""
+    assert (a.expectation, a.column) == (b.expectation, b.column), (a, b)
+    return Outcome(
+        suite=a.suite,
+        part=a.part,
+        expectation=a.expectation,
+        column=a.column,
+        blocking=a.blocking,
+        success=a.success and b.success,
+        why=a.why,
+        unexpected_count=a.unexpected_count + b.unexpected_count,
+        element_count=a.element_count + b.element_count,
+        sample=(a.sample + b.sample)[:SAMPLE_SIZE],
+    )
+
+
+def file_chunks(files: list[Path], max_rows: int) -> list[list[Path]]:
+    """``files`` in order, grouped so that each group holds at most ``max_rows`` rows (a file
+    larger than that is a group of its own), from the Parquet footers."""
+    import pyarrow.parquet as pq
+
+    chunks: list[list[Path]] = []
+    rows = 0
+    for path in files:
+        n = pq.read_metadata(path).num_rows
+        if not chunks or rows + n > max_rows:
+            chunks.append([])
+            rows = 0
+        chunks[-1].append(path)
+        rows += n
+    return chunks
+
+
+def validate_batch(
+    suite_name: str, files_by_part: dict[str, list[Path]], *, chunk_rows: int = CHUNK_ROWS
+) -> list[Outcome]:
+    """Validate each part's files. Suites of row-wise expectations only are read and validated
+    ``chunk_rows`` rows at a time, so memory does not grow with the batch; others at once."""
     suite = load_suite(suite_name)
     outcomes: list[Outcome] = []
     for part, spec in suite_parts(suite).items():
         files = files_by_part.get(part, [])
         if not files:
             continue
-        frame = read_batch(files, spec["read"])
-        outcomes += validate(suite_name, part, frame, spec["expectations"], suite["index_columns"])
+        row_wise = all(
+            e["type"] in ROW_WISE and "mostly" not in e["kwargs"] for e in spec["expectations"]
+        )
+        chunks = file_chunks(files, chunk_rows) if row_wise else [files]
+        frames = (read_batch(chunk, spec["read"]) for chunk in chunks)
+        outcomes += validate_frames(
+            suite_name, part, frames, spec["expectations"], suite["index_columns"]
+        )
     return outcomes
 
 
