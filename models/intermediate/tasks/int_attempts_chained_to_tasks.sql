@@ -128,11 +128,15 @@ call_roots as (
 ),
 
 attempts_keyed as (
+    -- only what ordering needs: the windows below sort every attempt, so keep their rows narrow
     select
-        calls.*,
+        calls.event_id,
         call_roots.root_event_id,
         coalesce(roots.task_id, roots.event_id) as task_key,
-        roots.task_id is null as is_task_id_derived
+        roots.task_id is null as is_task_id_derived,
+        calls.occurred_at,
+        coalesce(calls.attempt, 1) as attempt,
+        calls.route
     from calls
     inner join call_roots
         on calls.event_id = call_roots.event_id
@@ -145,12 +149,12 @@ attempts_ordered as (
         attempts_keyed.*,
         row_number() over (
             partition by attempts_keyed.task_key
-            order by attempts_keyed.occurred_at, coalesce(attempts_keyed.attempt, 1), attempts_keyed.event_id
+            order by attempts_keyed.occurred_at, attempts_keyed.attempt, attempts_keyed.event_id
         ) as attempt_number,
         count(*) over (partition by attempts_keyed.task_key) as task_attempts,
         lag(attempts_keyed.route) over (
             partition by attempts_keyed.task_key
-            order by attempts_keyed.occurred_at, coalesce(attempts_keyed.attempt, 1), attempts_keyed.event_id
+            order by attempts_keyed.occurred_at, attempts_keyed.attempt, attempts_keyed.event_id
         ) as previous_route
     from attempts_keyed
 ),
@@ -158,12 +162,14 @@ attempts_ordered as (
 first_attempts as (
     select
         attempts_ordered.task_key,
-        attempts_ordered.customer_id as task_customer_id,
-        attempts_ordered.workspace_id as task_workspace_id,
-        attempts_ordered.feature as task_feature,
-        attempts_ordered.user_id as task_user_id,
-        attempts_ordered.event_date as task_date
+        first_calls.customer_id as task_customer_id,
+        first_calls.workspace_id as task_workspace_id,
+        first_calls.feature as task_feature,
+        first_calls.user_id as task_user_id,
+        first_calls.event_date as task_date
     from attempts_ordered
+    inner join calls as first_calls
+        on attempts_ordered.event_id = first_calls.event_id
     where attempts_ordered.attempt_number = 1
 ),
 
@@ -177,41 +183,43 @@ attempts_chained as (
         attempts_ordered.attempt_number = attempts_ordered.task_attempts as is_last_attempt,
         case
             when attempts_ordered.attempt_number = 1 then 'initial'
-            when attempts_ordered.fallback_from_route is not null then 'fallback'
-            when attempts_ordered.route <> attempts_ordered.previous_route then 'fallback'
+            when attempt_calls.fallback_from_route is not null then 'fallback'
+            when attempt_calls.route <> attempts_ordered.previous_route then 'fallback'
             else 'retry'
         end as attempt_kind,
-        attempts_ordered.occurred_at,
-        attempts_ordered.event_date,
+        attempt_calls.occurred_at,
+        attempt_calls.event_date,
         first_attempts.task_date,
-        coalesce(first_attempts.task_customer_id, attempts_ordered.customer_id) as customer_id,
-        coalesce(first_attempts.task_workspace_id, attempts_ordered.workspace_id) as workspace_id,
-        coalesce(first_attempts.task_feature, attempts_ordered.feature) as feature,
-        coalesce(first_attempts.task_user_id, attempts_ordered.user_id) as user_id,
-        attempts_ordered.customer_id as reported_customer_id,
-        attempts_ordered.workspace_id as reported_workspace_id,
-        attempts_ordered.feature as reported_feature,
-        attempts_ordered.customer_id is null
-        or attempts_ordered.workspace_id is null
-        or attempts_ordered.feature is null as has_inherited_tags,
-        coalesce(attempts_ordered.customer_id <> first_attempts.task_customer_id, false)
-        or coalesce(attempts_ordered.workspace_id <> first_attempts.task_workspace_id, false)
-        or coalesce(attempts_ordered.feature <> first_attempts.task_feature, false) as has_tag_conflict,
-        attempts_ordered.provider,
-        attempts_ordered.model,
-        attempts_ordered.route,
-        attempts_ordered.fallback_from_route,
-        attempts_ordered.status,
-        attempts_ordered.is_incomplete,
-        attempts_ordered.outcome,
-        attempts_ordered.latency_ms,
-        attempts_ordered.prompt_tokens,
-        attempts_ordered.cached_prompt_tokens,
-        attempts_ordered.completion_tokens,
-        attempts_ordered.reasoning_tokens,
-        attempts_ordered.is_priced,
-        attempts_ordered.cost_usd
+        coalesce(first_attempts.task_customer_id, attempt_calls.customer_id) as customer_id,
+        coalesce(first_attempts.task_workspace_id, attempt_calls.workspace_id) as workspace_id,
+        coalesce(first_attempts.task_feature, attempt_calls.feature) as feature,
+        coalesce(first_attempts.task_user_id, attempt_calls.user_id) as user_id,
+        attempt_calls.customer_id as reported_customer_id,
+        attempt_calls.workspace_id as reported_workspace_id,
+        attempt_calls.feature as reported_feature,
+        attempt_calls.customer_id is null
+        or attempt_calls.workspace_id is null
+        or attempt_calls.feature is null as has_inherited_tags,
+        coalesce(attempt_calls.customer_id <> first_attempts.task_customer_id, false)
+        or coalesce(attempt_calls.workspace_id <> first_attempts.task_workspace_id, false)
+        or coalesce(attempt_calls.feature <> first_attempts.task_feature, false) as has_tag_conflict,
+        attempt_calls.provider,
+        attempt_calls.model,
+        attempt_calls.route,
+        attempt_calls.fallback_from_route,
+        attempt_calls.status,
+        attempt_calls.is_incomplete,
+        attempt_calls.outcome,
+        attempt_calls.latency_ms,
+        attempt_calls.prompt_tokens,
+        attempt_calls.cached_prompt_tokens,
+        attempt_calls.completion_tokens,
+        attempt_calls.reasoning_tokens,
+        attempt_calls.is_priced,
+        attempt_calls.cost_usd
     from attempts_ordered
+    inner join calls as attempt_calls
+        on attempts_ordered.event_id = attempt_calls.event_id
     inner join first_attempts
         on attempts_ordered.task_key = first_attempts.task_key
 ),
