@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 MAX_FUTURE_HOURS_ENV = "LLM_MARGIN_MAX_FUTURE_HOURS"
 INGEST_WORKERS_ENV = "LLM_MARGIN_INGEST_WORKERS"
 
-_SQL_TYPES = {"string": "varchar", "integer": "bigint", "timestamp": "timestamptz"}
-
 
 @dataclass
 class FileLoad:
@@ -97,7 +95,7 @@ QUARANTINE_COLUMNS_SQL = """
 
 def _schema_relation_sql() -> str:
     """An empty ``validated`` relation with the right types (for schema-only files)."""
-    typed = ", ".join(f"null::{_SQL_TYPES[f.kind]} as {f.name}" for f in fields())
+    typed = ", ".join(f"null::{f.sql_type} as {f.name}" for f in fields())
     return (
         f"select 0::bigint as source_row, ''::varchar as raw_record, {typed}, "
         "null::varchar as attributes, "

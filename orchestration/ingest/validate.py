@@ -5,6 +5,11 @@ Input: a relation ``records(source_row, raw)`` (or ``raw_bytes`` for JSON Lines)
 ``attributes`` JSON object, and ``errors``: a list of ``{code, field, message}``, empty when the
 record is good. Every rule is a column expression, so a batch of a million records is validated
 in one vectorised pass; no Python runs per record.
+
+The rules come from the contract (``orchestration.contract.fields()``, read from the JSON Schema:
+required fields, types, enums, ``minimum``) plus the few rules across fields the schema cannot
+state; they are built with ``rules`` (shared with the table-export loader), all of severity
+``quarantine``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,16 @@ from datetime import datetime
 
 from orchestration.contract import TASK_TAG_FIELDS, Field, fields
 from orchestration.ingest.readers import CSV_CELLS_MARK
+from orchestration.ingest.rules import (
+    Rule,
+    Severity,
+    bound_rules,
+    enum_rule,
+    findings_sql,
+    q,
+    shown,
+    whole_number_from_text,
+)
 
 # Outside [EARLIEST, now + max_future] a timestamp is a bug upstream, not an event.
 EARLIEST_PLAUSIBLE = "2015-01-01"
@@ -22,25 +37,7 @@ DEFAULT_MAX_FUTURE_HOURS = 24
 INTEGER_JSON_TYPES = "('UBIGINT', 'BIGINT')"
 
 
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _shown(value_sql: str) -> str:
-    """A value as quoted in an error message, cut to 60 characters."""
-    return f"coalesce('\"' || left({value_sql}, 60) || '\"', 'null')"
-
-
-def _error(condition: str, code: str, field: str | None, message_sql: str) -> tuple[str, str]:
-    """(condition, error expression): the error struct when the condition holds, else null."""
-    field_sql = _q(field) if field else "null::varchar"
-    return condition, (
-        f"case when {condition} then struct_pack(code := {_q(code)}, field := {field_sql}, "
-        f"message := {message_sql}) end"
-    )
-
-
-def _field_columns(specs: list[Field]) -> list[str]:
+def _field_columns(specs: tuple[Field, ...]) -> list[str]:
     """``t_<f>`` each field's JSON type and ``s_<f>`` its text, unpacked from one parse per record.
 
     The list forms of ``json_type``/``json_extract_string`` parse a record once for all fields;
@@ -54,12 +51,16 @@ def _field_columns(specs: list[Field]) -> list[str]:
 
 
 def _typed_column(spec: Field, numbers_as_text: bool) -> str:
-    """``v_<f>``: the field's typed value, or null when its text does not convert."""
+    """``v_<f>``: the field's typed value, or null when its text does not convert.
+
+    A count is a whole number in every format: a JSON number with no fraction (``2.0`` is 2, as
+    in JSON Schema), or a text cell of digits with an optional sign (``rules.WHOLE_NUMBER_TEXT``).
+    """
     name = spec.name
     t, s = f"t_{name}", f"s_{name}"
     if spec.kind == "integer":
         if numbers_as_text:
-            typed = f"try_cast(trim({s}) as bigint)"
+            typed = whole_number_from_text(f"trim({s})")
         else:
             typed = (
                 f"case when {t} in {INTEGER_JSON_TYPES} then try_cast({s} as bigint) "
@@ -68,201 +69,175 @@ def _typed_column(spec: Field, numbers_as_text: bool) -> str:
             )
     elif spec.kind == "timestamp":
         typed = f"try_cast(trim({s}) as timestamptz)"
-    else:
+    elif spec.kind in ("string", "enum"):
         typed = s
+    else:
+        raise ValueError(f"{name}: the usage-event validator has no rule for kind {spec.kind!r}")
     return f"{typed} as v_{name}"
 
 
-def _field_errors(spec: Field) -> list[tuple[int, tuple[str, str]]]:
-    """(priority, error expression) pairs for one field; a lower priority is reported first."""
+def _field_rules(spec: Field) -> list[Rule]:
+    """The rules one field's spec states (required, type, bounds, enum)."""
     name = spec.name
     t, s, v = f"t_{name}", f"s_{name}", f"v_{name}"
     present = f"({t} is not null and {t} <> 'NULL')"
-    out: list[tuple[int, str]] = []
+    out: list[Rule] = []
     if spec.required:
         out.append(
-            (
+            Rule(
+                "missing_required",
+                name,
+                f"(not {present} or ({t} = 'VARCHAR' and trim({s}) = ''))",
+                q(f"{name} is required but is missing or empty"),
                 10,
-                _error(
-                    f"(not {present} or ({t} = 'VARCHAR' and trim({s}) = ''))",
-                    "missing_required",
-                    name,
-                    _q(f"{name} is required but is missing or empty"),
-                ),
             )
         )
     if spec.kind == "integer":
         out.append(
-            (
+            Rule(
+                "wrong_type",
+                name,
+                f"{present} and {v} is null",
+                q(f"{name} must be a whole number, got ") + " || " + shown(s),
                 20,
-                _error(
-                    f"{present} and {v} is null",
-                    "wrong_type",
-                    name,
-                    _q(f"{name} must be a whole number, got ") + " || " + _shown(s),
-                ),
             )
         )
-        if name == "attempt":
-            out.append(
-                (
-                    40,
-                    _error(
-                        f"{v} < 1",
-                        "invalid_attempt",
-                        name,
-                        _q("attempt must be 1 or more, got ") + f" || {v}::varchar",
-                    ),
-                )
-            )
-        else:
-            out.append(
-                (
-                    40,
-                    _error(
-                        f"{v} < 0",
-                        "negative_value",
-                        name,
-                        _q(f"{name} must not be negative, got ") + f" || {v}::varchar",
-                    ),
-                )
-            )
     elif spec.kind == "timestamp":
-        out.append(
-            (
+        out += [
+            Rule(
+                "wrong_type",
+                name,
+                f"{present} and {t} <> 'VARCHAR'",
+                q(f"{name} must be an ISO-8601 timestamp string, got ") + " || " + shown(s),
                 20,
-                _error(
-                    f"{present} and {t} <> 'VARCHAR'",
-                    "wrong_type",
-                    name,
-                    _q(f"{name} must be an ISO-8601 timestamp string, got ") + " || " + _shown(s),
-                ),
-            )
-        )
-        out.append(
-            (
+            ),
+            Rule(
+                "invalid_timestamp",
+                name,
+                f"{t} = 'VARCHAR' and trim({s}) <> '' and {v} is null",
+                q(f"{name} is not an ISO-8601 timestamp: ") + " || " + shown(s),
                 30,
-                _error(
-                    f"{t} = 'VARCHAR' and trim({s}) <> '' and {v} is null",
-                    "invalid_timestamp",
-                    name,
-                    _q(f"{name} is not an ISO-8601 timestamp: ") + " || " + _shown(s),
-                ),
-            )
-        )
-        out.append(
-            (
+            ),
+            Rule(
+                "future_timestamp",
+                name,
+                f"{v} > (select now_utc from run_clock) + (select max_future from run_clock)",
+                q(f"{name} is in the future: ")
+                + f" || {s} || "
+                + q(" (check the emitter's clock and time zone)"),
                 35,
-                _error(
-                    f"{v} > (select now_utc from run_clock) + (select max_future from run_clock)",
-                    "future_timestamp",
-                    name,
-                    _q(f"{name} is in the future: ")
-                    + f" || {s} || "
-                    + _q(" (check the emitter's clock and time zone)"),
-                ),
-            )
-        )
-        out.append(
-            (
+            ),
+            Rule(
+                "timestamp_out_of_range",
+                name,
+                f"{v} < timestamptz {q(EARLIEST_PLAUSIBLE + ' 00:00:00+00')}",
+                q(f"{name} is before {EARLIEST_PLAUSIBLE}: ") + f" || {s}",
                 35,
-                _error(
-                    f"{v} < timestamptz {_q(EARLIEST_PLAUSIBLE + ' 00:00:00+00')}",
-                    "timestamp_out_of_range",
-                    name,
-                    _q(f"{name} is before {EARLIEST_PLAUSIBLE}: ") + f" || {s}",
-                ),
-            )
-        )
+            ),
+        ]
     else:
         out.append(
-            (
+            Rule(
+                "wrong_type",
+                name,
+                f"{present} and {t} <> 'VARCHAR'",
+                q(f"{name} must be a string, got ") + " || " + shown(s),
                 20,
-                _error(
-                    f"{present} and {t} <> 'VARCHAR'",
-                    "wrong_type",
-                    name,
-                    _q(f"{name} must be a string, got ") + " || " + _shown(s),
-                ),
             )
         )
-        if spec.enum:
-            allowed = ", ".join(_q(e) for e in spec.enum)
-            out.append(
-                (
-                    40,
-                    _error(
-                        f"{t} = 'VARCHAR' and lower(trim({s})) not in ({allowed})",
-                        "unknown_value",
-                        name,
-                        _q(f"{name} must be one of {', '.join(spec.enum)}; got ")
-                        + " || "
-                        + _shown(s),
-                    ),
-                )
-            )
+    if spec.enum:
+        out.append(enum_rule(spec, s, when=f"{t} = 'VARCHAR'"))
+    out += bound_rules(spec, v, f"{v}::varchar")
     return out
 
 
-def _record_errors() -> list[tuple[int, tuple[str, str]]]:
+def _record_rules() -> list[Rule]:
     """Rules across fields."""
     first_attempt = "(v_parent_event_id is null and coalesce(v_attempt, 1) = 1)"
     tag_rules = [
-        (
+        Rule(
+            "missing_task_tag",
+            tag,
+            f"{first_attempt} and (v_{tag} is null or trim(v_{tag}) = '')",
+            q(f"{tag} is required on a task's first attempt (no parent_event_id, attempt 1)"),
             50,
-            _error(
-                f"{first_attempt} and (v_{tag} is null or trim(v_{tag}) = '')",
-                "missing_task_tag",
-                tag,
-                _q(f"{tag} is required on a task's first attempt (no parent_event_id, attempt 1)"),
-            ),
         )
         for tag in TASK_TAG_FIELDS
     ]
     return [
-        (
+        Rule(
+            "cached_exceeds_prompt",
+            "cached_prompt_tokens",
+            "coalesce(v_cached_prompt_tokens, 0) + coalesce(v_cache_write_tokens, 0) > v_prompt_tokens",
+            "'cached_prompt_tokens + cache_write_tokens (' || "
+            "(coalesce(v_cached_prompt_tokens, 0) + coalesce(v_cache_write_tokens, 0))::varchar || "
+            "') exceed prompt_tokens (' || v_prompt_tokens::varchar || ')'",
             60,
-            _error(
-                "coalesce(v_cached_prompt_tokens, 0) + coalesce(v_cache_write_tokens, 0) > v_prompt_tokens",
-                "cached_exceeds_prompt",
-                "cached_prompt_tokens",
-                "'cached_prompt_tokens + cache_write_tokens (' || "
-                "(coalesce(v_cached_prompt_tokens, 0) + coalesce(v_cache_write_tokens, 0))::varchar || "
-                "') exceed prompt_tokens (' || v_prompt_tokens::varchar || ')'",
-            ),
         ),
-        (
+        Rule(
+            "reasoning_exceeds_completion",
+            "reasoning_tokens",
+            "v_reasoning_tokens > v_completion_tokens",
+            "'reasoning_tokens (' || v_reasoning_tokens::varchar || ') exceed completion_tokens (' || "
+            "v_completion_tokens::varchar || ')'",
             60,
-            _error(
-                "v_reasoning_tokens > v_completion_tokens",
-                "reasoning_exceeds_completion",
-                "reasoning_tokens",
-                "'reasoning_tokens (' || v_reasoning_tokens::varchar || ') exceed completion_tokens (' || "
-                "v_completion_tokens::varchar || ')'",
-            ),
         ),
-        (
+        Rule(
+            "missing_final_tokens",
+            "prompt_tokens",
+            "coalesce(lower(trim(v_status)), 'success') <> 'in_progress' and v_prompt_tokens is null "
+            "and (t_prompt_tokens is null or t_prompt_tokens = 'NULL')",
+            "'a final record (status ' || coalesce(v_status, 'null') || ') must carry prompt_tokens'",
             70,
-            _error(
-                "coalesce(lower(trim(v_status)), 'success') <> 'in_progress' and v_prompt_tokens is null "
-                "and (t_prompt_tokens is null or t_prompt_tokens = 'NULL')",
-                "missing_final_tokens",
-                "prompt_tokens",
-                "'a final record (status ' || coalesce(v_status, 'null') || ') must carry prompt_tokens'",
-            ),
         ),
-        (
+        Rule(
+            "missing_final_tokens",
+            "completion_tokens",
+            "coalesce(lower(trim(v_status)), 'success') <> 'in_progress' and v_completion_tokens is null "
+            "and (t_completion_tokens is null or t_completion_tokens = 'NULL')",
+            "'a final record (status ' || coalesce(v_status, 'null') || ') must carry completion_tokens'",
             70,
-            _error(
-                "coalesce(lower(trim(v_status)), 'success') <> 'in_progress' and v_completion_tokens is null "
-                "and (t_completion_tokens is null or t_completion_tokens = 'NULL')",
-                "missing_final_tokens",
-                "completion_tokens",
-                "'a final record (status ' || coalesce(v_status, 'null') || ') must carry completion_tokens'",
-            ),
         ),
         *tag_rules,
     ]
+
+
+def _record_shape_rules() -> list[Rule]:
+    """Rules on the record as a whole, before any field is read."""
+    return [
+        Rule("invalid_encoding", None, "decoded is null", "'the record is not valid UTF-8 text'", 0),
+        Rule(
+            "wrong_cell_count",
+            None,
+            f"starts_with(decoded, {q(CSV_CELLS_MARK)})",
+            f"'the row does not have the ' || split_part(substr(decoded, {len(CSV_CELLS_MARK) + 1}), ':', 1) "
+            "|| ' cells the header names'",
+            1,
+        ),
+        Rule("empty_record", None, "decoded is not null and trim(decoded) = ''", "'the line is empty'", 2),
+        Rule(
+            "bad_json",
+            None,
+            f"trim(decoded) <> '' and not starts_with(decoded, {q(CSV_CELLS_MARK)}) and not is_json",
+            "'not valid JSON: ' || left(decoded, 60)",
+            3,
+        ),
+        Rule(
+            "not_an_object",
+            None,
+            "is_json and json_kind <> 'OBJECT'",
+            "'a record must be a JSON object, got a JSON ' || lower(json_kind)",
+            4,
+        ),
+    ]
+
+
+def rules() -> list[Rule]:
+    """Every usage-event rule, all of severity ``quarantine``."""
+    out = _record_shape_rules()
+    for spec in fields():
+        out += _field_rules(spec)
+    return out + _record_rules()
 
 
 def validation_sql(*, numbers_as_text: bool, from_bytes: bool) -> str:
@@ -276,71 +251,14 @@ def validation_sql(*, numbers_as_text: bool, from_bytes: bool) -> str:
         raw = "raw"
         skip = len(CSV_CELLS_MARK)
         raw_text = (
-            f"case when starts_with(raw, {_q(CSV_CELLS_MARK)}) "
+            f"case when starts_with(raw, {q(CSV_CELLS_MARK)}) "
             f"then substr(raw, {skip} + strpos(substr(raw, {skip + 1}), ':') + 1) else raw end"
         )
-    paths = "[" + ", ".join(_q(f"$.{name}") for name in names) + "]"
+    paths = "[" + ", ".join(q(f"$.{name}") for name in names) + "]"
     field_cols = ",\n        ".join(_field_columns(specs))
     typed_cols = ",\n        ".join(_typed_column(spec, numbers_as_text) for spec in specs)
     known_null = json.dumps({name: None for name in names})
-    rules = [
-        (
-            0,
-            _error(
-                "decoded is null",
-                "invalid_encoding",
-                None,
-                "'the record is not valid UTF-8 text'",
-            ),
-        ),
-        (
-            1,
-            _error(
-                f"starts_with(decoded, {_q(CSV_CELLS_MARK)})",
-                "wrong_cell_count",
-                None,
-                f"'the row does not have the ' || split_part(substr(decoded, {len(CSV_CELLS_MARK) + 1}), ':', 1) "
-                "|| ' cells the header names'",
-            ),
-        ),
-        (
-            2,
-            _error(
-                "decoded is not null and trim(decoded) = ''",
-                "empty_record",
-                None,
-                "'the line is empty'",
-            ),
-        ),
-        (
-            3,
-            _error(
-                f"trim(decoded) <> '' and not starts_with(decoded, {_q(CSV_CELLS_MARK)}) and not is_json",
-                "bad_json",
-                None,
-                "'not valid JSON: ' || left(decoded, 60)",
-            ),
-        ),
-        (
-            4,
-            _error(
-                "is_json and json_kind <> 'OBJECT'",
-                "not_an_object",
-                None,
-                "'a record must be a JSON object, got a JSON ' || lower(json_kind)",
-            ),
-        ),
-    ]
-    for spec in specs:
-        rules.extend(_field_errors(spec))
-    rules.extend(_record_errors())
-    rules.sort(key=lambda r: r[0])
-    error_list = ",\n            ".join(expr for _, (_, expr) in rules)
-    # Most records are good: test every condition once, and build the error list only for the
-    # records where one holds (struct building for ~100 rules per record is the expensive part).
-    any_error = "\n            or ".join(
-        f"coalesce({condition}, false)" for _, (condition, _) in rules
-    )
+    errors = findings_sql(rules(), Severity.QUARANTINE)
     typed = ",\n        ".join(f"v_{name} as {name}" for name in names)
     return f"""
 with decoded as (
@@ -381,13 +299,7 @@ valued as (
 ),
 checked as (
     select *,
-        case when
-            {any_error}
-        then list_filter([
-            {error_list}
-        ], lambda e: e is not null)
-        else []::struct(code varchar, field varchar, message varchar)[]
-        end as errors
+        {errors} as errors
     from valued
 )
 select
@@ -395,7 +307,7 @@ select
     raw_record,
     {typed},
     case when obj is not null
-        then nullif(json_merge_patch(obj, {_q(known_null)})::varchar, '{{}}') end as attributes,
+        then nullif(json_merge_patch(obj, {q(known_null)})::varchar, '{{}}') end as attributes,
     errors
 from checked
 """
@@ -403,6 +315,6 @@ from checked
 
 def run_clock_sql(now: datetime, max_future_hours: float) -> str:
     return (
-        f"select timestamptz {_q(now.isoformat())} as now_utc, "
+        f"select timestamptz {q(now.isoformat())} as now_utc, "
         f"to_seconds({float(max_future_hours) * 3600}) as max_future"
     )
