@@ -2,8 +2,10 @@
     The cost of every call, summed per UTC month of the call (occurred_at) and per the task's
     customer, feature, workspace and user: retries and fallbacks that reported no tags are charged
     to their task's customer (int_attempts_chained_to_tasks), and a call is costed in the month it
-    happened, so every month reconciles exactly with fct_llm_calls. Materialized as a table so the
-    margin marts read the task chains once. Untagged customers and features are '(untagged)'.
+    happened, so every month reconciles exactly with fct_llm_calls. The one monthly sum of call
+    cost: the margin marts and the budget mart (every budget scope) read it, so a customer's
+    month costs the same on every screen. Materialized as a table so the task chains are read
+    once. Untagged customers and features are '(untagged)'; an untagged workspace is null.
 #}
 
 {{ config(materialized='table') }}
@@ -23,7 +25,8 @@ final as (
         attempts.user_id,
         cast(count(*) as bigint) as calls,
         cast(sum(case when attempts.is_priced then 0 else 1 end) as bigint) as unpriced_calls,
-        cast(coalesce(sum(attempts.cost_usd), 0) as decimal(24, 12)) as ai_cost_usd
+        cast(coalesce(sum(attempts.cost_usd), 0) as decimal(24, 12)) as ai_cost_usd,
+        max(attempts.occurred_at) as last_call_at
     from attempts
     group by
         cast({{ dbt.date_trunc('month', 'attempts.occurred_at') }} as date),

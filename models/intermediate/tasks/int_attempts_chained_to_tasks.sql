@@ -1,6 +1,8 @@
 {#
     Every call attempt placed in its customer task, ordered, classified, and tagged with the
-    task's customer, workspace and feature (DECISIONLOG.md "Task attribution").
+    task's customer, workspace and feature (DECISIONLOG.md "Task attribution"). Reads the staged
+    events and their current prices (not fct_llm_calls, which reads this model for its task
+    attribution).
 
     A call's task: its own task_id; else the task of the attempt it retries or falls back from,
     following parent_event_id up to the first attempt (a recursive CTE, walking each chain down
@@ -9,7 +11,7 @@
 
     Incremental (DECISIONLOG.md "Incremental tasks: the touched tasks, whole"): partitions are
     task_date, the date of the task's first attempt. A run re-chains every task touched by a call
-    in a day fct_llm_calls rebuilt - the task the call was in, the task it is in now, the tasks of
+    in a day int_llm_calls_priced rebuilt - the task the call was in, the task it is in now, the tasks of
     its parent and of its children (a late parent merges an orphan's task into its own) - from
     ALL their attempts, however old; then writes the task_date partitions those tasks were or are
     in, whole (the other tasks of those days copied unchanged).
@@ -36,13 +38,18 @@ with recursive
 {% if is_partition_incremental() %}
 
 calls_rebuilt as (
-    -- every call of the event_date partitions fct_llm_calls rebuilt since this model's last run
+    -- every call of the event_date partitions int_llm_calls_priced rebuilt since this model's
+    -- last run
     select
-        rebuilt_calls.event_id,
-        rebuilt_calls.task_id,
-        rebuilt_calls.parent_event_id
-    from {{ ref('fct_llm_calls') }} as rebuilt_calls
-    where rebuilt_calls.rebuilt_at > {{ last_rebuilt_at() }}
+        rebuilt_events.event_id,
+        rebuilt_events.task_id,
+        rebuilt_events.parent_event_id
+    from {{ ref('stg_usage__events') }} as rebuilt_events
+    where rebuilt_events.event_date in (
+        select distinct rebuilt_prices.event_date
+        from {{ ref('int_llm_calls_priced') }} as rebuilt_prices
+        where rebuilt_prices.rebuilt_at > {{ last_rebuilt_at() }}
+    )
 ),
 
 calls_linked as (
@@ -53,9 +60,9 @@ calls_linked as (
     from calls_rebuilt
     where calls_rebuilt.parent_event_id is not null
     union
-    select child_calls.event_id
-    from {{ ref('fct_llm_calls') }} as child_calls
-    where child_calls.parent_event_id in (select calls_rebuilt.event_id from calls_rebuilt)
+    select child_events.event_id
+    from {{ ref('stg_usage__events') }} as child_events
+    where child_events.parent_event_id in (select calls_rebuilt.event_id from calls_rebuilt)
 ),
 
 tasks_touched as (
@@ -80,11 +87,51 @@ events_to_chain as (
 
 {% endif %}
 
-calls as (
-    select * from {{ ref('fct_llm_calls') }}
+events as (
+    select * from {{ ref('stg_usage__events') }}
     {% if is_partition_incremental() %}
     where event_id in (select events_to_chain.event_id from events_to_chain)
     {% endif %}
+),
+
+calls_priced as (
+    select * from {{ ref('int_llm_calls_priced') }}
+    where price_state = 'current'
+    {% if is_partition_incremental() %}
+        and event_id in (select events_to_chain.event_id from events_to_chain)
+    {% endif %}
+),
+
+calls as (
+    -- each call with the tags it reported itself and its cost under the current prices
+    select
+        events.event_id,
+        events.occurred_at,
+        events.event_date,
+        events.customer_id,
+        events.workspace_id,
+        events.user_id,
+        events.feature,
+        events.task_id,
+        events.parent_event_id,
+        events.attempt,
+        events.provider,
+        events.model,
+        events.route,
+        events.fallback_from_route,
+        events.status,
+        events.is_incomplete,
+        events.outcome,
+        events.latency_ms,
+        coalesce(events.prompt_tokens, 0) as prompt_tokens,
+        events.cached_prompt_tokens,
+        coalesce(events.completion_tokens, 0) as completion_tokens,
+        events.reasoning_tokens,
+        calls_priced.unpriced_reason is null as is_priced,
+        calls_priced.cost_usd
+    from events
+    inner join calls_priced
+        on events.event_id = calls_priced.event_id
 ),
 
 links as (

@@ -1,5 +1,8 @@
 {#
     Every budget against its month-to-date spend, for every month with usage (docs/budgets.md).
+    Spend is int_call_costs_monthly's, the sum the margin marts read: every call charged to its
+    task's customer, workspace and feature, so an untagged retry counts against its customer's
+    budget and its workspace's cap.
     Scopes: customer (revenue x (1 - plan target gross margin); months with positive revenue
     only), workspace (the billing export's hard cap), plan and feature (seeds/configured_budgets.csv).
     as_of is the latest call in the data, not the wall clock. The run rate projects the month:
@@ -11,8 +14,8 @@
 
 with
 
-spend as (
-    select * from {{ ref('int_llm_costs_summed_by_month') }}
+monthly_costs as (
+    select * from {{ ref('int_call_costs_monthly') }}
 ),
 
 revenue as (
@@ -33,6 +36,17 @@ workspaces as (
 
 configured_budgets as (
     select * from {{ ref('configured_budgets') }}
+),
+
+spend as (
+    select
+        monthly_costs.month as period_start,
+        nullif(monthly_costs.customer_id, '(untagged)') as customer_id,
+        monthly_costs.workspace_id,
+        nullif(monthly_costs.feature, '(untagged)') as feature,
+        monthly_costs.ai_cost_usd as spend_usd,
+        monthly_costs.last_call_at
+    from monthly_costs
 ),
 
 latest_usage as (

@@ -1,10 +1,17 @@
 {#
-    One row per deduplicated provider call attempt, with its tags, tokens and exact cost.
-    Money is computed once, here, at the call grain; everything above sums cost_usd.
-    A call with no resolvable price has is_priced = false, a reason, and cost_usd null.
+    One row per deduplicated provider call attempt, with its tokens, its exact cost and the task
+    it serves. Money is computed once, at the call grain (int_llm_calls_priced); everything above
+    sums cost_usd. A call with no resolvable price has is_priced = false, a reason, and cost_usd
+    null.
+
+    customer_id, workspace_id, feature, user_id and task_id are the TASK's (DECISIONLOG.md "A call
+    is charged to its task's owner"): a retry or fallback that reported no tags of its own is
+    charged to the customer of the task it serves, as in every budget, cap and margin figure.
+    reported_* are the tags the call carried itself, for debugging an emitter.
 
     Incremental: the event_date partitions int_llm_calls_priced rebuilt since this model's last
-    rebuild are rebuilt here, whole (macros/cross_db/incremental.sql).
+    rebuild, and those holding attempts int_attempts_chained_to_tasks re-chained (a late parent
+    re-attributes its orphans), are rebuilt here, whole (macros/cross_db/incremental.sql).
 #}
 
 {{
@@ -19,9 +26,13 @@ with
 {% if is_partition_incremental() %}
 
 days_to_rebuild as (
-    select distinct priced.event_date
+    select priced.event_date
     from {{ ref('int_llm_calls_priced') }} as priced
     where priced.rebuilt_at > {{ last_rebuilt_at() }}
+    union
+    select chained.event_date
+    from {{ ref('int_attempts_chained_to_tasks') }} as chained
+    where chained.rebuilt_at > {{ last_rebuilt_at() }}
 ),
 
 {% endif %}
@@ -41,16 +52,30 @@ calls_priced as (
     {% endif %}
 ),
 
+attempts as (
+    select * from {{ ref('int_attempts_chained_to_tasks') }}
+    {% if is_partition_incremental() %}
+    where event_date in (select days_to_rebuild.event_date from days_to_rebuild)
+    {% endif %}
+),
+
 final as (
     select
         calls.event_id,
         calls.occurred_at,
         calls.event_date,
-        calls.customer_id,
-        calls.workspace_id,
-        calls.user_id,
-        calls.feature,
-        calls.task_id,
+        attempts.customer_id,
+        attempts.workspace_id,
+        attempts.user_id,
+        attempts.feature,
+        attempts.task_id,
+        calls.customer_id as reported_customer_id,
+        calls.workspace_id as reported_workspace_id,
+        calls.user_id as reported_user_id,
+        calls.feature as reported_feature,
+        calls.task_id as reported_task_id,
+        attempts.has_inherited_tags,
+        attempts.attempt_kind,
         calls.parent_event_id,
         calls.attempt,
         calls.provider,
@@ -88,6 +113,8 @@ final as (
     from calls
     inner join calls_priced
         on calls.event_id = calls_priced.event_id
+    inner join attempts
+        on calls.event_id = attempts.event_id
 )
 
 select * from final

@@ -1,8 +1,9 @@
 {#
     What arrived per customer: records received, quarantined, collapsed as duplicates or stream
-    versions, and the calls and tokens that remain. Records without a customer tag (retries and
-    fallbacks the gateway logged untagged, or quarantined records) are reported under
-    '(untagged)' until task attribution assigns them to their task's customer.
+    versions, and the calls, tokens and cost that remain, per the customer each call is charged
+    to (its task's, as in fct_llm_calls: an untagged retry counts for its task's customer).
+    Quarantined records count under the customer readable in them; records with none, and
+    orphan calls whose task named no customer, are '(untagged)'.
 #}
 
 with
@@ -19,31 +20,26 @@ llm_calls as (
     select * from {{ ref('fct_llm_calls') }}
 ),
 
-costs_by_customer as (
-    select
-        coalesce(llm_calls.customer_id, '(untagged)') as customer_id,
-        cast(sum(llm_calls.cost_usd) as decimal(24, 12)) as cost_usd,
-        cast(sum(case when llm_calls.is_priced then 0 else 1 end) as bigint) as unpriced_calls
-    from llm_calls
-    group by coalesce(llm_calls.customer_id, '(untagged)')
-),
-
 calls_by_customer as (
     select
-        coalesce(events.customer_id, '(untagged)') as customer_id,
+        coalesce(llm_calls.customer_id, '(untagged)') as customer_id,
         cast(count(*) as bigint) as calls,
         cast(sum(events.versions_received) as bigint) as records_loaded,
         cast(sum(events.versions_received - 1) as bigint) as records_collapsed,
         cast(sum(case when events.is_incomplete then 1 else 0 end) as bigint) as incomplete_calls,
-        cast(count(distinct events.workspace_id) as bigint) as workspaces,
+        cast(count(distinct llm_calls.workspace_id) as bigint) as workspaces,
         cast(sum(coalesce(events.prompt_tokens, 0)) as bigint) as prompt_tokens,
         cast(sum(events.cached_prompt_tokens) as bigint) as cached_prompt_tokens,
         cast(sum(coalesce(events.completion_tokens, 0)) as bigint) as completion_tokens,
         cast(sum(events.reasoning_tokens) as bigint) as reasoning_tokens,
+        cast(sum(llm_calls.cost_usd) as decimal(24, 12)) as cost_usd,
+        cast(sum(case when llm_calls.is_priced then 0 else 1 end) as bigint) as unpriced_calls,
         min(events.occurred_at) as first_call_at,
         max(events.occurred_at) as last_call_at
     from events
-    group by coalesce(events.customer_id, '(untagged)')
+    inner join llm_calls
+        on events.event_id = llm_calls.event_id
+    group by coalesce(llm_calls.customer_id, '(untagged)')
 ),
 
 quarantined_by_customer as (
@@ -69,15 +65,13 @@ final as (
         coalesce(calls_by_customer.reasoning_tokens, 0) as reasoning_tokens,
         coalesce(calls_by_customer.prompt_tokens, 0)
         + coalesce(calls_by_customer.completion_tokens, 0) as total_tokens,
-        coalesce(costs_by_customer.cost_usd, cast(0 as decimal(24, 12))) as cost_usd,
-        coalesce(costs_by_customer.unpriced_calls, 0) as unpriced_calls,
+        coalesce(calls_by_customer.cost_usd, cast(0 as decimal(24, 12))) as cost_usd,
+        coalesce(calls_by_customer.unpriced_calls, 0) as unpriced_calls,
         calls_by_customer.first_call_at,
         calls_by_customer.last_call_at
     from calls_by_customer
     full outer join quarantined_by_customer
         on calls_by_customer.customer_id = quarantined_by_customer.customer_id
-    left join costs_by_customer
-        on calls_by_customer.customer_id = costs_by_customer.customer_id
 )
 
 select * from final
