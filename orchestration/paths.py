@@ -55,7 +55,18 @@ class DataPaths:
 
     @property
     def dagster_home(self) -> Path:
+        """The default ``$DAGSTER_HOME`` (orchestration/instance.py)."""
         return self.root / "dagster_home"
+
+    @property
+    def landing_loaded(self) -> Path:
+        """The landing state ``llm-margin materialize`` last loaded (orchestration/sensors/landing.py)."""
+        return self.root / "landing_loaded.json"
+
+    @property
+    def logs(self) -> Path:
+        """Full logs of ``llm-margin materialize`` (``materialize-<UTC time>.log``)."""
+        return self.root / "logs"
 
     def ensure(self) -> DataPaths:
         """Create every directory of the layout (idempotent)."""

@@ -14,7 +14,14 @@ from budget_fixtures import budget_row, write_marts
 from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
 from orchestration.alerts.assets import read_gateway_caps, write_atomically
-from orchestration.sensors.landing import SETTLE_SECONDS, landing_sensor
+from orchestration.sensors.landing import (
+    SETTLE_SECONDS,
+    evaluate_landing,
+    landing_sensor,
+    loaded_record,
+    record_loaded,
+    snapshot_landing,
+)
 
 
 def _land(path, text: str, age_seconds: float = 60) -> None:
@@ -24,9 +31,10 @@ def _land(path, text: str, age_seconds: float = 60) -> None:
     os.utime(path, (then, then))
 
 
-def _tick(instance, cursor):
+def _tick(instance, cursor, now=None):
     context = build_sensor_context(instance=instance, cursor=cursor)
-    return landing_sensor(context), context.cursor
+    result = landing_sensor(context) if now is None else evaluate_landing(context, now=now)
+    return result, context.cursor
 
 
 def test_landing_sensor_runs_once_per_new_landing_state_across_a_restart(data_dir):
@@ -68,6 +76,58 @@ def test_landing_sensor_runs_once_per_new_landing_state_across_a_restart(data_di
     _land(data_dir.landing_for("usage_events") / "a.jsonl", '{"x": 1}\n{"x": 2}\n')
     third, cursor = _tick(instance, cursor)
     assert isinstance(third, RunRequest) and third.run_key not in (first.run_key, second.run_key)
+
+
+def test_landing_sensor_does_not_rebuild_what_llm_margin_materialize_loaded(data_dir, monkeypatch):
+    monkeypatch.delenv("LLM_MARGIN_DBT_TARGET", raising=False)
+    instance = DagsterInstance.ephemeral()
+    usage = data_dir.landing_for("usage_events")
+    _land(usage / "a.jsonl", '{"x": 1}\n')
+    # written just now, as `make run` does: generate, then materialize within the settle time
+    _land(usage / "b.jsonl", '{"x": 2}\n', age_seconds=0)
+
+    # the CLI takes the landing state before its run and records it once the run succeeded
+    loaded = snapshot_landing(data_dir)
+    assert set(loaded) == {"usage_events/a.jsonl", "usage_events/b.jsonl"}
+    record_loaded(data_dir, loaded, run_id="cli-run-1")
+    assert loaded_record(data_dir)["files"] == loaded
+
+    # first tick ever (no cursor): a.jsonl is settled, b.jsonl still settling; both loaded already
+    first, cursor = _tick(instance, None)
+    assert isinstance(first, SkipReason), first
+    assert "already loaded by llm-margin materialize (run cli-run-1" in first.skip_message
+    assert "1 still being written" in first.skip_message
+    # ticks once b.jsonl has settled, unchanged: still the state the CLI loaded
+    later = time.time() + SETTLE_SECONDS + 1
+    settled, cursor = _tick(instance, cursor, now=later)
+    assert isinstance(settled, SkipReason) and "already loaded" in settled.skip_message
+    assert "still being written" not in settled.skip_message
+    again, cursor = _tick(instance, cursor, now=later)
+    assert isinstance(again, SkipReason) and "no new or changed" in again.skip_message
+
+    # a new file arrives: one run, counting only the new file as changed
+    _land(data_dir.landing_for("billing") / "plans.csv", "plan_id\nfree\n")
+    new, cursor = _tick(instance, cursor, now=later)
+    assert isinstance(new, RunRequest) and new.tags["llm_margin/changed_files"] == "1"
+    assert isinstance(_tick(instance, cursor, now=later)[0], SkipReason)
+
+    # a file the CLI loaded is replaced: a run, even without a cursor
+    _land(usage / "a.jsonl", '{"x": 1}\n{"x": 3}\n')
+    replaced, _ = _tick(instance, None, now=later)
+    assert isinstance(replaced, RunRequest) and replaced.tags["llm_margin/changed_files"] == "2"
+
+
+def test_a_load_for_another_dbt_target_does_not_count(data_dir, monkeypatch):
+    _land(data_dir.landing_for("usage_events") / "a.jsonl", '{"x": 1}\n')
+    monkeypatch.setenv("LLM_MARGIN_DBT_TARGET", "spark")
+    record_loaded(data_dir, snapshot_landing(data_dir), run_id="spark-run")
+    monkeypatch.delenv("LLM_MARGIN_DBT_TARGET")
+    result, _ = _tick(DagsterInstance.ephemeral(), None)
+    assert isinstance(result, RunRequest)
+    # an unreadable record is no record
+    data_dir.landing_loaded.write_text("{not json")
+    assert loaded_record(data_dir) == {}
+    assert isinstance(_tick(DagsterInstance.ephemeral(), None)[0], RunRequest)
 
 
 def test_sensors_schedules_and_jobs_are_defined(data_dir):
