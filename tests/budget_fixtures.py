@@ -17,8 +17,12 @@ BUDGET_COLUMNS = """
     budget_status_id varchar, scope varchar, scope_id varchar, customer_id varchar,
     period_start date, as_of timestamp, budget_usd decimal(24, 12), budget_source varchar,
     spend_usd decimal(24, 12), share_used double, elapsed_days bigint, days_in_period bigint,
-    projected_spend_usd decimal(24, 12), projected_share double, state varchar
+    projected_spend_usd decimal(24, 12), projected_share double, has_reached_50_pct boolean,
+    has_reached_80_pct boolean, is_projected_breach boolean, is_over_budget boolean, state varchar
 """
+# The flags a budget row carries, as the mart decided them (its rules are pinned by its dbt unit
+# tests): "50", "80", "projected" and "over".
+FLAGS = ("50", "80", "projected", "over")
 
 
 def budget_row(
@@ -30,7 +34,12 @@ def budget_row(
     scope: str = "customer",
     source: str = "revenue_at_target_margin",
     period: date = date(2026, 11, 1),
+    *,
+    crossed: tuple[str, ...] = (),
 ) -> tuple:
+    """A mart_budget_status row; ``crossed`` names the threshold flags the mart set on it."""
+    unknown = set(crossed) - set(FLAGS)
+    assert not unknown, f"unknown flags {unknown}; use {FLAGS}"
     spend_d, budget_d, projected_d = Decimal(spend), Decimal(budget), Decimal(projected)
     return (
         f"{scope}:{scope_id}:{period}",
@@ -43,11 +52,12 @@ def budget_row(
         source,
         spend_d,
         float(spend_d / budget_d),
-        None,  # no day counts: the alerts then compare projected_spend_usd itself
+        None,
         None,
         projected_d,
         float(projected_d / budget_d),
-        "n/a",  # the sensor does not read the state: it applies the thresholds itself
+        *(flag in crossed for flag in FLAGS),
+        "n/a",  # the alerts read the flags, not the state
     )
 
 
@@ -66,7 +76,7 @@ def write_marts(
         if budgets:
             con.executemany(
                 "insert into marts.mart_budget_status values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 budgets,
             )
         con.execute(

@@ -42,38 +42,38 @@ BUDGET_STATUS = AssetKey(["marts", "mart_budget_status"])
 # --- the rules -------------------------------------------------------------------------------
 
 
+def _flags(*crossed: str, source: str = "configured") -> dict:
+    return {
+        "has_reached_50_pct": "50" in crossed,
+        "has_reached_80_pct": "80" in crossed,
+        "is_projected_breach": "projected" in crossed,
+        "is_over_budget": "over" in crossed,
+        "budget_source": source,
+    }
+
+
 @pytest.mark.parametrize(
-    ("spend", "projected", "expected"),
+    ("crossed", "expected"),
     [
-        ("49.999999999999", "49.999999999999", []),
-        ("50", "50", [SOFT_50]),
-        ("79.999999999999", "79.999999999999", [SOFT_50]),
-        ("80", "80", [SOFT_50, SOFT_80]),
-        ("99.999999999999", "99.999999999999", [SOFT_50, SOFT_80]),
-        ("100", "100", [SOFT_50, SOFT_80, HARD_100]),
-        ("10", "99.999999999999", []),
-        ("10", "100", [PROJECTED_BREACH]),
-        ("85", "170", [SOFT_50, SOFT_80, PROJECTED_BREACH]),
-        ("120", "240", [SOFT_50, SOFT_80, HARD_100]),
+        ((), []),
+        (("50",), [SOFT_50]),
+        (("50", "80"), [SOFT_50, SOFT_80]),
+        (("projected",), [PROJECTED_BREACH]),
+        (("50", "80", "projected"), [SOFT_50, SOFT_80, PROJECTED_BREACH]),
+        (("50", "80", "over"), [SOFT_50, SOFT_80, HARD_100]),
     ],
 )
-def test_thresholds_are_inclusive_at_50_80_100_and_projection(spend, projected, expected):
-    assert crossed_thresholds(D(spend), D("100"), D(projected), "configured") == expected
+def test_each_flag_of_the_budget_mart_raises_its_threshold_least_severe_first(crossed, expected):
+    # which thresholds a row crossed is decided once, in mart_budget_status (its dbt unit tests
+    # pin the 50/80/100% boundaries and the projection); the alerts only name them
+    assert crossed_thresholds(_flags(*crossed)) == expected
 
 
-def test_the_projection_is_compared_multiplied_out_with_the_day_counts():
-    # $50 spent after 15 of 30 days projects to exactly $100: a breach of $100; after 16 days not
-    assert crossed_thresholds(D("50"), D("100"), D("0"), "configured", 15, 30) == [
-        SOFT_50,
-        PROJECTED_BREACH,
-    ]
-    assert crossed_thresholds(D("50"), D("100"), D("0"), "configured", 16, 30) == [SOFT_50]
-
-
-def test_a_workspace_at_its_cap_raises_the_hard_cap_alert():
-    assert crossed_thresholds(D("5"), D("5"), D("9"), "workspace_hard_cap")[-1] == HARD_CAP
-    # any spend on a zero budget is over it; no soft threshold of a zero budget
-    assert crossed_thresholds(D("0.01"), D("0"), D("0.01"), "workspace_hard_cap") == [HARD_CAP]
+def test_a_workspace_over_its_cap_raises_the_hard_cap_alert():
+    assert crossed_thresholds(_flags("over", source="workspace_hard_cap")) == [HARD_CAP]
+    assert (
+        crossed_thresholds(_flags("50", "80", "over", source="workspace_hard_cap"))[-1] == HARD_CAP
+    )
 
 
 def test_only_the_most_severe_new_threshold_of_a_scope_is_sent():
@@ -186,7 +186,7 @@ def test_customer_walks_through_every_threshold_once_across_restart_and_outage(
     instance = DagsterInstance.ephemeral()
     write_marts(
         warehouse,
-        [budget_row("c1", "50", "100", "60", day(25))],
+        [budget_row("c1", "50", "100", "60", day(25), crossed=("50",))],
         [runaway_day],
         runaway_tasks,
     )
@@ -202,7 +202,10 @@ def test_customer_walks_through_every_threshold_once_across_restart_and_outage(
 
     # run 2: 80% -> soft_80 only
     write_marts(
-        warehouse, [budget_row("c1", "80", "100", "92", day(26))], [runaway_day], runaway_tasks
+        warehouse,
+        [budget_row("c1", "80", "100", "92", day(26), crossed=("50", "80"))],
+        [runaway_day],
+        runaway_tasks,
     )
     requests, cursor = _materialization_seen_by(instance, cursor)
     assert isinstance(requests[0], RunRequest)
@@ -222,7 +225,10 @@ def test_customer_walks_through_every_threshold_once_across_restart_and_outage(
     # run 3, during a webhook outage: 95% used, projected 110% -> projected_breach, queued
     webhook.status = 503
     write_marts(
-        warehouse, [budget_row("c1", "95", "100", "110", day(27))], [runaway_day], runaway_tasks
+        warehouse,
+        [budget_row("c1", "95", "100", "110", day(27), crossed=("50", "80", "projected"))],
+        [runaway_day],
+        runaway_tasks,
     )
     requests, cursor = _materialization_seen_by(instance, cursor)
     _alerts_run(instance)  # the run succeeds: delivery never blocks the pipeline
@@ -240,7 +246,10 @@ def test_customer_walks_through_every_threshold_once_across_restart_and_outage(
 
     # run 4: 102% -> hard_100
     write_marts(
-        warehouse, [budget_row("c1", "102", "100", "110", day(28))], [runaway_day], runaway_tasks
+        warehouse,
+        [budget_row("c1", "102", "100", "110", day(28), crossed=("50", "80", "over"))],
+        [runaway_day],
+        runaway_tasks,
     )
     requests, cursor = _materialization_seen_by(instance, cursor)
     _alerts_run(instance)
@@ -269,7 +278,14 @@ def test_a_jump_past_several_thresholds_sends_the_most_severe_and_records_all(
     data_dir, monkeypatch, webhook
 ):
     monkeypatch.setenv(WEBHOOK_URL_ENV, webhook.url)
-    write_marts(data_dir.warehouse, [budget_row("c9", "130", "100", "150", datetime(2026, 11, 20))])
+    write_marts(
+        data_dir.warehouse,
+        [
+            budget_row(
+                "c9", "130", "100", "150", datetime(2026, 11, 20), crossed=("50", "80", "over")
+            )
+        ],
+    )
     with DagsterInstance.ephemeral() as instance:
         _alerts_run(instance)
         _alerts_run(instance)
@@ -284,7 +300,10 @@ def test_the_warehouse_record_alone_keeps_an_alert_from_firing_again(
     """Even with the outbox file gone (a new machine, a wiped alerts/ directory), an alert
     recorded in audit.budget_alerts is not fired or sent again."""
     monkeypatch.setenv(WEBHOOK_URL_ENV, webhook.url)
-    write_marts(data_dir.warehouse, [budget_row("c7", "81", "100", "90", datetime(2026, 11, 20))])
+    write_marts(
+        data_dir.warehouse,
+        [budget_row("c7", "81", "100", "90", datetime(2026, 11, 20), crossed=("50", "80"))],
+    )
     with DagsterInstance.ephemeral() as instance:
         _alerts_run(instance)
     assert [b["alert"]["threshold"] for b in webhook.acknowledged] == [SOFT_80]

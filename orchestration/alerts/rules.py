@@ -33,8 +33,6 @@ SEVERITY = {
     ABUSE_RUNAWAY_LOOP: "abuse",
     ABUSE_SPEND_SPIKE: "abuse",
 }
-HALF = Decimal("0.5")
-EIGHTY = Decimal("0.8")
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -131,31 +129,21 @@ class Alert:
         return {"text": self.text(), "alert": self.fields()}
 
 
-def crossed_thresholds(
-    spend_usd: Decimal,
-    budget_usd: Decimal,
-    projected_spend_usd: Decimal,
-    budget_source: str,
-    elapsed_days: int | None = None,
-    days_in_period: int | None = None,
-) -> list[str]:
-    """Every threshold a budget row has crossed, least severe first (the rules of
-    docs/budgets.md, the same as the mart's ``state``: decimal comparisons, inclusive). With the
-    row's day counts the projection is compared multiplied out, exactly as the mart does."""
+def crossed_thresholds(row: Mapping[str, Any]) -> list[str]:
+    """Every threshold a ``marts.mart_budget_status`` row has crossed, least severe first.
+
+    The mart decides which thresholds a row crossed (its ``has_reached_50_pct``,
+    ``has_reached_80_pct``, ``is_projected_breach`` and ``is_over_budget`` flags, pinned by its
+    dbt unit tests); this only names the alert each flag raises, so the rule lives in one place."""
     crossed: list[str] = []
-    is_over = spend_usd > 0 and spend_usd >= budget_usd
-    if elapsed_days and days_in_period:
-        is_projected_over = spend_usd * days_in_period >= budget_usd * elapsed_days
-    else:
-        is_projected_over = projected_spend_usd >= budget_usd
-    if budget_usd > 0 and spend_usd >= budget_usd * HALF:
+    if row["has_reached_50_pct"]:
         crossed.append(SOFT_50)
-    if budget_usd > 0 and spend_usd >= budget_usd * EIGHTY:
+    if row["has_reached_80_pct"]:
         crossed.append(SOFT_80)
-    if not is_over and spend_usd > 0 and is_projected_over:
+    if row["is_projected_breach"]:
         crossed.append(PROJECTED_BREACH)
-    if is_over:
-        crossed.append(HARD_CAP if budget_source == "workspace_hard_cap" else HARD_100)
+    if row["is_over_budget"]:
+        crossed.append(HARD_CAP if row["budget_source"] == "workspace_hard_cap" else HARD_100)
     return crossed
 
 
@@ -166,15 +154,7 @@ def budget_alerts(rows: Iterable[Mapping[str, Any]]) -> list[Alert]:
         spend = _decimal(row["spend_usd"]) or Decimal(0)
         budget = _decimal(row["budget_usd"]) or Decimal(0)
         projected = _decimal(row["projected_spend_usd"]) or Decimal(0)
-        thresholds = crossed_thresholds(
-            spend,
-            budget,
-            projected,
-            row["budget_source"],
-            row.get("elapsed_days"),
-            row.get("days_in_period"),
-        )
-        for threshold in thresholds:
+        for threshold in crossed_thresholds(row):
             alerts.append(
                 Alert(
                     scope=row["scope"],

@@ -197,6 +197,19 @@ budgets_projected as (
     from budgets_timed
 ),
 
+budgets_judged as (
+    -- every threshold crossed, decided once, here: the alerts read these flags, never the rule
+    select
+        budgets_projected.*,
+        budgets_projected.budget_usd > 0
+        and budgets_projected.spend_usd >= budgets_projected.budget_usd * 0.5 as has_reached_50_pct,
+        budgets_projected.budget_usd > 0
+        and budgets_projected.spend_usd >= budgets_projected.budget_usd * 0.8 as has_reached_80_pct,
+        budgets_projected.spend_usd > 0
+        and budgets_projected.spend_usd >= budgets_projected.budget_usd as is_over_budget
+    from budgets_projected
+),
+
 final as (
     select
         concat(scope, ':', scope_id, ':', cast(period_start as string)) as budget_status_id,
@@ -217,14 +230,18 @@ final as (
         case
             when budget_usd > 0 then cast(projected_spend_usd as double) / cast(budget_usd as double)
         end as projected_share,
+        has_reached_50_pct,
+        has_reached_80_pct,
+        not is_over_budget and spend_usd > 0 and is_projected_over as is_projected_breach,
+        is_over_budget,
         case
-            when spend_usd > 0 and spend_usd >= budget_usd then 'over_budget'
+            when is_over_budget then 'over_budget'
             when spend_usd > 0 and is_projected_over then 'projected_breach'
-            when budget_usd > 0 and spend_usd >= budget_usd * 0.8 then 'soft_80'
-            when budget_usd > 0 and spend_usd >= budget_usd * 0.5 then 'soft_50'
+            when has_reached_80_pct then 'soft_80'
+            when has_reached_50_pct then 'soft_50'
             else 'ok'
         end as state
-    from budgets_projected
+    from budgets_judged
 )
 
 select * from final
