@@ -1,8 +1,11 @@
 """Everything the weekly founder report reads, from the serving copy, as plain data.
 
 Each section answers one question for one ISO week and compares it with the previous ISO week.
-Sections read the marts that hold their definition (cost per successful task, fallback rate,
-gross margin); a section whose mart is not in the serving copy says so instead of failing.
+Sections read the marts that hold their definition and never re-derive a figure: cost and calls
+over any window are sums of ``marts.mart_daily_ai_cost`` (every call charged to its task's
+customer and workspace, as in the margin and budget marts), cost per successful task, fallback
+rate, gross margin and budget state come from their own marts. A section whose mart is not in
+the serving copy says so instead of failing.
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 
 def latest_week(con: duckdb.DuckDBPyConnection) -> IsoWeek | None:
     """The latest ISO week with usage data (never the wall clock: data can be in the past)."""
-    last = con.execute("select max(event_date) from marts.fct_llm_calls").fetchone()[0]
+    last = con.execute("select max(event_date) from marts.mart_daily_ai_cost").fetchone()[0]
     return None if last is None else IsoWeek.of(last)
 
 
@@ -134,14 +137,14 @@ def read_report(serving_file: Path, week: IsoWeek | None = None, top: int = 10) 
     with duckdb.connect(str(serving_file), read_only=True) as con:
         tables = _tables(con)
         first, last = con.execute(
-            "select min(event_date), max(event_date) from marts.fct_llm_calls"
+            "select min(event_date), max(event_date) from marts.mart_daily_ai_cost"
         ).fetchone()
         if week is None:
             week = IsoWeek.of(last) if last is not None else IsoWeek.of(date.today())
         prev = week.previous()
         days = [
             con.execute(
-                "select count(distinct event_date) from marts.fct_llm_calls "
+                "select count(distinct event_date) from marts.mart_daily_ai_cost "
                 "where event_date between ? and ?",
                 [w.start, w.end],
             ).fetchone()[0]
@@ -169,9 +172,9 @@ def _headline(con, params) -> dict:
         select
             sum(cost_usd) filter (where event_date between ? and ?),
             sum(cost_usd) filter (where event_date between ? and ?),
-            count(*) filter (where event_date between ? and ?),
-            count(*) filter (where event_date between ? and ?)
-        from marts.fct_llm_calls
+            sum(calls) filter (where event_date between ? and ?),
+            sum(calls) filter (where event_date between ? and ?)
+        from marts.mart_daily_ai_cost
     """
     w0, w1, p0, p1 = params
     cost, prev_cost, calls, prev_calls = con.execute(sql, [w0, w1, p0, p1] * 2).fetchone()
@@ -199,13 +202,13 @@ def _top_customers(con, params, top) -> Section:
         con,
         """
         with this_week as (
-            select coalesce(customer_id, '(no customer)') as customer_id, sum(cost_usd) as cost_usd,
-                count(*) as calls, count(*) filter (where not is_priced) as unpriced_calls
-            from marts.fct_llm_calls where event_date between ? and ? group by 1
+            select customer_id, sum(cost_usd) as cost_usd, sum(calls) as calls,
+                sum(unpriced_calls) as unpriced_calls
+            from marts.mart_daily_ai_cost where event_date between ? and ? group by 1
         ),
         last_week as (
-            select coalesce(customer_id, '(no customer)') as customer_id, sum(cost_usd) as cost_usd
-            from marts.fct_llm_calls where event_date between ? and ? group by 1
+            select customer_id, sum(cost_usd) as cost_usd
+            from marts.mart_daily_ai_cost where event_date between ? and ? group by 1
         )
         select
             this_week.customer_id,
@@ -438,12 +441,12 @@ def _workspaces_near_caps(con, tables: set[str], week: IsoWeek, top: int) -> Sec
         ),
         spend as (
             select
-                calls.workspace_id,
-                sum(calls.cost_usd) filter (where calls.event_date <= ?) as spend_usd,
-                sum(calls.cost_usd) filter (where calls.event_date <= ?) as previous_spend_usd
-            from marts.fct_llm_calls as calls
-            where calls.event_date between ? and ?
-            group by calls.workspace_id
+                daily.workspace_id,
+                sum(daily.cost_usd) filter (where daily.event_date <= ?) as spend_usd,
+                sum(daily.cost_usd) filter (where daily.event_date <= ?) as previous_spend_usd
+            from marts.mart_daily_ai_cost as daily
+            where daily.event_date between ? and ?
+            group by daily.workspace_id
         )
         select
             caps.workspace_id,
@@ -480,12 +483,12 @@ def _unpriced(con, params) -> Section:
                 provider,
                 model,
                 unpriced_reason,
-                count(*) filter (where event_date between ? and ?) as calls,
-                sum(coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))
+                coalesce(sum(calls) filter (where event_date between ? and ?), 0) as calls,
+                sum(prompt_tokens + completion_tokens)
                     filter (where event_date between ? and ?) as tokens,
-                count(*) filter (where event_date between ? and ?) as previous_calls
-            from marts.fct_llm_calls
-            where not is_priced
+                coalesce(sum(calls) filter (where event_date between ? and ?), 0) as previous_calls
+            from marts.mart_daily_ai_cost
+            where unpriced_reason is not null
             group by provider, model, unpriced_reason
         )
         select *, calls - previous_calls as change_calls

@@ -1,7 +1,7 @@
 -- One number, one place: a customer's month of AI cost is the same in fct_llm_calls (grouped by
 -- the customer each call is charged to), in mart_customer_monthly_margin and in the customer
 -- budget of mart_budget_status; a workspace's month is the same in fct_llm_calls and in its hard
--- cap's spend. An untagged retry counts for its task's customer and workspace in all of them.
+-- cap's spend; the daily mart the report reads sums to the same. An untagged retry counts for its task's customer and workspace in all of them.
 -- Returns the disagreeing (scope, id, month) rows; exact, since all are sums of the same decimals.
 
 with
@@ -16,6 +16,21 @@ customer_margin as (
 
 budget_status as (
     select * from {{ ref('mart_budget_status') }}
+),
+
+daily_cost as (
+    select * from {{ ref('mart_daily_ai_cost') }}
+),
+
+daily_cost_by_customer_month as (
+    select
+        daily_cost.customer_id,
+        cast({{ dbt.date_trunc('month', 'daily_cost.event_date') }} as date) as month,
+        sum(daily_cost.cost_usd) as cost_usd
+    from daily_cost
+    group by
+        daily_cost.customer_id,
+        cast({{ dbt.date_trunc('month', 'daily_cost.event_date') }} as date)
 ),
 
 calls_by_customer_month as (
@@ -84,8 +99,24 @@ workspace_caps_vs_calls as (
     where budget_status.scope = 'workspace'
 ),
 
+daily_vs_calls as (
+    select
+        'daily_cost' as compared,
+        coalesce(calls_by_customer_month.customer_id, daily_cost_by_customer_month.customer_id)
+            as scope_id,
+        coalesce(calls_by_customer_month.month, daily_cost_by_customer_month.month) as month,
+        coalesce(calls_by_customer_month.cost_usd, 0) as calls_cost_usd,
+        coalesce(daily_cost_by_customer_month.cost_usd, 0) as other_cost_usd
+    from calls_by_customer_month
+    full outer join daily_cost_by_customer_month
+        on calls_by_customer_month.customer_id = daily_cost_by_customer_month.customer_id
+        and calls_by_customer_month.month = daily_cost_by_customer_month.month
+),
+
 compared as (
     select * from margin_vs_calls
+    union all
+    select * from daily_vs_calls
     union all
     select * from customer_budgets_vs_calls
     union all

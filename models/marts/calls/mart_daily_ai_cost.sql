@@ -1,0 +1,41 @@
+{#
+    AI cost per UTC day, per the customer, workspace and feature each call is charged to (its
+    task's, as in fct_llm_calls), and per provider, model and unpriced reason. The weekly report
+    and the BI docs read spend over any window from here - a week, a month to date, a week that
+    straddles two months - by summing days, so no screen re-derives cost or attribution from the
+    calls. Untagged customers and features are '(untagged)', as in every mart; an untagged
+    workspace is null.
+#}
+
+with
+
+calls as (
+    select * from {{ ref('fct_llm_calls') }}
+),
+
+final as (
+    select
+        calls.event_date,
+        coalesce(calls.customer_id, '(untagged)') as customer_id,
+        calls.workspace_id,
+        coalesce(calls.feature, '(untagged)') as feature,
+        calls.provider,
+        calls.model,
+        calls.unpriced_reason,
+        cast(count(*) as bigint) as calls,
+        cast(sum(case when calls.is_priced then 0 else 1 end) as bigint) as unpriced_calls,
+        cast(sum(calls.prompt_tokens) as bigint) as prompt_tokens,
+        cast(sum(calls.completion_tokens) as bigint) as completion_tokens,
+        cast(coalesce(sum(calls.cost_usd), 0) as decimal(24, 12)) as cost_usd
+    from calls
+    group by
+        calls.event_date,
+        coalesce(calls.customer_id, '(untagged)'),
+        calls.workspace_id,
+        coalesce(calls.feature, '(untagged)'),
+        calls.provider,
+        calls.model,
+        calls.unpriced_reason
+)
+
+select * from final
