@@ -1,7 +1,9 @@
 {#
-    Cost per successful task by plan (the customer's current plan in the latest customers export),
-    per day, ISO week and month. Tasks of customers billing does not know (a trial, a lagging
-    export) are their own bucket, '(unknown customer)': kept and costed, never dropped.
+    Cost per successful task by plan, per day, ISO week and month. A task's plan means what it
+    means in every margin and budget mart: the plan its customer was billed on for the task's
+    month (int_customer_monthly_revenue, the plan in force at month end), else the customer's
+    current plan in the customers export. Tasks of customers billing does not know (a trial, a
+    lagging export) are their own bucket, '(unknown customer)': kept and costed, never dropped.
 #}
 
 with
@@ -14,11 +16,18 @@ customers as (
     select * from {{ ref('stg_billing__customers') }}
 ),
 
+revenue as (
+    select * from {{ ref('int_customer_monthly_revenue') }}
+),
+
 tasks_with_plans as (
     select
         tasks.*,
-        coalesce(customers.plan_id, '(unknown customer)') as plan_id
+        coalesce(revenue.plan_id, customers.plan_id, '(unknown customer)') as plan_id
     from tasks
+    left join revenue
+        on tasks.customer_id = revenue.customer_id
+        and {{ month_start('tasks.task_date') }} = revenue.month
     left join customers
         on tasks.customer_id = customers.customer_id
 ),
