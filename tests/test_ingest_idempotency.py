@@ -118,8 +118,8 @@ def test_a_crashed_load_leaves_nothing_counted_and_is_redone(landed, monkeypatch
 
     def crash_after_moving_files(self, sha, manifest):
         # Move the data in, then die before the manifest is written.
-        work = self.work_dir(sha)
-        for part in (work / "events").glob("event_date=*/*.parquet"):
+        work = self.work_data(sha)
+        for part in work.glob("event_date=*/*.parquet"):
             target = self.data / part.parent.name / part.name
             target.parent.mkdir(parents=True, exist_ok=True)
             part.replace(target)

@@ -4,12 +4,18 @@ Layout under ``$LLM_MARGIN_DATA_DIR/lake/`` (engine-neutral; DuckDB reads it tod
 
     usage_events/event_date=YYYY-MM-DD/<sha16>-<chunk>-<n>.parquet   good records
     quarantine/usage_events/<sha16>-<chunk>.parquet                   bad records, with reasons
-    _manifests/usage_events/<sha256>.json                             one per loaded file content
-    _tmp/                                                             work in progress, never read
+    billing/<entity>/<sha16>-<chunk>.parquet                          table exports (and
+    provider_invoices/lines/<sha16>-<chunk>.parquet                     their quarantine/<group>/)
+    prices/rules/<sha16>.parquet                                      price rules
+    _manifests/<dataset>/<sha256>.json                                one per loaded file content
+    _tmp/<dataset>/<sha256>/                                          work in progress, never read
 
-A file's load becomes visible by ``os.replace`` of finished files, and counts as done only when
-its manifest is written, last. A crash leaves no manifest, so the next run loads the file again,
-first removing whatever the crashed run had already moved in (file names carry the content hash).
+Every loader (usage events, table exports, pricing) publishes the same way, through ``Lake``:
+``start`` (remove what a crashed load of the content left), write into the work dir, then
+``publish``: the finished files become visible by ``os.replace``, and the load counts as done only
+when its manifest is written, last. A crash leaves no manifest, so the next run loads the file
+again, first removing whatever the crashed run had already moved in (file names carry the
+content hash).
 """
 
 from __future__ import annotations
@@ -85,31 +91,59 @@ class Lake:
                     con.execute(f"copy ({sql} limit 0) to '{tmp}' (format parquet)")
                     os.replace(tmp, target)
 
+    def work_data(self, sha: str) -> Path:
+        """Where a load writes its good rows: the work dir mirrors the lake root, so a file at
+        ``work_data(sha)/<sub path>`` is published to ``data/<sub path>``."""
+        return self.work_dir(sha) / self.dataset
+
+    def work_quarantine(self, sha: str) -> Path:
+        """Where a load writes its bad rows, published to ``quarantine/``."""
+        return self.work_dir(sha) / "quarantine" / self.dataset
+
+    def start(self, sha: str) -> Path:
+        """Begin (or redo) the load of a content: remove what a crashed load of it left in the
+        lake and in the work dir, and return an empty work dir."""
+        self.remove_partial(sha)
+        work = self.work_dir(sha)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        return work
+
+    def abandon(self, sha: str) -> None:
+        """Drop a failed load's work dir; nothing of it reached the lake."""
+        shutil.rmtree(self.work_dir(sha), ignore_errors=True)
+
     def remove_partial(self, sha: str) -> int:
-        """Delete files a crashed load of this content left behind; returns how many."""
+        """Delete files a crashed load of this content left behind; returns how many.
+
+        Every file a load publishes is named ``<sha prefix>.parquet`` or ``<sha prefix>-*``, in
+        ``data`` (one folder level down: a partition or an entity) or in ``quarantine``."""
         prefix = sha[:HASH_PREFIX]
-        stale = list(self.data.glob(f"*/{prefix}-*.parquet")) + list(
-            self.quarantine.glob(f"{prefix}-*.parquet")
-        )
+
+        def ours(path: Path) -> bool:
+            return path.name.startswith(prefix) and path.name[len(prefix) : len(prefix) + 1] in "-."
+
+        stale = [p for p in self.data.glob(f"*/{prefix}*") if ours(p)]
+        stale += [p for p in self.quarantine.glob(f"{prefix}*") if ours(p)]
         for path in stale:
             path.unlink()
         return len(stale)
 
     def publish(self, sha: str, manifest: dict) -> list[str]:
-        """Move a finished load from its work dir into the lake, then write its manifest."""
+        """Publish a finished load atomically: move every file of its work dir to the same path
+        under the lake root (``os.replace``), then write its manifest, last: the commit point.
+
+        A crash in between leaves files but no manifest; the next load of the content starts
+        with ``remove_partial``. The manifest lists the files (``lake_files``)."""
         work = self.work_dir(sha)
         moved: list[str] = []
-        events_dir = work / "events"
-        if events_dir.exists():
-            for part in sorted(events_dir.glob("event_date=*/*.parquet")):
-                target = self.data / part.parent.name / part.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(part, target)
-                moved.append(str(target.relative_to(self.root)))
-        for part in sorted((work / "quarantine").glob("*.parquet")):
-            target = self.quarantine / part.name
+        for part in sorted(p for p in work.rglob("*") if p.is_file()):
+            target = self.root / part.relative_to(work)
+            if not (target.is_relative_to(self.data) or target.is_relative_to(self.quarantine)):
+                raise ValueError(f"{part} would publish outside {self.data} and {self.quarantine}")
+            target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, target)
-            moved.append(str(target.relative_to(self.root)))
+            moved.append(target.relative_to(self.root).as_posix())
         write_manifest(self.manifest_path(sha), {**manifest, "lake_files": moved})
         shutil.rmtree(work, ignore_errors=True)
         return moved

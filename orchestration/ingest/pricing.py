@@ -5,16 +5,16 @@
 * ``*.csv``: a negotiated price sheet (``orchestration/pricing/sheets.py``).
 
 Each is converted to the same flat price rules, validated as a whole (a pricing file with one bad
-price is rejected with the line and field, since it would poison every cost), loaded once per
-content (sha256) and never replaced: later loads supersede earlier ones in the warehouse, which
-keeps the history for restatement.
+price is rejected with the line and field, since it would poison every cost: its rules are of
+severity ``reject_file`` in ``rules``), loaded once per content (sha256), published like every
+load (``lake.Lake.publish``: work dir, ``os.replace``, manifest last) and never replaced: later
+loads supersede earlier ones in the warehouse, which keeps the history for restatement.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.ingest.lake import HASH_PREFIX, file_sha256, write_manifest
+from orchestration.ingest.lake import HASH_PREFIX, Lake, file_sha256
+from orchestration.ingest.rules import Rule, Severity, findings_sql, q
 from orchestration.pricing.sheets import PriceFileError, litellm_rules, negotiated_rules
 
 RULE_COLUMNS = {
@@ -68,19 +69,48 @@ class PriceFileLoad:
     problems: list[str] = field(default_factory=list)
 
 
-def _problems_sql() -> str:
-    checks = [f"case when {c} is null then '{c} is missing' end" for c in REQUIRED]
-    checks += [
-        "case when try_cast(usd_per_unit as decimal(38, 12)) is null or "
-        "try_cast(usd_per_unit as decimal(38, 12)) < 0 then 'usd_per_unit is not a price: ' || "
-        "coalesce(usd_per_unit, 'null') end",
-        "case when rule_kind not in ('standard', 'variant', 'period') then 'unknown rule_kind ' || rule_kind end",
-        "case when valid_from is not null and try_cast(valid_from as date) is null then "
-        "'valid_from is not a date: ' || valid_from end",
-        "case when tod_start is not null and try_cast(tod_start as time) is null then "
-        "'tod_start is not a time: ' || tod_start end",
+def rules() -> list[Rule]:
+    """What makes a price rule unusable; severity ``reject_file``: one bad rule rejects its file."""
+    reject = Severity.REJECT_FILE
+    price = "try_cast(usd_per_unit as decimal(38, 12))"
+    out = [
+        Rule("missing_required", c, f"{c} is null", q(f"{c} is missing"), 10, reject)
+        for c in REQUIRED
     ]
-    return "list_filter([" + ", ".join(checks) + "], lambda p: p is not null)"
+    return out + [
+        Rule(
+            "wrong_type",
+            "usd_per_unit",
+            f"usd_per_unit is not null and ({price} is null or {price} < 0)",
+            "'usd_per_unit is not a price: ' || usd_per_unit",
+            20,
+            reject,
+        ),
+        Rule(
+            "unknown_value",
+            "rule_kind",
+            "rule_kind not in ('standard', 'variant', 'period')",
+            "'unknown rule_kind ' || rule_kind",
+            40,
+            reject,
+        ),
+        Rule(
+            "wrong_type",
+            "valid_from",
+            "valid_from is not null and try_cast(valid_from as date) is null",
+            "'valid_from is not a date: ' || valid_from",
+            20,
+            reject,
+        ),
+        Rule(
+            "wrong_type",
+            "tod_start",
+            "tod_start is not null and try_cast(tod_start as time) is null",
+            "'tod_start is not a time: ' || tod_start",
+            20,
+            reject,
+        ),
+    ]
 
 
 def load_price_file(
@@ -98,48 +128,58 @@ def load_price_file(
                 f"{name}: not a known pricing file (expected *.rules.jsonl.gz, a LiteLLM *.json or a *.csv sheet)"
             ],
         )
+    lake = Lake(lake_root, "prices")
     sha = file_sha256(path)
-    manifests = lake_root / "_manifests" / "prices"
-    manifest = manifests / f"{sha}.json"
-    if manifest.exists():
+    if lake.read_manifest(sha) is not None:
         return PriceFileLoad(name, sha, "already_loaded")
-    target_dir = lake_root / "prices" / "rules"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    manifests.mkdir(parents=True, exist_ok=True)
     try:
-        rules = _read_rules(path, kind, version=f"{path.name}@{sha[:12]}")
+        rules_read = _read_rules(path, kind, version=f"{path.name}@{sha[:12]}")
     except (PriceFileError, ValueError, OSError) as exc:
         return PriceFileLoad(name, sha, "failed", problems=[str(exc)])
     table = pa.Table.from_pylist(
-        rules, schema=pa.schema([(k, _ARROW[v]) for k, v in RULE_COLUMNS.items()])
+        rules_read, schema=pa.schema([(k, _ARROW[v]) for k, v in RULE_COLUMNS.items()])
     )
-    with duckdb.connect() as con:
-        con.execute("set timezone = 'UTC'")
-        con.register("rules_in", table)
-        con.execute(
-            f"create temp table rules as select *, {_problems_sql()} as problems from rules_in"
-        )
-        read, bad = con.execute(
-            "select count(*), count(*) filter (where len(problems) > 0) from rules"
-        ).fetchall()[0]
-        if bad:
-            sample = [
-                r[0]
-                for r in con.execute(
-                    "select problems[1] from rules where len(problems) > 0 limit 5"
-                ).fetchall()
-            ]
-            return PriceFileLoad(
-                name, sha, "failed", read, 0, [f"{name}: {bad} invalid price rules, e.g. {sample}"]
+    work = lake.start(sha)
+    try:
+        with duckdb.connect() as con:
+            con.execute("set timezone = 'UTC'")
+            con.register("rules_in", table)
+            con.execute(
+                "create temp table rules as select *, "
+                f"{findings_sql(rules(), Severity.REJECT_FILE)} as problems from rules_in"
             )
-        tmp = target_dir / f".{sha[:HASH_PREFIX]}.parquet.tmp"
-        con.execute(
-            f"copy (select * exclude (problems), '{name}' as _source_file, '{sha}' as _file_sha256, "
-            f"timestamptz '{now.isoformat()}' as _loaded_at from rules) to '{tmp.as_posix()}' (format parquet)"
-        )
-    os.replace(tmp, target_dir / f"{sha[:HASH_PREFIX]}.parquet")
+            read, bad = con.execute(
+                "select count(*), count(*) filter (where len(problems) > 0) from rules"
+            ).fetchall()[0]
+            if bad:
+                sample = [
+                    r[0]
+                    for r in con.execute(
+                        "select problems[1].message from rules where len(problems) > 0 limit 5"
+                    ).fetchall()
+                ]
+                lake.abandon(sha)
+                return PriceFileLoad(
+                    name,
+                    sha,
+                    "failed",
+                    read,
+                    0,
+                    [f"{name}: {bad} invalid price rules, e.g. {sample}"],
+                )
+            target = lake.work_data(sha) / "rules" / f"{sha[:HASH_PREFIX]}.parquet"
+            target.parent.mkdir(parents=True)
+            con.execute(
+                f"copy (select * exclude (problems), {q(name)} as _source_file, {q(sha)} as _file_sha256, "
+                f"timestamptz {q(now.isoformat())} as _loaded_at from rules) "
+                f"to '{target.as_posix()}' (format parquet)"
+            )
+    except Exception:
+        lake.abandon(sha)
+        raise
     result = PriceFileLoad(name, sha, "loaded", read, read)
-    write_manifest(manifest, {**asdict(result), "loaded_at": now.isoformat()})
+    lake.publish(sha, {**asdict(result), "loaded_at": now.isoformat()})
+    assert not work.exists()
     return result
 
 

@@ -1,9 +1,9 @@
-"""Load provider invoices (landing/provider_invoices) into the lake, with quarantine.
+"""The provider invoices (landing/provider_invoices): their columns and file names.
 
 A provider invoice export is a CSV with one line per provider, month and model: what the provider
-billed (``amount_usd``) and for how many requests (docs/provider-reconciliation.md). The billing
-loader does the work (validation in one SQL pass, quarantine with file, row and reason, once per
-content); this module only declares the columns.
+billed (``amount_usd``) and for how many requests (docs/provider-reconciliation.md). The
+table-export loader (``table_exports``) does the work (validation in one SQL pass, quarantine with
+file, row and reason, once per content); this module only declares the columns.
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from orchestration.ingest.billing import BillingFileLoad, TableExports, load_billing
+from orchestration.contract import Field, column
+from orchestration.ingest.table_exports import TableExports, TableFileLoad, load_table_exports
 
-COLUMNS: list[tuple[str, str, bool]] = [
-    ("provider", "string", True),
-    ("invoice_month", "month", True),
-    ("model", "string", True),
-    ("requests", "integer", False),
-    ("amount_usd", "signed_decimal", True),
-    ("currency", "enum:usd", True),
+COLUMNS: list[Field] = [
+    column("provider", "string", True),
+    column("invoice_month", "month", True),
+    column("model", "string", True),
+    column("requests", "integer", minimum=0),
+    column("amount_usd", "signed_decimal", True),
+    column("currency", "enum", True, enum=("usd",)),
 ]
 
 
@@ -34,5 +35,5 @@ PROVIDER_INVOICES = TableExports(
 
 def load_provider_invoices(
     landing: Path, lake_root: Path, *, now: datetime | None = None
-) -> list[BillingFileLoad]:
-    return load_billing(landing, lake_root, now=now, exports=PROVIDER_INVOICES)
+) -> list[TableFileLoad]:
+    return load_table_exports(landing, lake_root, PROVIDER_INVOICES, now=now)

@@ -1,4 +1,4 @@
-"""The Dagster side of a family of CSV exports (``billing.TableExports``): one landing spec, and
+"""The Dagster side of a family of CSV exports (``table_exports.TableExports``): one landing spec, and
 one multi-asset that loads the landing folder into one lake asset per entity plus a quarantine
 asset, with a warning check that every file loaded and no row was quarantined.
 
@@ -20,8 +20,8 @@ from dagster import (
 )
 
 from orchestration.ingest.assets import LAKE_POOL
-from orchestration.ingest.billing import BillingFileLoad, TableExports, load_billing
 from orchestration.ingest.lake import LOADED_SHAS
+from orchestration.ingest.table_exports import TableExports, TableFileLoad, load_table_exports
 from orchestration.paths import data_paths
 
 
@@ -66,7 +66,7 @@ def table_export_assets(
     )
     def ingest(context: AssetExecutionContext):
         paths = data_paths().ensure()
-        results = load_billing(paths.landing_for(exports.group), paths.lake, exports=exports)
+        results = load_table_exports(paths.landing_for(exports.group), paths.lake, exports)
         for r in results:
             context.log.info(
                 f"{r.source_file}: {r.status}; read {r.rows_read}, loaded {r.rows_loaded}, "
@@ -97,7 +97,7 @@ def table_export_assets(
     return landing, ingest
 
 
-def _problems(results: list[BillingFileLoad]) -> list[str]:
+def _problems(results: list[TableFileLoad]) -> list[str]:
     """One line per file that did not load, and per file with quarantined rows."""
     failed = [
         f"{r.source_file}: {r.status} {r.message}"

@@ -3,7 +3,7 @@
 For each file: hash its content; if that content was loaded before, do nothing. Otherwise read it
 in batches (``readers``), validate each batch in one SQL pass (``validate``), write good records to
 the lake partitioned by event date and bad ones to quarantine with their reason, then publish the
-whole file at once (``lake``). Per file, records read = records loaded + records quarantined.
+whole file at once (``lake.Lake.publish``, the one publish every loader uses). Per file, records read = records loaded + records quarantined.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -184,10 +183,10 @@ def load_file(
         known.source_file = name
         return known
 
-    lake.remove_partial(sha)
-    work = lake.work_dir(sha)
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "quarantine").mkdir(parents=True)
+    lake.start(sha)
+    events_dir = lake.work_data(sha).as_posix()
+    quarantine_dir = lake.work_quarantine(sha)
+    quarantine_dir.mkdir(parents=True)
     params = {
         "source_file": name,
         "source_format": fmt,
@@ -216,7 +215,6 @@ def load_file(
                 result.records_quarantined += bad
                 result.records_loaded += read - bad
                 if read - bad:
-                    events_dir = (work / "events").as_posix()
                     con.execute(
                         _substitute(
                             f"copy (select {lake_columns_sql()} from validated where len(errors) = 0) "
@@ -232,9 +230,7 @@ def load_file(
                     ).fetchall()[0]
                     dates += [lo, hi]
                 if bad:
-                    target = (
-                        work / "quarantine" / f"{sha[:HASH_PREFIX]}-{chunk}.parquet"
-                    ).as_posix()
+                    target = (quarantine_dir / f"{sha[:HASH_PREFIX]}-{chunk}.parquet").as_posix()
                     con.execute(
                         _substitute(
                             f"copy (select {QUARANTINE_COLUMNS_SQL} from validated where len(errors) > 0 "
@@ -247,7 +243,7 @@ def load_file(
                     ).fetchall():
                         reasons[code] += count
     except Exception as exc:  # the file stays in landing and is retried on the next run
-        shutil.rmtree(work, ignore_errors=True)
+        lake.abandon(sha)
         log.exception("could not load %s", name)
         return FileLoad(
             name, sha, "failed", source_format=fmt, message=f"{type(exc).__name__}: {exc}"
