@@ -45,8 +45,9 @@ lock: $(STAMP)
 generate: $(STAMP)
 	$(BIN)/llm-margin generate --if-empty
 
+# Runs on the persistent Dagster instance in $(DAGSTER_HOME) (created with its dagster.yaml when
+# missing), so `make dagster` shows its runs; the full logs go to $(LLM_MARGIN_DATA_DIR)/logs/.
 materialize: $(STAMP)
-	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/llm-margin materialize
 
 report: $(STAMP)
@@ -77,11 +78,10 @@ bench: $(STAMP)
 
 # The Dagster instance config: every pool (warehouse_writer is the one the writers use) runs one
 # step at a time, so runs that write the lake or the warehouse never overlap (docs/budgets.md).
-# An existing dagster.yaml is left alone.
-$(DAGSTER_HOME)/dagster.yaml:
-	@mkdir -p $(DAGSTER_HOME)
-	@printf 'concurrency:\n  pools:\n    default_limit: 1\n' > $@
-	@echo "wrote $@ (pool limit 1: one warehouse writer at a time)"
+# Written by orchestration/instance.py, which `llm-margin materialize` uses too; an existing
+# dagster.yaml is left alone.
+$(DAGSTER_HOME)/dagster.yaml: | $(STAMP)
+	@$(BIN)/python -m orchestration.instance
 
 dagster: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from datetime import date
+import time
+import traceback
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 
-from orchestration.paths import DATA_DIR_ENV, DBT_TARGET_ENV, DataPaths, data_paths
+from orchestration.paths import (
+    DATA_DIR_ENV,
+    DBT_TARGET_ENV,
+    DEFAULT_DBT_TARGET,
+    DataPaths,
+    data_paths,
+)
 
 # Piped or captured output (make, CI) gets a wide console so tables are not cut at 80 columns.
 console = Console() if Console().is_terminal else Console(width=160)
-err = Console(stderr=True)
+err = Console(stderr=True) if Console(stderr=True).is_terminal else Console(stderr=True, width=160)
 
 
 def _has_files(directory: Path) -> bool:
@@ -71,53 +80,169 @@ def select_dbt_target(target: str | None) -> str | None:
     return None
 
 
+MATERIALIZE_JOB = "llm_margin_materialize"
+
+
 def cmd_materialize(args: argparse.Namespace) -> int:
+    """Load landing and build everything in-process, on the persistent Dagster instance
+    (``$DAGSTER_HOME``, shared with ``make dagster``). The full Dagster and dbt output goes to
+    ``$LLM_MARGIN_DATA_DIR/logs/materialize-<UTC time>.log`` (``--verbose``: to the terminal);
+    the terminal shows progress and a summary."""
     problem = select_dbt_target(args.target)
     if problem:
         err.print(f"[red]error:[/red] {problem}")
         return 2
 
-    from dagster import DagsterInstance, materialize
-
-    from orchestration.dbt.project import llm_margin_project
-    from orchestration.definitions import defs
+    from orchestration.instance import dagster_home, ensure_dagster_home
+    from orchestration.progress import LiveProgress, quiet_output
 
     paths = data_paths().ensure()
+    home, _ = ensure_dagster_home(dagster_home())
+    started = time.monotonic()
+    log_path = None
+    if not args.verbose:
+        log_path = paths.logs / f"materialize-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    target = os.environ.get(DBT_TARGET_ENV) or DEFAULT_DBT_TARGET
     console.print(
-        f"materializing everything in {paths.root} (dbt target: {llm_margin_project.target})"
+        f"materializing everything in {escape(str(paths.root))} (dbt target: {target}; "
+        f"Dagster instance: {escape(str(home))})"
     )
-    assets = list(defs.assets or []) + list(defs.asset_checks or [])
-    with DagsterInstance.ephemeral() as instance:
-        result = materialize(
-            assets,
-            resources=defs.resources,
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
-        )
-    from dagster import AssetCheckSeverity
+    if log_path is not None:
+        console.print(f"full log: {escape(str(log_path))}")
 
-    evaluations = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    for severity, label in (
-        (AssetCheckSeverity.WARN, "[yellow]warning[/yellow]"),
-        (AssetCheckSeverity.ERROR, "[red]failed check[/red]"),
-    ):
-        names = [
-            f"{e.asset_key.to_user_string()}:{e.check_name}"
-            for e in evaluations
-            if e.severity == severity
-        ]
-        if names:
-            err.print(
-                f"{label}: {', '.join(names)} (details in the check metadata, `make dagster`)"
-            )
-    if not result.success:
+    output = contextlib.nullcontext(None) if log_path is None else quiet_output(log_path)
+    with output as shown:
+        screen = _progress_console(shown)
+        progress = LiveProgress(screen) if screen is not None else None
+        try:
+            with progress or contextlib.nullcontext():
+                result, landing = _run_materialize(args, paths, progress, log_path)
+        except Exception:  # the definitions or the run could not start: the log has the trace
+            traceback.print_exc()
+            result = None
+    elapsed = time.monotonic() - started
+    if result is None:
         err.print(
-            "[red]materialize failed[/red]: a step or a blocking check failed (see the log above)"
+            "[red]materialize failed[/red] before the run started"
+            + (f" (traceback in {escape(str(log_path))})" if log_path else "")
         )
         return 1
-    console.print("[green]materialize succeeded[/green]")
+
+    from orchestration.progress import RunSummary
+    from orchestration.sensors.landing import record_loaded
+
+    summary = RunSummary.of(result.all_events)
+    dbt = progress.dbt if progress is not None else None
+    _print_summary(summary, dbt)
+    where = f"; full log: {escape(str(log_path))}" if log_path else ""
+    if not result.success:
+        for step, error in summary.failed_steps:
+            err.print(f"[red]failed step[/red] {escape(step)}: {escape(error)}")
+        err.print(
+            f"[red]materialize failed[/red] after {elapsed:,.0f} s: a step or a blocking check "
+            f"failed (run {result.run_id}){where}"
+        )
+        return 1
+    # the landing sensor of `make dagster` must not build this landing state again
+    record_loaded(paths, landing, result.run_id)
+    console.print(
+        f"[green]materialize succeeded[/green] in {elapsed:,.0f} s (run {result.run_id}){where}"
+    )
     return 0
+
+
+def _progress_console(shown) -> Console | None:
+    if shown is None:  # --verbose: the logs are the progress
+        return None
+    screen = Console(file=shown)
+    return screen if screen.is_terminal else Console(file=shown, width=160)
+
+
+def _run_materialize(args: argparse.Namespace, paths: DataPaths, progress, log_path):
+    """One in-process run of every asset and check on the persistent instance; returns its
+    result and the landing state it started from."""
+    from dagster import Definitions, colored_console_logger, define_asset_job
+
+    from orchestration.definitions import defs
+    from orchestration.instance import cli_run_tags, fail_abandoned_cli_runs, persistent_instance
+    from orchestration.progress import DbtLineFollower, progress_logger
+    from orchestration.sensors.landing import snapshot_landing
+
+    instance = persistent_instance()
+    for run_id in fail_abandoned_cli_runs(instance):
+        print(f"marked run {run_id} failed: its llm-margin materialize process is gone")
+    landing = snapshot_landing(paths)
+    loggers = {"console": colored_console_logger}
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
+    if progress is not None:
+        loggers["progress"] = progress_logger(progress.on_event)
+        run_config["loggers"]["progress"] = {}
+    job = Definitions(
+        assets=list(defs.assets or []),
+        asset_checks=list(defs.asset_checks or []),
+        resources=defs.resources,
+        loggers=loggers,
+        jobs=[
+            define_asset_job(
+                MATERIALIZE_JOB, description="Everything, from `llm-margin materialize`."
+            )
+        ],
+    ).resolve_job_def(MATERIALIZE_JOB)
+    follower = None
+    if progress is not None and log_path is not None:
+        follower = DbtLineFollower(log_path, progress.on_dbt_line)
+        follower.start()
+    try:
+        with instance:
+            result = job.execute_in_process(
+                run_config=run_config,
+                instance=instance,
+                raise_on_error=False,
+                tags=cli_run_tags(),
+            )
+    finally:
+        if follower is not None:
+            follower.stop()
+    return result, landing
+
+
+def _print_summary(summary, dbt) -> None:
+    read = f", {summary.records_read:,} usage records read" if summary.records_read else ""
+    rows = [
+        (
+            "landing",
+            f"{len(summary.loaded_files):,} new files loaded{read}, "
+            f"{summary.records_quarantined:,} records quarantined",
+        ),
+    ]
+    models = sum(n for step, n in summary.materializations.items() if "dbt" in step)
+    if dbt is not None and dbt.total:
+        problems = dbt.count("ERROR", "FAIL")
+        rows.append(
+            (
+                "dbt",
+                f"{len(dbt.done):,} of {dbt.total:,} nodes built or tested, {models:,} models "
+                f"materialized, {dbt.count('WARN')} warnings, {problems} errors",
+            )
+        )
+    else:
+        rows.append(("dbt", f"{models:,} models materialized"))
+    checks = (
+        f"{summary.checks_passed:,} passed, {len(summary.checks_warned)} warned, "
+        f"{len(summary.checks_failed)} failed"
+    )
+    rows.append(("checks", checks))
+    for name, text in rows:
+        console.print(f"  {name:<8} {text}")
+    for label, names in (
+        ("[yellow]warned[/yellow]", summary.checks_warned),
+        ("[red]failed[/red]", summary.checks_failed),
+    ):
+        if names:
+            err.print(
+                f"  {label}   {escape(', '.join(names))} (details in the check metadata, "
+                "`make dagster`)"
+            )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -164,8 +289,22 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(func=cmd_generate)
 
-    mat = sub.add_parser("materialize", help="load landing files and build every model, in-process")
-    mat.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    mat = sub.add_parser(
+        "materialize",
+        help="load landing files and build every model, in-process, on the Dagster instance in "
+        "$DAGSTER_HOME (default: <data dir>/dagster_home); full logs in <data dir>/logs/",
+    )
+    mat.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="Dagster log level (of the log file, or of the terminal with --verbose)",
+    )
+    mat.add_argument(
+        "--verbose",
+        action="store_true",
+        help="stream the full Dagster and dbt logs to the terminal instead of a log file",
+    )
     mat.add_argument(
         "--target",
         default=None,
