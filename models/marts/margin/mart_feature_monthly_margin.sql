@@ -13,7 +13,7 @@ call_costs as (
 ),
 
 tasks_monthly as (
-    select * from {{ ref('int_tasks_monthly') }}
+    select * from {{ ref('mart_tasks_monthly') }}
 ),
 
 customer_margin as (

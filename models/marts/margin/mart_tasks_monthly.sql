@@ -1,10 +1,10 @@
 {#
     Tasks and successful tasks per UTC month of the task's start and per its customer and
     feature ('(untagged)' when missing): the one input of task counts for the margin marts, which
-    sum it by customer or by feature. A table, so fct_tasks is read once for all of them.
+    sum it by customer or by feature. A mart (a table), not an intermediate model: it reads
+    fct_tasks, where a task's success is decided, and intermediate models read only staging and
+    intermediate models.
 #}
-
-{{ config(materialized='table') }}
 
 with
 
