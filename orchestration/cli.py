@@ -129,7 +129,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
         return 1
 
     from orchestration.progress import RunSummary
-    from orchestration.sensors.landing import record_loaded
+    from orchestration.sensors.landing import loaded_state, record_loaded
 
     summary = RunSummary.of(result.all_events)
     dbt = progress.dbt if progress is not None else None
@@ -144,7 +144,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
         )
         return 1
     # the landing sensor of `make dagster` must not build this landing state again
-    record_loaded(paths, landing, result.run_id)
+    record_loaded(paths, loaded_state(paths, landing, summary.loaded_files), result.run_id)
     console.print(
         f"[green]materialize succeeded[/green] in {elapsed:,.0f} s (run {result.run_id}){where}"
     )

@@ -14,11 +14,13 @@ from budget_fixtures import budget_row, write_marts
 from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
 from orchestration.alerts.assets import read_gateway_caps, write_atomically
+from orchestration.ingest.lake import file_sha256
 from orchestration.sensors.landing import (
     SETTLE_SECONDS,
     evaluate_landing,
     landing_sensor,
     loaded_record,
+    loaded_state,
     record_loaded,
     snapshot_landing,
 )
@@ -86,19 +88,35 @@ def test_landing_sensor_does_not_rebuild_what_llm_margin_materialize_loaded(data
     # written just now, as `make run` does: generate, then materialize within the settle time
     _land(usage / "b.jsonl", '{"x": 2}\n', age_seconds=0)
 
-    # the CLI takes the landing state before its run and records it once the run succeeded
-    loaded = snapshot_landing(data_dir)
-    assert set(loaded) == {"usage_events/a.jsonl", "usage_events/b.jsonl"}
+    # the CLI takes the landing state before its run and records it once the run succeeded,
+    # with what appeared during the run and was loaded by it (the pricing catalog export)
+    before = snapshot_landing(data_dir)
+    assert set(before) == {"usage_events/a.jsonl", "usage_events/b.jsonl"}
+    export = data_dir.landing_for("pricing") / "catalog.rules.jsonl"
+    _land(export, '{"rule": 1}\n', age_seconds=0)
+    _land(usage / "late.jsonl", '{"x": 9}\n', age_seconds=0)  # after ingestion: not loaded
+    loaded = loaded_state(data_dir, before, {file_sha256(export)})
+    assert set(loaded) == {
+        "usage_events/a.jsonl",
+        "usage_events/b.jsonl",
+        "pricing/catalog.rules.jsonl",
+    }
     record_loaded(data_dir, loaded, run_id="cli-run-1")
     assert loaded_record(data_dir)["files"] == loaded
 
-    # first tick ever (no cursor): a.jsonl is settled, b.jsonl still settling; both loaded already
+    # first tick ever (no cursor): a.jsonl is settled, the others still settling; a.jsonl was
+    # loaded already
     first, cursor = _tick(instance, None)
     assert isinstance(first, SkipReason), first
     assert "already loaded by llm-margin materialize (run cli-run-1" in first.skip_message
-    assert "1 still being written" in first.skip_message
-    # ticks once b.jsonl has settled, unchanged: still the state the CLI loaded
+    assert "3 still being written" in first.skip_message
+    # once settled, the file that came too late for the CLI's run starts one run
     later = time.time() + SETTLE_SECONDS + 1
+    late, cursor = _tick(instance, cursor, now=later)
+    assert isinstance(late, RunRequest) and late.tags["llm_margin/changed_files"] == "1"
+    (usage / "late.jsonl").unlink()  # (as if it had never come)
+    cursor = None
+    # ticks once b.jsonl and the export have settled, unchanged: the state the CLI loaded
     settled, cursor = _tick(instance, cursor, now=later)
     assert isinstance(settled, SkipReason) and "already loaded" in settled.skip_message
     assert "still being written" not in settled.skip_message

@@ -7,7 +7,8 @@ modified in the last ``SETTLE_SECONDS`` may still be being written: it waits for
 hidden (``.x``, ``_x``) and partial (``*.tmp``, ``*.part``) names are skipped, as ingestion skips them.
 
 ``llm-margin materialize`` loads landing outside the sensor: when its run succeeds it records the
-landing state it loaded in ``$LLM_MARGIN_DATA_DIR/landing_loaded.json`` (``record_loaded``). A tick
+landing state it loaded in ``$LLM_MARGIN_DATA_DIR/landing_loaded.json`` (``loaded_state``,
+``record_loaded``). A tick
 whose settled files are all in that record, unchanged, and for the same dbt target, starts no run:
 that state is built already (so the first tick after ``make run`` does not rebuild everything).
 """
@@ -74,6 +75,24 @@ def snapshot_landing(paths: DataPaths) -> dict[str, str]:
     will find (``llm-margin materialize`` takes it before its run, then ``record_loaded``)."""
     files, _ = landing_state(paths.landing, settle_seconds=0)
     return files
+
+
+def loaded_state(paths: DataPaths, before: dict[str, str], loaded_shas: set[str]) -> dict[str, str]:
+    """The landing state a successful run loaded: ``before`` (its ``snapshot_landing`` at the
+    start), plus each file that appeared or changed during the run and whose content the run
+    loaded (its SHA-256 is in ``loaded_shas``), e.g. the pricing catalog export the run writes.
+    A file that arrived too late for the run's ingestion stays out: the sensor will load it."""
+    from orchestration.ingest.lake import file_sha256
+
+    state = dict(before)
+    for name, sig in snapshot_landing(paths).items():
+        if before.get(name) != sig:
+            try:
+                if file_sha256(paths.landing / name) in loaded_shas:
+                    state[name] = sig
+            except OSError:
+                continue
+    return state
 
 
 def record_loaded(paths: DataPaths, files: dict[str, str], run_id: str) -> Path:
