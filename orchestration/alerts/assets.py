@@ -12,13 +12,14 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from orchestration.alerts.evaluate import evaluate
 from orchestration.alerts.outbox import Outbox, outbox_path
+from orchestration.dbt.assets import model_key
 from orchestration.paths import data_paths
 from orchestration.pools import WAREHOUSE_POOL
 
-BUDGET_STATUS = AssetKey(["marts", "mart_budget_status"])
-GATEWAY_CAPS = AssetKey(["marts", "mart_gateway_caps"])
-RUNAWAY_WORKSPACES = AssetKey(["marts", "mart_runaway_workspaces"])
-FCT_TASKS = AssetKey(["marts", "fct_tasks"])
+BUDGET_STATUS = model_key("mart_budget_status")
+GATEWAY_CAPS = model_key("mart_gateway_caps")
+RUNAWAY_WORKSPACES = model_key("mart_runaway_workspaces")
+FCT_TASKS = model_key("fct_tasks")
 BUDGET_ALERTS = AssetKey(["audit", "budget_alerts"])
 GATEWAY_CAPS_FILE = AssetKey(["serving", "gateway_caps_json"])
 GATEWAY_CAPS_FILENAME = "gateway_caps.json"

@@ -1,12 +1,13 @@
 """Pricing checks on the marts: unpriced usage is surfaced, restatements are reported."""
 
 import duckdb
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
+from orchestration.dbt.assets import model_key
 from orchestration.paths import data_paths
 
-UNPRICED_USAGE = AssetKey(["marts", "mart_unpriced_usage"])
-PRICE_RESTATEMENTS = AssetKey(["marts", "mart_price_restatements"])
+UNPRICED_USAGE = model_key("mart_unpriced_usage")
+PRICE_RESTATEMENTS = model_key("mart_price_restatements")
 
 
 def _rows(sql: str) -> list[tuple]:

@@ -1,11 +1,12 @@
 """Provider invoice reconciliation: warn on every provider month outside the tolerance."""
 
 import duckdb
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
+from orchestration.dbt.assets import model_key
 from orchestration.paths import data_paths
 
-PROVIDER_RECONCILIATION = AssetKey(["marts", "mart_provider_reconciliation"])
+PROVIDER_RECONCILIATION = model_key("mart_provider_reconciliation")
 
 
 def _rows(sql: str) -> list[tuple]:

@@ -8,8 +8,8 @@ to run them in a build as well (before each model they test, as ``dbt build`` or
 
 import os
 
-from dagster import AssetExecutionContext
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from orchestration.dbt.project import llm_margin_project, parse_project
 from orchestration.dbt.translator import LlmMarginTranslator
@@ -43,3 +43,8 @@ def build_args() -> list[str]:
     if os.environ.get(EXCLUDE_ENV):
         args += ["--exclude", os.environ[EXCLUDE_ENV]]
     return args
+
+
+def model_key(name: str) -> AssetKey:
+    """The asset key of dbt model ``name``, from the manifest (never a hand-typed key)."""
+    return get_asset_key_for_model([llm_margin_dbt_assets], name)
