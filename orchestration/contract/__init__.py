@@ -61,7 +61,9 @@ class Field:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"{self.name}: unknown kind {self.kind!r}; expected one of {list(KINDS)}")
+            raise ValueError(
+                f"{self.name}: unknown kind {self.kind!r}; expected one of {list(KINDS)}"
+            )
         if (self.kind == "enum") != bool(self.enum):
             raise ValueError(f"{self.name}: an enum field needs its values, and only it has them")
 

@@ -205,7 +205,9 @@ def _record_rules() -> list[Rule]:
 def _record_shape_rules() -> list[Rule]:
     """Rules on the record as a whole, before any field is read."""
     return [
-        Rule("invalid_encoding", None, "decoded is null", "'the record is not valid UTF-8 text'", 0),
+        Rule(
+            "invalid_encoding", None, "decoded is null", "'the record is not valid UTF-8 text'", 0
+        ),
         Rule(
             "wrong_cell_count",
             None,
@@ -214,7 +216,13 @@ def _record_shape_rules() -> list[Rule]:
             "|| ' cells the header names'",
             1,
         ),
-        Rule("empty_record", None, "decoded is not null and trim(decoded) = ''", "'the line is empty'", 2),
+        Rule(
+            "empty_record",
+            None,
+            "decoded is not null and trim(decoded) = ''",
+            "'the line is empty'",
+            2,
+        ),
         Rule(
             "bad_json",
             None,
