@@ -39,6 +39,10 @@ SCHEMA_FILE = "schema-v1.parquet"
 
 @dataclass(frozen=True)
 class Lake:
+    """One dataset of the lake (``usage_events``, a table-export group such as ``billing``, or
+    ``prices``): its data, quarantine, manifest and work folders, and the one way to publish a
+    load into them."""
+
     root: Path
     dataset: str = "usage_events"
 
@@ -70,7 +74,7 @@ class Lake:
         return [json.loads(p.read_text()) for p in sorted(self.manifests.glob("[!_]*.json"))]
 
     def ensure(self, events_schema_sql: str, quarantine_schema_sql: str) -> None:
-        """Create the folders, and one empty Parquet file per dataset so that readers (dbt sources)
+        """(Usage events.) Create the folders, and one empty Parquet file per dataset so that readers (dbt sources)
         find a schema even before the first record lands."""
         for path in (self.data, self.quarantine, self.manifests):
             path.mkdir(parents=True, exist_ok=True)
