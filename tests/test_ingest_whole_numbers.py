@@ -132,3 +132,42 @@ def test_billing_integer_cells_that_are_not_digit_strings_are_quarantined_as_wro
         f"select plan_id, included_tasks, seats_included "
         f"from read_parquet('{lake}/billing/plans/*.parquet')"
     ) == [("starter", 2000, 5)]
+
+
+def test_billing_amounts_must_be_plain_decimals_with_at_most_six_fraction_digits(tmp_path):
+    """An invoice amount of "1e3" or "1_000" would otherwise load as $1,000, and 0.1234567 would
+    be rounded: money is read exactly as written, or quarantined."""
+    landing, lake = tmp_path / "billing", tmp_path / "lake"
+    landing.mkdir()
+    (landing / "invoices.csv").write_text(
+        "invoice_id,customer_id,invoice_month,plan_id,amount_usd,status\n"
+        "ok,c1,2026-11,pro,99.50,paid\n"
+        "ok-credit,c1,2026-11,pro,-10,paid\n"
+        "ok-point,c1,2026-11,pro,.5,paid\n"
+        "ok-six,c1,2026-11,pro,0.123456,paid\n"
+        "exponent,c1,2026-11,pro,1e3,paid\n"
+        "underscore,c1,2026-11,pro,1_000,paid\n"
+        'comma,c1,2026-11,pro,"1,000.00",paid\n'
+        "seven,c1,2026-11,pro,0.1234567,paid\n"
+    )
+
+    [result] = load_billing(landing, lake)
+
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (8, 4, 4)
+    bad = {
+        row: (code, field)
+        for row, code, field in _rows(
+            f"select source_row, error_code, error_field "
+            f"from read_parquet('{lake}/quarantine/billing/*.parquet')"
+        )
+    }
+    assert bad == {r: ("wrong_type", "amount_usd") for r in (5, 6, 7, 8)}
+    assert _rows(
+        f"select invoice_id, amount_usd::varchar "
+        f"from read_parquet('{lake}/billing/invoices/*.parquet') order by _source_row"
+    ) == [
+        ("ok", "99.500000"),
+        ("ok-credit", "-10.000000"),
+        ("ok-point", "0.500000"),
+        ("ok-six", "0.123456"),
+    ]

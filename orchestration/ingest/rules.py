@@ -37,6 +37,10 @@ ERROR_TYPE = "struct(code varchar, field varchar, message varchar)"
 # sign: "1.5", "2.0", "1_000", "0x10" and "1e3" are not, though DuckDB's cast accepts (and rounds)
 # them. JSON numbers follow JSON Schema instead: 2.0 is the integer 2, 1.5 is not an integer.
 WHOLE_NUMBER_TEXT = "[+-]?[0-9]+"
+# An amount written as text is plain decimal notation: "12", "12.5", "-0.25", ".5". Exponents
+# ("1e3"), digit separators ("1_000", "1,000") and more fraction digits than the column keeps
+# (which a cast would round) are not amounts; DuckDB's cast accepts the first two.
+DECIMAL_TEXT = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
 
 # The code for a value below its field's ``minimum``: ``negative_value`` for a minimum of 0, and
 # ``below_minimum`` otherwise, except for the codes that predate the generic rule (documented in
@@ -97,6 +101,17 @@ def whole_number_from_text(text_sql: str) -> str:
     return (
         f"case when regexp_full_match({text_sql}, {q(WHOLE_NUMBER_TEXT)}) "
         f"then try_cast({text_sql} as bigint) end"
+    )
+
+
+def decimal_from_text(text_sql: str, sql_type: str) -> str:
+    """The ``decimal(p, s)`` a text cell holds, or null when it is not plain decimal notation
+    with at most ``s`` fraction digits (or does not fit)."""
+    scale = int(sql_type.rstrip(")").split(",")[1])
+    return (
+        f"case when regexp_full_match({text_sql}, {q(DECIMAL_TEXT)}) "
+        f"and length(split_part({text_sql}, '.', 2)) <= {scale} "
+        f"then try_cast({text_sql} as {sql_type}) end"
     )
 
 

@@ -27,6 +27,7 @@ from orchestration.ingest.rules import (
     Rule,
     Severity,
     bound_rules,
+    decimal_from_text,
     enum_rule,
     findings_sql,
     q,
@@ -82,6 +83,8 @@ def _typed(spec: Field, text: str) -> str:
         return f"lower({text})"
     if spec.kind == "integer":
         return whole_number_from_text(text)
+    if spec.sql_type.startswith("decimal("):
+        return decimal_from_text(text, spec.sql_type)
     return f"try_cast({text} as {spec.sql_type})"
 
 
