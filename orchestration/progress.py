@@ -92,6 +92,8 @@ class RunSummary:
                 self.checks_failed.append(name)
         elif kind == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error if event.step_failure_data else None
+            while error is not None and error.cause is not None:  # the root cause says most
+                error = error.cause
             message = (error.message if error else event.message or "").strip().splitlines()
             self.failed_steps.append((event.step_key or "?", message[0] if message else ""))
         elif kind == DagsterEventType.STEP_SKIPPED:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
 import subprocess
 import sys
@@ -41,10 +43,27 @@ def generated_and_built(tmp_path_factory) -> DataPaths:
     root = tmp_path_factory.mktemp("e2e") / "data"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(DATA_DIR_ENV, str(root))
+        mp.delenv("DAGSTER_HOME", raising=False)  # the instance in <data dir>/dagster_home
         args = ["--events", "3000", "--days", "12", "--customers", "6", "--seed", "13"]
         assert cli.main(["generate", *args, "--quiet"]) == 0
-        assert cli.main(["materialize", "--log-level", "WARNING"]) == 0
+        # what the command prints, for tests/test_cli_materialize.py
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            code = cli.main(["materialize", "--log-level", "WARNING"])
+        (root.parent / MATERIALIZE_OUTPUT).write_text(printed.getvalue())
+        assert code == 0, printed.getvalue()
     return DataPaths(root)
+
+
+# The output of the shared build's `llm-margin materialize`, beside its data directory.
+MATERIALIZE_OUTPUT = "materialize-output.txt"
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_dagster_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never the developer's Dagster instance (`make test` exports DAGSTER_HOME): a test's
+    `llm-margin materialize` uses <its data dir>/dagster_home."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
 
 
 @pytest.fixture(scope="module")
