@@ -129,3 +129,28 @@ def test_data_quality_checks_are_asset_checks_on_the_key_assets(data_dir):
         for asset, name in checks
     )
     assert not blocking("marts/mart_provider_reconciliation", "provider_costs_reconcile")
+
+
+def test_each_domain_contributes_its_own_definitions_and_the_report_is_an_asset(data_dir):
+    """definitions.py only merges: every asset comes from one domain's definitions(), and the
+    weekly report is an asset downstream of the serving copy it reads."""
+    from orchestration import alerts, automation, checks, dbt, ingest, pricing, report, serving
+    from orchestration.definitions import defs
+
+    domains = [ingest, pricing, dbt, checks, serving, report, alerts]
+    owners: dict[AssetKey, str] = {}
+    for domain in domains:
+        for asset in domain.definitions().assets or []:
+            keys = asset.keys if hasattr(asset, "keys") else {asset.key}
+            for key in keys:
+                assert key not in owners, f"{key} defined by {owners[key]} and {domain.__name__}"
+                owners[key] = domain.__name__
+    graph = defs.resolve_asset_graph()
+    all_keys = set(graph.get_all_asset_keys())
+    materializable = {key for key in all_keys if graph.get(key).is_materializable}
+    assert materializable <= set(owners) <= all_keys
+
+    founder_report = AssetKey(["reports", "founder_report"])
+    assert owners[founder_report] == "orchestration.report"
+    assert AssetKey(["serving", "llm_margin"]) in graph.get(founder_report).parent_keys
+    assert {s.name for s in automation.definitions().sensors} >= {"landing_sensor"}

@@ -1,1 +1,21 @@
 """Asset checks that read the warehouse after dbt has built it."""
+
+from dagster import Definitions
+
+
+def definitions() -> Definitions:
+    """Great Expectations on each raw batch, freshness, pricing and reconciliation checks."""
+    from orchestration.checks.freshness import lake_source_freshness
+    from orchestration.checks.pricing import no_unpriced_usage, restatements_reported
+    from orchestration.checks.raw_batches import GX_CHECKS
+    from orchestration.checks.reconciliation import provider_costs_reconcile
+
+    return Definitions(
+        asset_checks=[
+            no_unpriced_usage,
+            restatements_reported,
+            provider_costs_reconcile,
+            *GX_CHECKS,
+            lake_source_freshness,
+        ]
+    )

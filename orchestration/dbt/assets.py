@@ -13,6 +13,7 @@ from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from orchestration.dbt.project import llm_margin_project, parse_project
 from orchestration.dbt.translator import LlmMarginTranslator
+from orchestration.paths import DATA_DIR_ENV, data_dir
 from orchestration.pools import WAREHOUSE_POOL
 
 # A dbt node selection to leave out of this build, e.g. "test_type:unit" for a second build of
@@ -31,7 +32,9 @@ parse_project()
 )
 def llm_margin_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     # ``build`` runs models and data tests in DAG order; a failing error-severity test stops
-    # everything downstream of it and fails the run.
+    # everything downstream of it and fails the run. dbt (a subprocess) reads the data directory
+    # from the environment, so it gets the absolute one this run uses.
+    os.environ[DATA_DIR_ENV] = str(data_dir())
     yield from dbt.cli(build_args(), context=context).stream()
 
 

@@ -1,1 +1,24 @@
 """Ingestion: landing files → validated raw lake (Parquet) + quarantine, idempotent per file content."""
+
+from dagster import Definitions
+
+
+def definitions() -> Definitions:
+    """The landing and lake assets of every source on the one ingestion path."""
+    from orchestration.ingest.assets import ingest_usage_events, landing_usage_events
+    from orchestration.ingest.billing_assets import ingest_billing, landing_billing
+    from orchestration.ingest.provider_invoice_assets import (
+        ingest_provider_invoices,
+        landing_provider_invoices,
+    )
+
+    return Definitions(
+        assets=[
+            landing_usage_events,
+            ingest_usage_events,
+            landing_billing,
+            ingest_billing,
+            landing_provider_invoices,
+            ingest_provider_invoices,
+        ]
+    )

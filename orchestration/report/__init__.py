@@ -15,3 +15,12 @@ __all__ = [
     "render_html",
     "write_html",
 ]
+
+
+def definitions():
+    """The weekly founder report asset."""
+    from dagster import Definitions
+
+    from orchestration.report.assets import founder_report
+
+    return Definitions(assets=[founder_report])

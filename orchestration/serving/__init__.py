@@ -4,3 +4,12 @@ DuckDB file that is swapped atomically after every successful build (docs/servin
 from orchestration.serving.publish import SERVED_SCHEMAS, PublishedCopy, publish_serving_copy
 
 __all__ = ["SERVED_SCHEMAS", "PublishedCopy", "publish_serving_copy"]
+
+
+def definitions():
+    """The serving copy asset."""
+    from dagster import Definitions
+
+    from orchestration.serving.assets import serving_copy
+
+    return Definitions(assets=[serving_copy])
