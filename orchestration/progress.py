@@ -244,6 +244,9 @@ class LiveProgress:
             console=console,
             transient=True,
             disable=not self.interactive,
+            # the run's own output goes to the log file (quiet_output), not through the display
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self._steps = self._progress.add_task("starting the run", total=None)
         self._dbt_task: Any = None
