@@ -114,17 +114,19 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     with output as shown:
         screen = _progress_console(shown)
         progress = LiveProgress(screen) if screen is not None else None
+        problem = None
         try:
             with progress or contextlib.nullcontext():
                 result, landing = _run_materialize(args, paths, progress, log_path)
-        except Exception:  # the definitions or the run could not start: the log has the trace
+        except Exception as exc:  # e.g. the definitions did not load: the log has the traceback
             traceback.print_exc()
-            result = None
+            problem = (str(exc).strip().splitlines() or [""])[0]
+            problem = f"{type(exc).__name__}: {problem}"
     elapsed = time.monotonic() - started
-    if result is None:
+    if problem is not None:
         err.print(
-            "[red]materialize failed[/red] before the run started"
-            + (f" (traceback in {escape(str(log_path))})" if log_path else "")
+            f"[red]materialize failed[/red] after {elapsed:,.0f} s: {escape(problem)}"
+            + (f"; traceback in {escape(str(log_path))}" if log_path else "")
         )
         return 1
 
