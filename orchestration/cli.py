@@ -171,8 +171,9 @@ def _run_materialize(args: argparse.Namespace, paths: DataPaths, progress, log_p
     from orchestration.sensors.landing import snapshot_landing
 
     instance = persistent_instance()
+    say = progress.console.print if progress is not None else print
     for run_id in fail_abandoned_cli_runs(instance):
-        print(f"marked run {run_id} failed: its llm-margin materialize process is gone")
+        say(f"marked run {run_id} failed and freed its pool slots: its process is gone")
     landing = snapshot_landing(paths)
     loggers = {"console": colored_console_logger}
     run_config: dict = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
