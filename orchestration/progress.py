@@ -265,7 +265,18 @@ class LiveProgress:
 
         self.summary.add(event)
         kind, step = event.event_type, event.step_key
-        if kind == DagsterEventType.STEP_START and step:
+        message = event.message or ""
+        if (
+            kind == DagsterEventType.ENGINE_EVENT
+            and step
+            and "blocked by limit for pool" in message
+        ):
+            # another run (say, one the UI's sensor started) holds the pool's one slot
+            waiting = f"{step}: waiting, another run holds {message.rsplit(' ', 1)[-1]}"
+            self._progress.update(self._steps, description=waiting)
+            if not self.interactive and not message.startswith("Step still"):
+                self.console.print(f"  {waiting}")
+        elif kind == DagsterEventType.STEP_START and step:
             self._started[step] = time.monotonic()
             self._progress.update(self._steps, description=f"step {step}")
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and step:

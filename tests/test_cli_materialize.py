@@ -151,3 +151,40 @@ def test_a_killed_cli_run_is_marked_failed_and_frees_its_pool_slot(tmp_path, mon
     assert instance.get_run_by_id("killed").status == DagsterRunStatus.FAILURE
     assert instance.get_run_by_id("running").status == DagsterRunStatus.STARTED
     assert storage.get_concurrency_info("warehouse_writer").claimed_slots == []
+
+
+def test_without_a_terminal_progress_prints_waiting_and_failed_steps_only():
+    from types import SimpleNamespace
+
+    from dagster import DagsterEventType
+    from rich.console import Console
+
+    from orchestration.progress import LiveProgress
+
+    screen = io.StringIO()
+    progress = LiveProgress(Console(file=screen, width=160))
+    assert not progress.interactive
+
+    def event(kind, step, message=""):
+        return SimpleNamespace(event_type=kind, step_key=step, message=message)
+
+    with progress:
+        progress.on_event(event(DagsterEventType.STEP_START, "ingest_billing"))
+        progress.on_event(event(DagsterEventType.STEP_SUCCESS, "ingest_billing"))  # fast: quiet
+        blocked = "Step blocked by limit for pool warehouse_writer"
+        progress.on_event(event(DagsterEventType.ENGINE_EVENT, "dbt", blocked))
+        progress.on_event(event(DagsterEventType.ENGINE_EVENT, "dbt", "Step still b" + blocked[6:]))
+        progress.on_event(event(DagsterEventType.STEP_START, "dbt"))
+        progress.on_event(
+            SimpleNamespace(
+                event_type=DagsterEventType.STEP_FAILURE,
+                step_key="dbt",
+                message="",
+                step_failure_data=None,
+            )
+        )
+    assert screen.getvalue().splitlines() == [
+        "  dbt: waiting, another run holds warehouse_writer",
+        "  dbt: failed (0 s)",
+    ]
+    assert progress.summary.failed_steps == [("dbt", "")]
