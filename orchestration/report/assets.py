@@ -10,6 +10,7 @@ from __future__ import annotations
 from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 
 from orchestration.paths import data_paths
+from orchestration.pools import WAREHOUSE_POOL
 from orchestration.report.html import write_html
 from orchestration.report.queries import read_report
 from orchestration.serving.assets import SERVING_ASSET_KEY
@@ -23,6 +24,7 @@ FOUNDER_REPORT = AssetKey(["reports", "founder_report"])
     deps=[SERVING_ASSET_KEY],
     group_name="reports",
     kinds={"html"},
+    pool=WAREHOUSE_POOL,  # every materializable asset shares the one writer pool
     description="The weekly founder report for the latest ISO week with data, as one "
     "self-contained HTML file (docs/report.md); read from the serving copy.",
 )

@@ -22,5 +22,5 @@ weekly_report = ScheduleDefinition(
     cron_schedule="0 7 * * 1",
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
-    description="Mondays 07:00 UTC: the weekly founder report (`llm-margin report`).",
+    description="Mondays 07:00 UTC: the weekly founder report (reports/founder_report).",
 )
