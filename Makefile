@@ -43,15 +43,15 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra spark --python-version 3.11 -o requirements-spark.lock
 
 generate: $(STAMP)
-	$(BIN)/llm-margin generate --if-empty
+	@$(BIN)/llm-margin generate --if-empty
 
 # Runs on the persistent Dagster instance in $(DAGSTER_HOME) (created with its dagster.yaml when
 # missing), so `make dagster` shows its runs; the full logs go to $(LLM_MARGIN_DATA_DIR)/logs/.
 materialize: $(STAMP)
-	$(BIN)/llm-margin materialize
+	@$(BIN)/llm-margin materialize
 
 report: $(STAMP)
-	$(BIN)/llm-margin report
+	@$(BIN)/llm-margin report
 
 run: generate materialize report
 
@@ -64,8 +64,8 @@ test-spark: $(SPARK_STAMP)
 	$(BIN)/python -m pytest -m spark tests/spark -s -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check orchestration tests bench
-	$(BIN)/ruff format --check orchestration tests bench
+	$(BIN)/ruff check orchestration sample_data tests bench
+	$(BIN)/ruff format --check orchestration sample_data tests bench
 
 # Generates EVENTS usage events over 90 days (+1 for the incremental run) in bench/results/, times
 # the pipeline by stage, the engine-limit statement and the pandas baseline, checks they agree, and

@@ -37,7 +37,7 @@ def main() -> int:
     root = args.data_dir or Path(tempfile.mkdtemp(prefix="gx-bench-")) / "data"
     landing = root / "landing" / "usage_events"
     if not landing.exists() or not any(landing.iterdir()):
-        from orchestration.generate import generate
+        from sample_data import generate
 
         started = time.perf_counter()
         generate(root, seed=args.seed, events=args.events, days=args.days, progress=True)

@@ -132,8 +132,8 @@ def write_resolutions(path: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from orchestration.generate import catalog
     from orchestration.pricing.resolution import resolve_pair
+    from sample_data import catalog
 
     rows = []
     for m in catalog.MODELS:

@@ -32,7 +32,7 @@ def _has_files(directory: Path) -> bool:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from orchestration.generate import generate
+    from sample_data import generate
 
     paths = data_paths()
     if _has_files(paths.landing_for("usage_events")):

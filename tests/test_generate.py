@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.contract import fields
-from orchestration.generate import FAULTS, LandingNotEmptyError, generate
-from orchestration.generate import catalog as cat
+from sample_data import FAULTS, LandingNotEmptyError, generate
+from sample_data import catalog as cat
 
 SMALL = {"events": 3000, "days": 5, "customers": 6}
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

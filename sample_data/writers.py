@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..contract import field_names
+from orchestration.contract import field_names
+
 from . import catalog as cat
 from .faults import FAULT_CODE
 from .frames import NULL, Frame, length, take

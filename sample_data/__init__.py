@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 DEFAULT_END_DATE = dt.date(2026, 11, 22)
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 GENERATOR_VERSION = 1
 WEEKEND_FACTOR = 0.55
 DAILY_GROWTH = 0.01
