@@ -19,6 +19,7 @@ from orchestration import (
     report,
     serving,
 )
+from orchestration.settings import Settings
 
 defs = Definitions.merge(
     ingest.definitions(),
@@ -29,4 +30,6 @@ defs = Definitions.merge(
     report.definitions(),
     alerts.definitions(),
     automation.definitions(),
+    # one resource holds every setting a run reads (orchestration/settings.py)
+    Definitions(resources={"settings": Settings()}),
 )

@@ -21,7 +21,7 @@ from dagster import (
 
 from orchestration.alerts import outbox as outbox_module
 from orchestration.alerts.assets import budget_alerts
-from orchestration.alerts.outbox import WEBHOOK_URL_ENV, Outbox, backoff, outbox_path
+from orchestration.alerts.outbox import Outbox, backoff, outbox_path
 from orchestration.alerts.rules import (
     HARD_100,
     HARD_CAP,
@@ -34,8 +34,15 @@ from orchestration.alerts.rules import (
     to_send,
 )
 from orchestration.sensors.budgets import budget_threshold_sensor, webhook_outbox_sensor
+from orchestration.settings import WEBHOOK_URL_ENV, Settings
 
 D = Decimal
+
+
+def _outbox_context(instance):
+    return build_sensor_context(instance=instance, resources={"settings": Settings()})
+
+
 BUDGET_STATUS = AssetKey(["marts", "mart_budget_status"])
 
 
@@ -166,7 +173,9 @@ def _materialization_seen_by(instance: DagsterInstance, cursor: str | None):
 
 def _alerts_run(instance: DagsterInstance) -> None:
     """What the RunRequest starts: the budget_alerts job (its one asset)."""
-    assert materialize([budget_alerts], instance=instance).success
+    assert materialize(
+        [budget_alerts], instance=instance, resources={"settings": Settings()}
+    ).success
 
 
 def test_customer_walks_through_every_threshold_once_across_restart_and_outage(
@@ -234,14 +243,14 @@ def test_customer_walks_through_every_threshold_once_across_restart_and_outage(
     _alerts_run(instance)  # the run succeeds: delivery never blocks the pipeline
     assert [r[2] for r in alert_rows(warehouse)][-1] == PROJECTED_BREACH
     assert len(webhook.acknowledged) == 3
-    tick = webhook_outbox_sensor(build_sensor_context(instance=instance))
+    tick = webhook_outbox_sensor(_outbox_context(instance))
     assert "failed 1, 1 pending" in tick.skip_message
 
     # the webhook is back: the next outbox tick delivers the queued alert, once
     webhook.status = 200
-    tick = webhook_outbox_sensor(build_sensor_context(instance=instance))
+    tick = webhook_outbox_sensor(_outbox_context(instance))
     assert "delivered 1" in tick.skip_message
-    tick = webhook_outbox_sensor(build_sensor_context(instance=instance))
+    tick = webhook_outbox_sensor(_outbox_context(instance))
     assert "delivered 0" in tick.skip_message
 
     # run 4: 102% -> hard_100

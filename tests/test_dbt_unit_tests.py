@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 
-from orchestration.dbt import assets
 from orchestration.dbt.project import dbt_executable
 from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT
 
@@ -37,10 +36,18 @@ def test_every_dbt_unit_test_passes(built, tmp_path):
 
 
 def test_production_builds_leave_unit_tests_out_unless_asked(monkeypatch):
-    monkeypatch.delenv(assets.UNIT_TESTS_ENV, raising=False)
-    monkeypatch.delenv(assets.EXCLUDE_ENV, raising=False)
-    assert assets.build_args() == ["build", "--exclude-resource-type", "unit_test"]
-    monkeypatch.setenv(assets.UNIT_TESTS_ENV, "1")
-    assert assets.build_args() == ["build"]
-    monkeypatch.setenv(assets.EXCLUDE_ENV, "marts")
-    assert assets.build_args() == ["build", "--exclude", "marts"]
+    from orchestration.settings import DBT_EXCLUDE_ENV, DBT_UNIT_TESTS_ENV, Settings
+
+    monkeypatch.delenv(DBT_UNIT_TESTS_ENV, raising=False)
+    monkeypatch.delenv(DBT_EXCLUDE_ENV, raising=False)
+    assert Settings().dbt_build_args() == ["build", "--exclude-resource-type", "unit_test"]
+    monkeypatch.setenv(DBT_UNIT_TESTS_ENV, "1")
+    assert Settings().dbt_build_args() == ["build"]
+    monkeypatch.setenv(DBT_EXCLUDE_ENV, "marts")
+    assert Settings().dbt_build_args() == ["build", "--exclude", "marts"]
+    # set on the resource (the launchpad, a deployment), a value wins over the environment
+    assert Settings(dbt_unit_tests=False, dbt_exclude="").dbt_build_args() == [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+    ]

@@ -14,7 +14,6 @@ from conftest import event, write_jsonl
 from orchestration.ingest import readers
 from orchestration.ingest.lake import Lake
 from orchestration.ingest.usage_events import (
-    ingest_workers,
     landing_files,
     load_landing,
     summarize,
@@ -90,6 +89,8 @@ def test_copies_landing_in_one_batch_load_once_whatever_the_workers(landed, work
 
 
 def test_the_number_of_ingest_workers_is_checked(monkeypatch):
+    from orchestration.settings import Settings, ingest_workers
+
     monkeypatch.setenv("LLM_MARGIN_INGEST_WORKERS", "0")
     with pytest.raises(ValueError, match="LLM_MARGIN_INGEST_WORKERS must be 1 or more"):
         ingest_workers()
@@ -98,6 +99,10 @@ def test_the_number_of_ingest_workers_is_checked(monkeypatch):
         ingest_workers()
     monkeypatch.setenv("LLM_MARGIN_INGEST_WORKERS", "2")
     assert ingest_workers() == 2
+    # the resource's own value wins over the environment, and is checked the same way
+    assert Settings(ingest_workers=1).workers() == 1
+    with pytest.raises(ValueError, match="ingest_workers must be 1 or more"):
+        Settings(ingest_workers=0).workers()
 
 
 def test_every_file_reconciles_and_the_manifest_says_so(landed):

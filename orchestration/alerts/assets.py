@@ -13,8 +13,8 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from orchestration.alerts.evaluate import evaluate
 from orchestration.alerts.outbox import Outbox, outbox_path
 from orchestration.dbt.assets import model_key
-from orchestration.paths import data_paths
 from orchestration.pools import WAREHOUSE_POOL
+from orchestration.settings import Settings
 
 BUDGET_STATUS = model_key("mart_budget_status")
 GATEWAY_CAPS = model_key("mart_gateway_caps")
@@ -39,9 +39,9 @@ CAP_LIST_VERSION = 1
         "and delivered to $LLM_MARGIN_ALERT_WEBHOOK_URL until acknowledged."
     ),
 )
-def budget_alerts(context: AssetExecutionContext) -> MaterializeResult:
-    paths = data_paths()
-    result = evaluate(paths.warehouse, Outbox(outbox_path()))
+def budget_alerts(context: AssetExecutionContext, settings: Settings) -> MaterializeResult:
+    paths = settings.paths()
+    result = evaluate(paths.warehouse, Outbox(outbox_path()), webhook_url=settings.webhook_url())
     for alert in result.fired:
         context.log.info(f"alert {alert.threshold}: {alert.text()}")
     delivery = result.delivery.summary() if result.delivery else "not attempted"
@@ -122,8 +122,8 @@ def write_atomically(path: Path, text: str) -> None:
         "atomically after every build: what the gateway must stop (docs/budgets.md)."
     ),
 )
-def gateway_caps_json() -> MaterializeResult:
-    paths = data_paths()
+def gateway_caps_json(settings: Settings) -> MaterializeResult:
+    paths = settings.paths()
     document = read_gateway_caps(paths.warehouse)
     target = paths.serving / GATEWAY_CAPS_FILENAME
     write_atomically(target, json.dumps(document, indent=2) + "\n")

@@ -7,14 +7,13 @@ re-finds the same new alerts on the next evaluation; queueing them again is a no
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from orchestration.alerts.outbox import WEBHOOK_URL_ENV, DeliveryReport, Outbox
+from orchestration.alerts.outbox import DeliveryReport, Outbox
 from orchestration.alerts.rules import Alert, abuse_alerts, budget_alerts
 from orchestration.alerts.store import find_new_alerts, insert_alerts
 
@@ -118,8 +117,7 @@ def evaluate(
         insert_alerts(con, new, fired_at=now)
     report = None
     if deliver:
-        url = webhook_url if webhook_url is not None else os.environ.get(WEBHOOK_URL_ENV)
-        report = outbox.deliver_due(url, now=now, batch=20)
+        report = outbox.deliver_due(webhook_url, now=now, batch=20)
     return Evaluation(
         candidates=len(candidates),
         fired=[alert for alert, _ in new],

@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-WEBHOOK_URL_ENV = "LLM_MARGIN_ALERT_WEBHOOK_URL"
+from orchestration.settings import WEBHOOK_URL_ENV
+
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 TIMEOUT_SECONDS = 5.0

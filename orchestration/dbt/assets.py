@@ -3,7 +3,8 @@
 dbt unit tests check the SQL against fixed inputs, not the data: they run in ``make test``
 (``tests/test_dbt_unit_tests.py``), not in every production build, where they cost about a third
 of an incremental build's dbt time (BENCHMARKS.md, "Findings"). Set ``LLM_MARGIN_DBT_UNIT_TESTS=1``
-to run them in a build as well (before each model they test, as ``dbt build`` orders them).
+to run them in a build as well (or set ``dbt_unit_tests`` on the ``settings`` resource; before
+each model they test, as ``dbt build`` orders them).
 """
 
 import os
@@ -13,13 +14,9 @@ from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from orchestration.dbt.project import llm_margin_project, parse_project
 from orchestration.dbt.translator import LlmMarginTranslator
-from orchestration.paths import DATA_DIR_ENV, data_dir
+from orchestration.paths import DATA_DIR_ENV
 from orchestration.pools import WAREHOUSE_POOL
-
-# A dbt node selection to leave out of this build, e.g. "test_type:unit" for a second build of
-# unchanged models (the Spark comparison test's incremental step uses it; unit tests ran already).
-EXCLUDE_ENV = "LLM_MARGIN_DBT_EXCLUDE"
-UNIT_TESTS_ENV = "LLM_MARGIN_DBT_UNIT_TESTS"
+from orchestration.settings import Settings
 
 parse_project()
 
@@ -30,22 +27,12 @@ parse_project()
     dagster_dbt_translator=LlmMarginTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def llm_margin_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
+def llm_margin_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, settings: Settings):
     # ``build`` runs models and data tests in DAG order; a failing error-severity test stops
     # everything downstream of it and fails the run. dbt (a subprocess) reads the data directory
     # from the environment, so it gets the absolute one this run uses.
-    os.environ[DATA_DIR_ENV] = str(data_dir())
-    yield from dbt.cli(build_args(), context=context).stream()
-
-
-def build_args() -> list[str]:
-    """The ``dbt build`` arguments, from ``LLM_MARGIN_DBT_UNIT_TESTS`` and ``LLM_MARGIN_DBT_EXCLUDE``."""
-    args = ["build"]
-    if os.environ.get(UNIT_TESTS_ENV, "").strip() != "1":
-        args += ["--exclude-resource-type", "unit_test"]
-    if os.environ.get(EXCLUDE_ENV):
-        args += ["--exclude", os.environ[EXCLUDE_ENV]]
-    return args
+    os.environ[DATA_DIR_ENV] = str(settings.paths().root)
+    yield from dbt.cli(settings.dbt_build_args(), context=context).stream()
 
 
 def model_key(name: str) -> AssetKey:

@@ -14,8 +14,8 @@ from dagster import (
 
 from orchestration.ingest.lake import LOADED_SHAS, Lake
 from orchestration.ingest.usage_events import load_landing, summarize
-from orchestration.paths import data_paths
 from orchestration.pools import WAREHOUSE_POOL
+from orchestration.settings import Settings
 
 LANDING_USAGE_EVENTS = AssetKey(["landing", "usage_events"])
 LAKE_USAGE_EVENTS = AssetKey(["lake", "usage_events"])
@@ -84,8 +84,8 @@ landing_usage_events = AssetSpec(
         ),
     ],
 )
-def ingest_usage_events(context: AssetExecutionContext):
-    paths = data_paths().ensure()
+def ingest_usage_events(context: AssetExecutionContext, settings: Settings):
+    paths = settings.paths()
 
     def progress(index: int, total: int, outcome) -> None:
         context.log.info(
@@ -98,7 +98,13 @@ def ingest_usage_events(context: AssetExecutionContext):
             )
         )
 
-    results = load_landing(paths.landing_for("usage_events"), Lake(paths.lake), on_file=progress)
+    results = load_landing(
+        paths.landing_for("usage_events"),
+        Lake(paths.lake),
+        on_file=progress,
+        workers=settings.workers(),
+        max_future_hours=settings.future_hours(),
+    )
     totals = summarize(results)
     loaded = [r for r in results if r.status == "loaded"]
     unbalanced = [r.source_file for r in loaded if not r.reconciles]

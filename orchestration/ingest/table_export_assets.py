@@ -22,7 +22,7 @@ from dagster import (
 from orchestration.ingest.assets import LAKE_POOL
 from orchestration.ingest.lake import LOADED_SHAS
 from orchestration.ingest.table_exports import TableExports, TableFileLoad, load_table_exports
-from orchestration.paths import data_paths
+from orchestration.settings import Settings
 
 
 def table_export_assets(
@@ -64,8 +64,8 @@ def table_export_assets(
         ],
         pool=LAKE_POOL,
     )
-    def ingest(context: AssetExecutionContext):
-        paths = data_paths().ensure()
+    def ingest(context: AssetExecutionContext, settings: Settings):
+        paths = settings.paths()
         results = load_table_exports(paths.landing_for(exports.group), paths.lake, exports)
         for r in results:
             context.log.info(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -31,9 +32,6 @@ from orchestration.ingest.readers import (
 from orchestration.ingest.validate import DEFAULT_MAX_FUTURE_HOURS, run_clock_sql, validation_sql
 
 log = logging.getLogger(__name__)
-
-MAX_FUTURE_HOURS_ENV = "LLM_MARGIN_MAX_FUTURE_HOURS"
-INGEST_WORKERS_ENV = "LLM_MARGIN_INGEST_WORKERS"
 
 
 @dataclass
@@ -128,34 +126,10 @@ def ensure_lake(lake: Lake) -> None:
     lake.ensure(events, quarantine)
 
 
-def max_future_hours() -> float:
-    raw = os.environ.get(MAX_FUTURE_HOURS_ENV)
-    if raw is None:
-        return DEFAULT_MAX_FUTURE_HOURS
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{MAX_FUTURE_HOURS_ENV} must be a number of hours, got {raw!r}") from exc
-
-
 def landing_files(landing_dir: Path) -> list[Path]:
     if not landing_dir.exists():
         return []
     return sorted(p for p in landing_dir.rglob("*") if is_landing_file(p))
-
-
-def ingest_workers() -> int:
-    """Files loaded at once: one per core by default (one file's validation uses about one core)."""
-    raw = os.environ.get(INGEST_WORKERS_ENV, "").strip()
-    if not raw:
-        return max(1, os.cpu_count() or 1)
-    try:
-        workers = int(raw)
-    except ValueError:
-        raise ValueError(f"{INGEST_WORKERS_ENV} must be a whole number, got {raw!r}") from None
-    if workers < 1:
-        raise ValueError(f"{INGEST_WORKERS_ENV} must be 1 or more, got {workers}")
-    return workers
 
 
 def load_file(
@@ -165,8 +139,10 @@ def load_file(
     *,
     now: datetime | None = None,
     sha: str | None = None,
+    max_future_hours: float = DEFAULT_MAX_FUTURE_HOURS,
 ) -> FileLoad:
-    """Load one landing file; safe to call again with the same content (it then does nothing)."""
+    """Load one landing file; safe to call again with the same content (it then does nothing).
+    A timestamp more than ``max_future_hours`` after ``now`` is quarantined."""
     now = now or datetime.now(UTC)
     ensure_lake(lake)
     name = str(path.relative_to(landing_dir)) if path.is_relative_to(landing_dir) else str(path)
@@ -199,7 +175,7 @@ def load_file(
     try:
         with duckdb.connect() as con:
             con.execute("set timezone = 'UTC'")
-            con.execute(f"create temp table run_clock as {run_clock_sql(now, max_future_hours())}")
+            con.execute(f"create temp table run_clock as {run_clock_sql(now, max_future_hours)}")
             for chunk, batch in enumerate(read_records(path)):
                 con.register("records", batch.table)
                 sql = validation_sql(
@@ -270,10 +246,11 @@ def load_landing(
     on_file: Callable[[int, int, FileLoad], None] | None = None,
     files: Iterable[Path] | None = None,
     workers: int | None = None,
+    max_future_hours: float = DEFAULT_MAX_FUTURE_HOURS,
 ) -> list[FileLoad]:
     """Load every landing file not loaded yet; returns one ``FileLoad`` per file seen, in order.
 
-    Files load ``workers`` at a time (default ``ingest_workers()``); ``on_file`` is called as each
+    Files load ``workers`` at a time (default: one per core); ``on_file`` is called as each
     finishes. Files with the same content never load at the same time: the first of them loads
     and the others, loaded after it, find its manifest and do nothing.
     """
@@ -297,15 +274,13 @@ def load_landing(
         if on_file:
             on_file(done, len(todo), outcome)
 
-    with ThreadPoolExecutor(max_workers=workers or ingest_workers()) as pool:
-        futures = {
-            pool.submit(load_file, todo[i], landing_dir, lake, now=now, sha=shas[i]): i
-            for i in firsts
-        }
+    load = partial(load_file, now=now, max_future_hours=max_future_hours)
+    with ThreadPoolExecutor(max_workers=workers or max(1, os.cpu_count() or 1)) as pool:
+        futures = {pool.submit(load, todo[i], landing_dir, lake, sha=shas[i]): i for i in firsts}
         for future in as_completed(futures):
             finished(futures[future], future.result())
     for i in repeats:
-        finished(i, load_file(todo[i], landing_dir, lake, now=now, sha=shas[i]))
+        finished(i, load(todo[i], landing_dir, lake, sha=shas[i]))
     return [r for r in results if r is not None]
 
 

@@ -13,9 +13,9 @@ from dagster import (
 from orchestration.ingest.assets import LAKE_POOL, LAKE_USAGE_EVENTS
 from orchestration.ingest.lake import LOADED_SHAS
 from orchestration.ingest.pricing import load_pricing
-from orchestration.paths import data_paths
 from orchestration.pricing.catalog import catalog_version, export_catalog
 from orchestration.pricing.resolution import write_resolution
+from orchestration.settings import Settings
 
 LANDING_PRICING_CATALOG = AssetKey(["landing", "pricing_catalog"])
 LAKE_PRICE_RULES = AssetKey(["lake", "price_rules"])
@@ -31,8 +31,8 @@ LAKE_MODEL_RESOLUTIONS = AssetKey(["lake", "model_resolutions"])
         "flat price rules into $LLM_MARGIN_DATA_DIR/landing/pricing/genai-prices-<version>.rules.jsonl.gz."
     ),
 )
-def pricing_catalog_export(context: AssetExecutionContext) -> MaterializeResult:
-    path, rules, written = export_catalog(data_paths().ensure().landing_for("pricing"))
+def pricing_catalog_export(context: AssetExecutionContext, settings: Settings) -> MaterializeResult:
+    path, rules, written = export_catalog(settings.paths().landing_for("pricing"))
     context.log.info(f"{'wrote' if written else 'kept'} {path.name} ({rules} price rules)")
     return MaterializeResult(
         metadata={
@@ -60,8 +60,8 @@ def pricing_catalog_export(context: AssetExecutionContext) -> MaterializeResult:
         )
     ],
 )
-def lake_price_rules(context: AssetExecutionContext):
-    paths = data_paths().ensure()
+def lake_price_rules(context: AssetExecutionContext, settings: Settings):
+    paths = settings.paths()
     results = load_pricing(paths.landing_for("pricing"), paths.lake)
     for r in results:
         context.log.info(
@@ -97,8 +97,8 @@ def lake_price_rules(context: AssetExecutionContext):
         "the catalog's own matching rules; unresolved pairs listed with their call counts."
     ),
 )
-def lake_model_resolutions(context: AssetExecutionContext) -> MaterializeResult:
-    path, pairs, unresolved = write_resolution(data_paths().ensure().lake)
+def lake_model_resolutions(context: AssetExecutionContext, settings: Settings) -> MaterializeResult:
+    path, pairs, unresolved = write_resolution(settings.paths().lake)
     if unresolved:
         context.log.warning(
             f"{unresolved} of {pairs} (provider, model) pairs have no price in the catalog"

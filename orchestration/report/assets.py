@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 
-from orchestration.paths import data_paths
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.report.html import write_html
 from orchestration.report.queries import read_report
 from orchestration.serving.assets import SERVING_ASSET_KEY
 from orchestration.serving.publish import serving_file
+from orchestration.settings import Settings
 
 FOUNDER_REPORT = AssetKey(["reports", "founder_report"])
 
@@ -28,8 +28,8 @@ FOUNDER_REPORT = AssetKey(["reports", "founder_report"])
     description="The weekly founder report for the latest ISO week with data, as one "
     "self-contained HTML file (docs/report.md); read from the serving copy.",
 )
-def founder_report() -> MaterializeResult:
-    paths = data_paths()
+def founder_report(settings: Settings) -> MaterializeResult:
+    paths = settings.paths()
     report = read_report(serving_file(paths.serving))
     path = write_html(report, paths.reports)
     headline = report.headline

@@ -1,8 +1,6 @@
 """Budget sensors: start the alerts run on each materialization of the budget mart, and deliver
 the webhook outbox on every tick (docs/budgets.md)."""
 
-import os
-
 from dagster import (
     AssetKey,
     DefaultSensorStatus,
@@ -15,8 +13,9 @@ from dagster import (
 )
 
 from orchestration.alerts.assets import BUDGET_STATUS
-from orchestration.alerts.outbox import WEBHOOK_URL_ENV, Outbox, outbox_path
+from orchestration.alerts.outbox import Outbox, outbox_path
 from orchestration.jobs import budget_alerts_job
+from orchestration.settings import WEBHOOK_URL_ENV, Settings
 
 OUTBOX_INTERVAL_SECONDS = 30
 
@@ -56,6 +55,6 @@ def budget_threshold_sensor(context: SensorEvaluationContext, asset_event: Event
         "stays queued until a 2xx answer. Runs nothing, never touches the warehouse."
     ),
 )
-def webhook_outbox_sensor(context: SensorEvaluationContext):
-    report = Outbox(outbox_path()).deliver_due(os.environ.get(WEBHOOK_URL_ENV))
+def webhook_outbox_sensor(context: SensorEvaluationContext, settings: Settings):
+    report = Outbox(outbox_path()).deliver_due(settings.webhook_url())
     return SkipReason(report.summary())

@@ -6,9 +6,10 @@ from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 
 from orchestration.dbt.assets import llm_margin_dbt_assets
 from orchestration.dbt.project import llm_margin_project
-from orchestration.paths import DEFAULT_DBT_TARGET, data_paths
+from orchestration.paths import DEFAULT_DBT_TARGET
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.serving.publish import SERVED_SCHEMAS, publish_serving_copy
+from orchestration.settings import Settings
 
 SERVING_ASSET_KEY = AssetKey(["serving", "llm_margin"])
 
@@ -26,8 +27,8 @@ SERVED_DBT_ASSETS = sorted(
     description="Read-only DuckDB copy of every marts and audit table for BI tools, swapped "
     "atomically after each successful build (docs/serving.md).",
 )
-def serving_copy() -> MaterializeResult:
-    paths = data_paths()
+def serving_copy(settings: Settings) -> MaterializeResult:
+    paths = settings.paths()
     if llm_margin_project.target != DEFAULT_DBT_TARGET:
         # The Spark warehouse lives in its metastore; the DuckDB serving file is not rebuilt from it.
         return MaterializeResult(

@@ -1,0 +1,130 @@
+"""Every setting a run reads, in one place: the ``settings`` resource of the code location.
+
+Each field is set in the resource's config (the Dagster launchpad, or a deployment's own
+``Definitions``) or, when left unset, read from its environment variable when the run reads it;
+the variables and defaults are listed in ``ENVIRONMENT`` and in docs/data-directory.md. Nothing
+else in the code location reads these variables: assets ask the resource.
+
+Reading unset fields at run time, not when the code location loads, keeps one long-lived
+process (``make dagster``, a test session) right when the environment of a run differs from the
+one it started with.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from orchestration.ingest.validate import DEFAULT_MAX_FUTURE_HOURS
+from orchestration.paths import DATA_DIR_ENV, DataPaths, data_paths
+
+MAX_FUTURE_HOURS_ENV = "LLM_MARGIN_MAX_FUTURE_HOURS"
+INGEST_WORKERS_ENV = "LLM_MARGIN_INGEST_WORKERS"
+WEBHOOK_URL_ENV = "LLM_MARGIN_ALERT_WEBHOOK_URL"
+DBT_UNIT_TESTS_ENV = "LLM_MARGIN_DBT_UNIT_TESTS"
+DBT_EXCLUDE_ENV = "LLM_MARGIN_DBT_EXCLUDE"
+
+ENVIRONMENT = {
+    "data_dir": (DATA_DIR_ENV, "<project>/data"),
+    "max_future_hours": (MAX_FUTURE_HOURS_ENV, str(DEFAULT_MAX_FUTURE_HOURS)),
+    "ingest_workers": (INGEST_WORKERS_ENV, "one per core"),
+    "alert_webhook_url": (WEBHOOK_URL_ENV, "none: alerts wait in the outbox"),
+    "dbt_unit_tests": (DBT_UNIT_TESTS_ENV, "0: unit tests run in make test, not in builds"),
+    "dbt_exclude": (DBT_EXCLUDE_ENV, "nothing excluded"),
+}
+
+
+class SettingsError(ValueError):
+    """A setting whose value cannot be used; the message names the setting and its variable."""
+
+
+def max_future_hours(environ: Mapping[str, str] | None = None) -> float:
+    raw = (os.environ if environ is None else environ).get(MAX_FUTURE_HOURS_ENV)
+    if raw is None or not raw.strip():
+        return DEFAULT_MAX_FUTURE_HOURS
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{MAX_FUTURE_HOURS_ENV} must be a number of hours, got {raw!r}"
+        ) from None
+
+
+def ingest_workers(environ: Mapping[str, str] | None = None) -> int:
+    """Files loaded at once: one per core by default (one file's validation uses about one core)."""
+    raw = (os.environ if environ is None else environ).get(INGEST_WORKERS_ENV, "").strip()
+    if not raw:
+        return max(1, os.cpu_count() or 1)
+    try:
+        workers = int(raw)
+    except ValueError:
+        raise SettingsError(f"{INGEST_WORKERS_ENV} must be a whole number, got {raw!r}") from None
+    if workers < 1:
+        raise SettingsError(f"{INGEST_WORKERS_ENV} must be 1 or more, got {workers}")
+    return workers
+
+
+class Settings(ConfigurableResource):
+    """The settings of llm-margin runs. Unset fields come from the environment (``ENVIRONMENT``)."""
+
+    data_dir: str | None = Field(
+        default=None, description=f"The data directory (else ${DATA_DIR_ENV}, else ./data)."
+    )
+    max_future_hours: float | None = Field(
+        default=None,
+        description="How far in the future an event's timestamp may be before it is quarantined "
+        f"(else ${MAX_FUTURE_HOURS_ENV}, else {DEFAULT_MAX_FUTURE_HOURS:g}).",
+    )
+    ingest_workers: int | None = Field(
+        default=None,
+        description=f"Landing files loaded at once (else ${INGEST_WORKERS_ENV}, else one per core).",
+    )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        description=f"Where budget alerts are posted (else ${WEBHOOK_URL_ENV}, else nowhere: they "
+        "wait in the outbox).",
+    )
+    dbt_unit_tests: bool | None = Field(
+        default=None,
+        description=f"Run dbt unit tests in builds too (else ${DBT_UNIT_TESTS_ENV}=1, else no).",
+    )
+    dbt_exclude: str | None = Field(
+        default=None,
+        description=f"A dbt selection to leave out of builds (else ${DBT_EXCLUDE_ENV}).",
+    )
+
+    def paths(self) -> DataPaths:
+        return DataPaths(self.data_dir).ensure() if self.data_dir else data_paths().ensure()
+
+    def future_hours(self) -> float:
+        return self.max_future_hours if self.max_future_hours is not None else max_future_hours()
+
+    def workers(self) -> int:
+        if self.ingest_workers is not None:
+            if self.ingest_workers < 1:
+                raise SettingsError(f"ingest_workers must be 1 or more, got {self.ingest_workers}")
+            return self.ingest_workers
+        return ingest_workers()
+
+    def webhook_url(self) -> str | None:
+        if self.alert_webhook_url is not None:
+            return self.alert_webhook_url or None
+        return os.environ.get(WEBHOOK_URL_ENV) or None
+
+    def dbt_build_args(self) -> list[str]:
+        """The ``dbt build`` arguments: unit tests left out unless asked for, and the exclusion."""
+        unit_tests = self.dbt_unit_tests
+        if unit_tests is None:
+            unit_tests = os.environ.get(DBT_UNIT_TESTS_ENV, "").strip() == "1"
+        exclude = (
+            self.dbt_exclude if self.dbt_exclude is not None else os.environ.get(DBT_EXCLUDE_ENV)
+        )
+        args = ["build"]
+        if not unit_tests:
+            args += ["--exclude-resource-type", "unit_test"]
+        if exclude:
+            args += ["--exclude", exclude]
+        return args
