@@ -324,8 +324,8 @@ def test_every_data_value_is_html_escaped(built, tmp_path):
     copy.chmod(0o644)
     with duckdb.connect(str(copy)) as con:
         con.execute(
-            "update marts.fct_llm_calls set customer_id = '<script>alert(\"x\")</script>' "
-            "where customer_id = (select customer_id from marts.fct_llm_calls "
+            "update marts.mart_daily_ai_cost set customer_id = '<script>alert(\"x\")</script>' "
+            "where customer_id = (select customer_id from marts.mart_daily_ai_cost "
             "where event_date between '2026-11-16' and '2026-11-22' group by 1 order by sum(cost_usd) desc limit 1)"
         )
     html = render_html(read_report(copy))
