@@ -20,6 +20,11 @@
     Each case also carries the bounds of its slot and bucket (tod_slot_end, tier_bucket_end):
     int_llm_calls_priced finds a call's case by them, so the slots and buckets are defined here
     only.
+
+    Incremental (DECISIONLOG.md "Incremental above staging"), like int_llm_calls_priced: whole
+    event_date partitions are resolved again: the days holding calls ingested since the last run,
+    and the days the re-sent ones were in before (their earlier versions' dates, read from the
+    lake within lookback_days). A new pricing file resolves every day again.
 #}
 
 {{
