@@ -53,6 +53,8 @@ days_to_reprice as (
         events.last_ingested_at > (select max(built.last_ingested_at) from {{ this }} as built)
         or coalesce((select price_load.price_load_sequence from price_load), -1)
         <> coalesce((select max(built.price_load_sequence) from {{ this }} as built), -1)
+        -- the days a run was asked to rebuild, whatever changed (macros/rebuild_window.sql)
+        or {{ in_rebuild_window('events.event_date') }}
     union
     -- where re-derived calls were before
     select priced.event_date

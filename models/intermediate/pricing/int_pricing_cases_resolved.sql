@@ -102,6 +102,11 @@ days_to_resolve as (
     from events
     where coalesce((select price_load.price_load_sequence from price_load), -1)
         <> coalesce((select max(built.price_load_sequence) from {{ this }} as built), -1)
+    union
+    -- the days a run was asked to rebuild, whatever changed (macros/rebuild_window.sql)
+    select events.event_date
+    from events
+    where {{ in_rebuild_window('events.event_date') }}
 ),
 
 calls as (

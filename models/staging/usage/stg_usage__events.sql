@@ -10,7 +10,8 @@
     One row per call attempt (event_id). Every record version received for an event collapses to
     the one with the latest emitted_at; see DECISIONLOG.md "Deduplicating usage events".
 
-    Incremental: a run picks up the records ingested since the last run, then re-derives each
+    Incremental: a run picks up the records ingested since the last run (and, when asked, every
+    record of the days in vars rebuild_from..rebuild_to), then re-derives each
     touched event from *all* its versions in the lake (so an older re-delivery can never overwrite
     a newer version), searching partitions from lookback_days before the new records' dates.
     How the rows are replaced depends on the engine (macros/cross_db/incremental.sql):
@@ -35,6 +36,8 @@ new_versions as (
     from {{ ref('base_usage__event_versions') }} as event_versions
     where event_versions.ingested_at
         > coalesce((select watermark.last_ingested_at from watermark), cast('1970-01-01' as timestamp))
+        -- and every version dated in the days a run was asked to rebuild (macros/rebuild_window.sql)
+        or {{ in_rebuild_window('event_versions.lake_event_date') }}
 ),
 
 touched_event_versions as (
