@@ -108,56 +108,56 @@ typed as (
         try_cast(trim(s_occurred_at) as timestamptz) as occurred_ts,
         case
             when coalesce(t_attempt, 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s_attempt) as bigint)
+            when numbers_as_text then case when regexp_full_match(trim(s_attempt), '[+-]?[0-9]+') then try_cast(trim(s_attempt) as bigint) end
             when t_attempt in ('UBIGINT', 'BIGINT') then try_cast(s_attempt as bigint)
             when t_attempt = 'DOUBLE' and try_cast(s_attempt as double) = floor(try_cast(s_attempt as double))
                 then try_cast(try_cast(s_attempt as double) as bigint)
         end as n_attempt,
         case
             when coalesce(t_prompt_tokens, 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s_prompt_tokens) as bigint)
+            when numbers_as_text then case when regexp_full_match(trim(s_prompt_tokens), '[+-]?[0-9]+') then try_cast(trim(s_prompt_tokens) as bigint) end
             when t_prompt_tokens in ('UBIGINT', 'BIGINT') then try_cast(s_prompt_tokens as bigint)
             when t_prompt_tokens = 'DOUBLE' and try_cast(s_prompt_tokens as double) = floor(try_cast(s_prompt_tokens as double))
                 then try_cast(try_cast(s_prompt_tokens as double) as bigint)
         end as n_prompt_tokens,
         case
             when coalesce(t_cached_prompt_tokens, 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s_cached_prompt_tokens) as bigint)
+            when numbers_as_text then case when regexp_full_match(trim(s_cached_prompt_tokens), '[+-]?[0-9]+') then try_cast(trim(s_cached_prompt_tokens) as bigint) end
             when t_cached_prompt_tokens in ('UBIGINT', 'BIGINT') then try_cast(s_cached_prompt_tokens as bigint)
             when t_cached_prompt_tokens = 'DOUBLE' and try_cast(s_cached_prompt_tokens as double) = floor(try_cast(s_cached_prompt_tokens as double))
                 then try_cast(try_cast(s_cached_prompt_tokens as double) as bigint)
         end as n_cached_prompt_tokens,
         case
             when coalesce(t_cache_write_tokens, 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s_cache_write_tokens) as bigint)
+            when numbers_as_text then case when regexp_full_match(trim(s_cache_write_tokens), '[+-]?[0-9]+') then try_cast(trim(s_cache_write_tokens) as bigint) end
             when t_cache_write_tokens in ('UBIGINT', 'BIGINT') then try_cast(s_cache_write_tokens as bigint)
             when t_cache_write_tokens = 'DOUBLE' and try_cast(s_cache_write_tokens as double) = floor(try_cast(s_cache_write_tokens as double))
                 then try_cast(try_cast(s_cache_write_tokens as double) as bigint)
         end as n_cache_write_tokens,
         case
             when coalesce(t_completion_tokens, 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s_completion_tokens) as bigint)
+            when numbers_as_text then case when regexp_full_match(trim(s_completion_tokens), '[+-]?[0-9]+') then try_cast(trim(s_completion_tokens) as bigint) end
             when t_completion_tokens in ('UBIGINT', 'BIGINT') then try_cast(s_completion_tokens as bigint)
             when t_completion_tokens = 'DOUBLE' and try_cast(s_completion_tokens as double) = floor(try_cast(s_completion_tokens as double))
                 then try_cast(try_cast(s_completion_tokens as double) as bigint)
         end as n_completion_tokens,
         case
             when coalesce(t_reasoning_tokens, 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s_reasoning_tokens) as bigint)
+            when numbers_as_text then case when regexp_full_match(trim(s_reasoning_tokens), '[+-]?[0-9]+') then try_cast(trim(s_reasoning_tokens) as bigint) end
             when t_reasoning_tokens in ('UBIGINT', 'BIGINT') then try_cast(s_reasoning_tokens as bigint)
             when t_reasoning_tokens = 'DOUBLE' and try_cast(s_reasoning_tokens as double) = floor(try_cast(s_reasoning_tokens as double))
                 then try_cast(try_cast(s_reasoning_tokens as double) as bigint)
         end as n_reasoning_tokens,
         case
             when coalesce(t_retries, 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s_retries) as bigint)
+            when numbers_as_text then case when regexp_full_match(trim(s_retries), '[+-]?[0-9]+') then try_cast(trim(s_retries) as bigint) end
             when t_retries in ('UBIGINT', 'BIGINT') then try_cast(s_retries as bigint)
             when t_retries = 'DOUBLE' and try_cast(s_retries as double) = floor(try_cast(s_retries as double))
                 then try_cast(try_cast(s_retries as double) as bigint)
         end as n_retries,
         case
             when coalesce(t_latency_ms, 'NULL') = 'NULL' then null
-            when numbers_as_text then try_cast(trim(s_latency_ms) as bigint)
+            when numbers_as_text then case when regexp_full_match(trim(s_latency_ms), '[+-]?[0-9]+') then try_cast(trim(s_latency_ms) as bigint) end
             when t_latency_ms in ('UBIGINT', 'BIGINT') then try_cast(s_latency_ms as bigint)
             when t_latency_ms = 'DOUBLE' and try_cast(s_latency_ms as double) = floor(try_cast(s_latency_ms as double))
                 then try_cast(try_cast(s_latency_ms as double) as bigint)

@@ -14,6 +14,7 @@ import csv
 import gzip
 import json
 import math
+import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,15 +91,19 @@ def _blank(v) -> bool:
     return v is None or (isinstance(v, str) and v.strip() == "")
 
 
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
 def _int(v, numbers_as_text: bool):
     """(ok, value) for a whole-number field."""
     if v is None:
         return True, None
     if numbers_as_text:
-        try:
-            return True, int(str(v).strip())
-        except ValueError:
+        # the contract: digits with an optional sign ("1.5", "1_000", "0x10" are not), in 64 bits
+        text = str(v).strip()
+        if not WHOLE_NUMBER.fullmatch(text) or not -(2**63) <= int(text) < 2**63:
             return False, None
+        return True, int(text)
     if isinstance(v, bool):
         return False, None
     if isinstance(v, int):
