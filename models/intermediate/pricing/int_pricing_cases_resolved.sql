@@ -24,7 +24,8 @@
     Incremental (DECISIONLOG.md "Incremental above staging"), like int_llm_calls_priced: whole
     event_date partitions are resolved again: the days holding calls ingested since the last run,
     and the days the re-sent ones were in before (their earlier versions' dates, read from the
-    lake within lookback_days). A new pricing file resolves every day again.
+    lake within lookback_days), and the days a run was asked to rebuild (vars rebuild_from and
+    rebuild_to, macros/rebuild_window.sql). A new pricing file resolves every day again.
 #}
 
 {{
