@@ -161,3 +161,52 @@ def test_the_serving_asset_runs_after_every_mart_and_audit_model_in_the_writer_p
     assert AssetKey(["audit", "usage_event_file_loads"]) in dbt_models
     assert set(serving.parent_keys) == dbt_models
     assert serving.pools == {"warehouse_writer"}
+
+
+# An older DuckDB than the one that writes the file, as BI tools ship (Superset's duckdb-engine,
+# Evidence, DBeaver, the 1.x CLI); installed into its own environment from the package registry.
+OLDER_DUCKDB = "1.1.3"
+TABLE_TOTALS = """
+    select table_schema || '.' || table_name from information_schema.tables
+    where table_catalog = current_database() order by 1
+"""
+
+
+def test_an_older_duckdb_opens_the_serving_copy_and_reads_the_same_rows(built, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    uv = Path(sys.executable).parent / "uv"
+    assert uv.exists(), "make install puts uv in the virtualenv"
+    venv = tmp_path / "older-duckdb"
+    subprocess.run([str(uv), "venv", "-q", "-p", sys.executable, str(venv)], check=True)
+    subprocess.run(
+        [str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
+         f"duckdb=={OLDER_DUCKDB}"],
+        check=True,
+    )  # fmt: skip
+    path = serving_file(built.serving)
+    reader = (
+        "import duckdb, json, sys\n"
+        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "tables = [r[0] for r in con.execute(sys.argv[2]).fetchall()]\n"
+        "counts = {t: con.execute(f'select count(*) from {t}').fetchone()[0] for t in tables}\n"
+        "cost = con.execute('select sum(cost_usd)::varchar from marts.fct_llm_calls').fetchone()[0]\n"
+        "print(json.dumps({'version': duckdb.__version__, 'counts': counts, 'cost': cost}))\n"
+    )
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", reader, str(path), TABLE_TOTALS],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    older = json.loads(out.stdout)
+    assert older["version"] == OLDER_DUCKDB
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [r[0] for r in con.execute(TABLE_TOTALS).fetchall()]
+        counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
+        cost = con.execute("select sum(cost_usd)::varchar from marts.fct_llm_calls").fetchone()[0]
+    assert "marts.fct_llm_calls" in counts and "marts.mart_budget_status" in counts
+    assert older["counts"] == counts
+    assert older["cost"] == cost

@@ -20,6 +20,9 @@ SERVING_FILE_NAME = "llm_margin.duckdb"
 # and name in the serving copy: the marts for every question, audit for what was quarantined,
 # how each landing file reconciled and what was restated (docs/serving.md).
 SERVED_SCHEMAS = ("marts", "audit")
+# DuckDB 1.0's storage format: DuckDB 1.0 to 2.x open it, and so do the DuckDB CLI, Superset's
+# duckdb-engine, Evidence, DBeaver and the Node, Go and .NET bindings of the 1.x line.
+STORAGE_VERSION = "v1.0.0"
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,16 @@ def _quote(identifier: str) -> str:
 
 def _copy_relations(warehouse: Path, target: Path, schemas: tuple[str, ...]) -> dict[str, int]:
     rows: dict[str, int] = {}
-    with duckdb.connect(str(target)) as con:
+    with duckdb.connect() as con:
+        # Written in the oldest storage format that holds what the marts need, so every DuckDB
+        # client a BI tool ships opens it, not only the DuckDB that wrote it (docs/serving.md).
+        con.execute(
+            f"attach {_literal(str(target))} as serving (storage_version {_literal(STORAGE_VERSION)})"
+        )
         # Attached under its own file stem: the warehouse's views name their inputs by catalog.
         alias = warehouse.stem
         con.execute(f"attach {_literal(str(warehouse))} as {_quote(alias)} (read_only)")
+        con.execute("use serving")
         names = ", ".join(_literal(s) for s in schemas)
         relations = con.execute(
             "select table_schema, table_name from information_schema.tables "
@@ -73,7 +82,9 @@ def _copy_relations(warehouse: Path, target: Path, schemas: tuple[str, ...]) -> 
                 0
             ]
         con.execute(f"detach {_quote(alias)}")
-        con.execute("checkpoint")
+        con.execute("checkpoint serving")
+        con.execute("use memory")
+        con.execute("detach serving")
     return rows
 
 
