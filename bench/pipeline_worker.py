@@ -1,7 +1,8 @@
-"""One pipeline run, exactly what ``llm-margin materialize`` runs, with its stage timings.
+"""One pipeline run, the same work as ``llm-margin materialize``, with its stage timings.
 
 ``python -m bench.pipeline_worker OUT.json`` on ``$LLM_MARGIN_DATA_DIR``: materializes every asset
-and asset check of the Definitions in-process (as orchestration.cli.cmd_materialize does), then
+and asset check of the Definitions in-process (as orchestration.cli.cmd_materialize does, but on a
+throwaway Dagster instance, so a benchmark never writes runs into a person's), then
 writes the start and end of every Dagster step (from the run's event log) and the per-node
 timings of the dbt invocation (its run_results.json) to OUT.json. Run as a child process by the
 harness, which samples its memory.

@@ -111,7 +111,7 @@ def test_the_numbers_equal_sql_over_calls_and_tasks_for_the_week(built, capsys):
     # Top customers: this week's and last week's cost per customer, costliest first.
     costs = _warehouse(
         built,
-        "select coalesce(customer_id, '(no customer)'), sum(cost_usd) filter (where event_date between ? and ?), "
+        "select coalesce(customer_id, '(untagged)'), sum(cost_usd) filter (where event_date between ? and ?), "
         "sum(cost_usd) filter (where event_date between ? and ?) from marts.fct_llm_calls "
         "group by 1 having count(*) filter (where event_date between ? and ?) > 0 "
         "order by 2 desc, 1",
