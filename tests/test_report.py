@@ -362,3 +362,10 @@ def test_a_reader_held_open_across_a_full_rebuild_keeps_the_old_data(built):
             assert con.execute(consistent).fetchone() == (calls_before + 1, True)
     finally:
         reader.close()
+
+
+def test_the_html_report_names_no_path_of_the_machine(built):
+    """The report is forwarded: it names the serving file within the data directory only."""
+    html = render_html(read_report(built.serving / "llm_margin.duckdb"))
+    assert str(built.root) not in html and "/tmp/" not in html
+    assert "serving/llm_margin.duckdb" in html

@@ -194,7 +194,9 @@ def render_html(report: WeeklyReport) -> str:
         f"<h1>{escape(title)}</h1>"
         f'<p class="sub">ISO week {escape(str(week))}: {week.start:%a %d %b %Y} to '
         f"{week.end:%a %d %b %Y} (UTC), compared with {escape(str(report.previous))}. "
-        f"Read from {escape(str(report.source))}.</p>"
+        # the file's name within the data directory, never a machine path: the report is sent around
+        f"Read from the serving copy ({escape(report.source.parent.name)}/"
+        f"{escape(report.source.name)}).</p>"
         + _coverage(report)
         + _cards(report)
         + sections
