@@ -14,6 +14,9 @@ import pytest
 
 from orchestration.paths import DATA_DIR_ENV, DataPaths
 
+# postgres_server / postgres_url: a throwaway PostgreSQL server for the session
+pytest_plugins = ["postgres_server"]
+
 GOOD_EVENT = {
     "event_id": "evt-1",
     "occurred_at": "2025-03-01T10:00:00Z",
