@@ -79,6 +79,11 @@ def read_records(path: Path) -> Iterator[RecordBatch]:
         yield from _read_parquet(path)
 
 
+def read_json_lines(path: Path) -> Iterator[RecordBatch]:
+    """Any file of one JSON document per line (plain or gzip, whatever its suffix says)."""
+    yield from _read_jsonl(path)
+
+
 def _open(path: Path):
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rb")

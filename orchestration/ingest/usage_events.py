@@ -24,6 +24,7 @@ import duckdb
 from orchestration.contract import contract_version, fields
 from orchestration.ingest.lake import HASH_PREFIX, Lake, file_sha256
 from orchestration.ingest.readers import (
+    RecordBatch,
     UnsupportedFileError,
     file_format,
     is_landing_file,
@@ -62,7 +63,7 @@ def lake_columns_sql() -> str:
         cols
         + [
             "attributes",
-            "$source_file as _source_file",
+            "coalesce(source_file, $source_file) as _source_file",
             "$source_format as _source_format",
             "source_row as _source_row",
             "$file_sha256 as _file_sha256",
@@ -74,7 +75,7 @@ def lake_columns_sql() -> str:
 
 
 QUARANTINE_COLUMNS_SQL = """
-    $source_file as source_file,
+    coalesce(source_file, $source_file) as source_file,
     $source_format as source_format,
     source_row,
     $file_sha256 as file_sha256,
@@ -94,7 +95,7 @@ def _schema_relation_sql() -> str:
     """An empty ``validated`` relation with the right types (for schema-only files)."""
     typed = ", ".join(f"null::{f.sql_type} as {f.name}" for f in fields())
     return (
-        f"select 0::bigint as source_row, ''::varchar as raw_record, {typed}, "
+        f"select 0::bigint as source_row, null::varchar as source_file, ''::varchar as raw_record, {typed}, "
         "null::varchar as attributes, "
         "[struct_pack(code := '', field := '', message := '')] as errors"
     )
@@ -140,17 +141,53 @@ def load_file(
     now: datetime | None = None,
     sha: str | None = None,
     max_future_hours: float = DEFAULT_MAX_FUTURE_HOURS,
+    read: Callable[[Path], Iterable[RecordBatch]] = read_records,
+    source_format: str | None = None,
 ) -> FileLoad:
     """Load one landing file; safe to call again with the same content (it then does nothing).
-    A timestamp more than ``max_future_hours`` after ``now`` is quarantined."""
-    now = now or datetime.now(UTC)
-    ensure_lake(lake)
+    A timestamp more than ``max_future_hours`` after ``now`` is quarantined.
+
+    ``read`` turns the file into batches of contract records: ``readers.read_records`` for the
+    contract's own files; a source's mapping (``orchestration.ingest.sources``) for the others."""
     name = str(path.relative_to(landing_dir)) if path.is_relative_to(landing_dir) else str(path)
     try:
-        fmt = file_format(path)
+        fmt = source_format or file_format(path)
     except UnsupportedFileError as exc:
+        ensure_lake(lake)
         return FileLoad(name, None, "unsupported", message=str(exc))
-    sha = sha or file_sha256(path)
+    return load_records(
+        name,
+        sha or file_sha256(path),
+        fmt,
+        lambda: read(path),
+        lake,
+        now=now,
+        max_future_hours=max_future_hours,
+        size_bytes=path.stat().st_size,
+    )
+
+
+def load_records(
+    name: str,
+    sha: str,
+    fmt: str,
+    batches: Callable[[], Iterable[RecordBatch]],
+    lake: Lake,
+    *,
+    now: datetime | None = None,
+    max_future_hours: float = DEFAULT_MAX_FUTURE_HOURS,
+    size_bytes: int | None = None,
+    manifest_extra: dict | None = None,
+) -> FileLoad:
+    """The one way usage-event records reach the lake, whatever their source: validate every
+    batch in SQL, write good records partitioned by event date and bad ones to quarantine, and
+    publish the whole unit (a file, a database pull, an assembled set of spans) at once, keyed by
+    ``sha`` (the unit's content hash): a content already published is not loaded again.
+
+    A batch may carry a ``source_file`` column naming, per record, where it came from (a source
+    that assembles records from several files); otherwise every record is from ``name``."""
+    now = now or datetime.now(UTC)
+    ensure_lake(lake)
     previous = lake.read_manifest(sha)
     if previous is not None:
         known = FileLoad(**{k: previous[k] for k in FileLoad.__dataclass_fields__ if k in previous})
@@ -176,11 +213,12 @@ def load_file(
         with duckdb.connect() as con:
             con.execute("set timezone = 'UTC'")
             con.execute(f"create temp table run_clock as {run_clock_sql(now, max_future_hours)}")
-            for chunk, batch in enumerate(read_records(path)):
+            for chunk, batch in enumerate(batches()):
                 con.register("records", batch.table)
                 sql = validation_sql(
                     numbers_as_text=batch.numbers_as_text,
                     from_bytes="raw_bytes" in batch.table.column_names,
+                    with_source_file="source_file" in batch.table.column_names,
                 )
                 con.execute(f"create or replace temp table validated as {sql}")
                 con.unregister("records")
@@ -210,7 +248,7 @@ def load_file(
                     con.execute(
                         _substitute(
                             f"copy (select {QUARANTINE_COLUMNS_SQL} from validated where len(errors) > 0 "
-                            f"order by source_row) to '{target}' (format parquet)",
+                            f"order by source_file, source_row) to '{target}' (format parquet)",
                             params,
                         )
                     )
@@ -218,7 +256,7 @@ def load_file(
                         "select errors[1].code, count(*) from validated where len(errors) > 0 group by 1"
                     ).fetchall():
                         reasons[code] += count
-    except Exception as exc:  # the file stays in landing and is retried on the next run
+    except Exception as exc:  # the unit stays where it was and is retried on the next run
         lake.abandon(sha)
         log.exception("could not load %s", name)
         return FileLoad(
@@ -232,7 +270,8 @@ def load_file(
         **asdict(result),
         "loaded_at": now.isoformat(),
         "contract_version": contract_version(),
-        "size_bytes": path.stat().st_size,
+        "size_bytes": size_bytes,
+        **(manifest_extra or {}),
     }
     lake.publish(sha, manifest)
     return result

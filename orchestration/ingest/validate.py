@@ -35,6 +35,10 @@ EARLIEST_PLAUSIBLE = "2015-01-01"
 DEFAULT_MAX_FUTURE_HOURS = 24
 
 INTEGER_JSON_TYPES = "('UBIGINT', 'BIGINT')"
+# A source's mapping (orchestration.ingest.sources) that cannot read part of a source record
+# (a LiteLLM row whose metadata is not JSON) says why in this field; the record is quarantined
+# with that reason, and the field is never kept in ``attributes``.
+MAPPING_ERROR = "_mapping_error"
 
 
 def _field_columns(specs: tuple[Field, ...]) -> list[str]:
@@ -231,6 +235,13 @@ def _record_shape_rules() -> list[Rule]:
             3,
         ),
         Rule(
+            "source_record_unreadable",
+            None,
+            "mapping_error is not null",
+            "mapping_error",
+            5,
+        ),
+        Rule(
             "not_an_object",
             None,
             "is_json and json_kind <> 'OBJECT'",
@@ -248,8 +259,13 @@ def rules() -> list[Rule]:
     return out + _record_rules()
 
 
-def validation_sql(*, numbers_as_text: bool, from_bytes: bool) -> str:
-    """SQL over ``records`` (and a one-row ``run_clock(now_utc, max_future)``) → validated rows."""
+def validation_sql(
+    *, numbers_as_text: bool, from_bytes: bool, with_source_file: bool = False
+) -> str:
+    """SQL over ``records`` (and a one-row ``run_clock(now_utc, max_future)``) → validated rows.
+
+    ``with_source_file``: ``records`` has a ``source_file`` column (a source that assembles its
+    records from several files names each record's own file); otherwise it is null."""
     specs = fields()
     names = [f.name for f in specs]
     if from_bytes:
@@ -265,12 +281,13 @@ def validation_sql(*, numbers_as_text: bool, from_bytes: bool) -> str:
     paths = "[" + ", ".join(q(f"$.{name}") for name in names) + "]"
     field_cols = ",\n        ".join(_field_columns(specs))
     typed_cols = ",\n        ".join(_typed_column(spec, numbers_as_text) for spec in specs)
-    known_null = json.dumps({name: None for name in names})
+    known_null = json.dumps({name: None for name in names} | {MAPPING_ERROR: None})
+    source_file = "source_file" if with_source_file else "null::varchar"
     errors = findings_sql(rules(), Severity.QUARANTINE)
     typed = ",\n        ".join(f"v_{name} as {name}" for name in names)
     return f"""
 with decoded as (
-    select source_row, {raw} as decoded, {raw_text} as raw_record
+    select source_row, {source_file} as source_file, {raw} as decoded, {raw_text} as raw_record
     from records
 ),
 parsed as (
@@ -289,14 +306,15 @@ objects as (
 ),
 listed as (
     select
-        source_row, raw_record, decoded, is_json, json_kind, obj,
+        source_row, source_file, raw_record, decoded, is_json, json_kind, obj,
+        json_extract_string(obj, {q("$." + MAPPING_ERROR)}) as mapping_error,
         json_type(obj, {paths}) as field_types,
         json_extract_string(obj, {paths}) as field_texts
     from objects
 ),
 fielded as (
     select
-        source_row, raw_record, decoded, is_json, json_kind, obj,
+        source_row, source_file, raw_record, decoded, is_json, json_kind, obj, mapping_error,
         {field_cols}
     from listed
 ),
@@ -312,6 +330,7 @@ checked as (
 )
 select
     source_row,
+    source_file,
     raw_record,
     {typed},
     case when obj is not null

@@ -1,0 +1,420 @@
+"""OpenTelemetry trace files → the span store (``lake/otel_spans``), one file content at a time.
+
+The OpenTelemetry Collector's ``file`` exporter writes OTLP JSON: one ``ExportTraceServiceRequest``
+per line (``resourceSpans`` → ``scopeSpans`` → ``spans``), plain or gzip. A span is not a call on
+its own: its customer may sit on an ancestor span that arrives in a later file, and whether it
+is a retry depends on the other calls of its task. So OTel ingestion has two steps:
+
+1. here, per file (idempotent by content, published with ``Lake`` like every load): every span
+   becomes one row of the span store with the attributes llm-margin reads, its resource's
+   attribution and its position (file, line, index in the line). Lines that are not OTLP JSON
+   (a line cut short, not an object) are quarantined with their line number and reason; a span
+   without a valid trace or span id cannot be identified and is quarantined too.
+2. ``otel_assemble``, per trace, across files: spans → calls and tasks → the one usage-event path.
+
+OTLP protobuf files are not read (decision in DECISIONLOG.md "OpenTelemetry: JSON, not
+protobuf"): the Collector writes JSON by default, and a protobuf reader would need the generated
+OTLP classes and per-span Python.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.ingest.lake import HASH_PREFIX, Lake, file_sha256
+from orchestration.ingest.readers import JSONL_SUFFIXES, read_json_lines
+from orchestration.ingest.rules import q
+
+log = logging.getLogger(__name__)
+
+DATASET = "otel_spans"
+SOURCE_FORMAT = "otlp"
+
+# Span attributes llm-margin reads: store column → attribute key (docs/sources.md).
+SPAN_ATTRIBUTES = {
+    "operation_name": "gen_ai.operation.name",
+    "provider_name": "gen_ai.provider.name",
+    "gen_ai_system": "gen_ai.system",
+    "request_model": "gen_ai.request.model",
+    "response_model": "gen_ai.response.model",
+    "input_tokens": "gen_ai.usage.input_tokens",
+    "prompt_tokens_legacy": "gen_ai.usage.prompt_tokens",
+    "output_tokens": "gen_ai.usage.output_tokens",
+    "completion_tokens_legacy": "gen_ai.usage.completion_tokens",
+    "cache_read_tokens": "gen_ai.usage.cache_read.input_tokens",
+    "cache_creation_tokens": "gen_ai.usage.cache_creation.input_tokens",
+    "reasoning_tokens": "gen_ai.usage.reasoning.output_tokens",
+    "error_type": "error.type",
+    "service_tier": "openai.response.service_tier",
+    "service_tier_legacy": "gen_ai.openai.response.service_tier",
+    "outcome": "llm_margin.outcome",
+}
+# Attribution: read from the span, else its nearest ancestor that has it, else its resource.
+ATTRIBUTION = {
+    "customer_id": "llm_margin.customer_id",
+    "workspace_id": "llm_margin.workspace_id",
+    "feature": "llm_margin.feature",
+    "task_id": "llm_margin.task_id",
+    "route": "llm_margin.route",
+    "user_id": "user.id",
+    "enduser_id": "enduser.id",
+}
+
+_ATTRIBUTE = '{"key": "VARCHAR", "value": {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR"}}'
+_SPAN = (
+    '{"traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR", '
+    '"startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", '
+    f'"attributes": [{_ATTRIBUTE}], "status": {{"code": "VARCHAR", "message": "VARCHAR"}}}}'
+)
+OTLP_SHAPE = (
+    f'{{"resourceSpans": [{{"resource": {{"attributes": [{_ATTRIBUTE}]}}, '
+    f'"scopeSpans": [{{"spans": [{_SPAN}]}}]}}]}}'
+)
+
+
+@dataclass
+class SpanFileLoad:
+    """What happened to one OTLP file: lines and spans read, stored and quarantined."""
+
+    source_file: str
+    file_sha256: str | None
+    status: str  # loaded | already_loaded | unsupported | failed
+    lines_read: int = 0
+    spans_read: int = 0
+    spans_stored: int = 0
+    genai_spans: int = 0
+    records_quarantined: int = 0  # lines and spans
+    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def reconciles(self) -> bool:
+        """Every line is quarantined or holds spans; every span is stored or quarantined."""
+        return self.spans_read == self.spans_stored + self.quarantine_by_reason.get(
+            "missing_span_id", 0
+        )
+
+
+def is_otlp_file(path: Path) -> bool:
+    return path.name.lower().endswith(JSONL_SUFFIXES) or path.name.lower().endswith(
+        (".json", ".json.gz")
+    )
+
+
+def _value_text(attribute: str) -> str:
+    return (
+        f"coalesce({attribute}.value.stringValue, {attribute}.value.intValue, "
+        f"{attribute}.value.doubleValue, {attribute}.value.boolValue)"
+    )
+
+
+def _attribute(attributes: str, key: str) -> str:
+    found = f"list_filter({attributes}, lambda a: a.key = {q(key)})[1]"
+    return _value_text(f"({found})")
+
+
+def flatten_sql() -> str:
+    """SQL over ``records(source_row, raw_bytes)`` (lines of one file) → ``lines`` with each
+    line's parse state, and the spans of the good lines (see ``SPAN_COLUMNS``)."""
+    span_cols = ",\n        ".join(
+        f"{_attribute('span.attributes', key)} as {name}" for name, key in SPAN_ATTRIBUTES.items()
+    )
+    own = ",\n        ".join(
+        f"{_attribute('span.attributes', key)} as span_{name}" for name, key in ATTRIBUTION.items()
+    )
+    resource = ",\n        ".join(
+        f"{_attribute('resource_attributes', key)} as resource_{name}"
+        for name, key in ATTRIBUTION.items()
+    )
+    return f"""
+with decoded as (
+    select source_row, rtrim(try(decode(raw_bytes)), chr(13) || chr(10)) as line
+    from records
+),
+lines as (
+    select
+        source_row,
+        line,
+        case
+            when line is null then 'invalid_encoding'
+            when trim(line) = '' then 'empty_line'
+            when not coalesce(json_valid(line), false) then 'bad_json'
+            when json_type(line::json) <> 'OBJECT' then 'not_an_object'
+            when json_type(line::json, '$.resourceSpans') is distinct from 'ARRAY' then 'not_otlp_traces'
+        end as line_error
+    from decoded
+),
+requests as (
+    select source_row, json_transform(line::json, {q(OTLP_SHAPE)}) as request
+    from lines
+    where line_error is null
+),
+resources as (
+    select
+        source_row,
+        unnest(request.resourceSpans) as resource_spans,
+        generate_subscripts(request.resourceSpans, 1) as resource_index
+    from requests
+),
+scopes as (
+    select
+        source_row,
+        resource_index,
+        resource_spans.resource.attributes as resource_attributes,
+        unnest(resource_spans.scopeSpans) as scope_spans,
+        generate_subscripts(resource_spans.scopeSpans, 1) as scope_index
+    from resources
+),
+spans as (
+    select
+        source_row,
+        resource_index,
+        scope_index,
+        resource_attributes,
+        unnest(scope_spans.spans) as span,
+        generate_subscripts(scope_spans.spans, 1) as index_in_scope
+    from scopes
+),
+numbered as (
+    -- the span's place in its line, counting across resources and scopes
+    select
+        *,
+        row_number() over (
+            partition by source_row order by resource_index, scope_index, index_in_scope
+        ) as span_index
+    from spans
+)
+select
+    source_row,
+    span_index,
+    lower(span.traceId) as trace_id,
+    lower(span.spanId) as span_id,
+    lower(nullif(span.parentSpanId, '')) as parent_span_id,
+    span.name as span_name,
+    try_cast(span.startTimeUnixNano as bigint) as start_unix_nano,
+    try_cast(span.endTimeUnixNano as bigint) as end_unix_nano,
+    span.status.code as status_code,
+    span.status.message as status_message,
+    {span_cols},
+    {own},
+    {resource}
+from numbered
+"""
+
+
+def _lines_sql() -> str:
+    return flatten_sql().split("requests as (")[0].rstrip().rstrip(",") + "\nselect * from lines"
+
+
+SPAN_ID_OK = (
+    "regexp_full_match(coalesce(trace_id, ''), '[0-9a-f]{32}') and trace_id <> repeat('0', 32) "
+    "and regexp_full_match(coalesce(span_id, ''), '[0-9a-f]{16}') and span_id <> repeat('0', 16)"
+)
+IS_GENAI = (
+    "(operation_name is not null or input_tokens is not null or output_tokens is not null "
+    "or prompt_tokens_legacy is not null or completion_tokens_legacy is not null)"
+)
+
+
+def ensure_store(lake: Lake) -> None:
+    """An empty span file and quarantine file, so readers find the schema before any file."""
+    empty_spans = lake.data / "schema" / "schema-v1.parquet"
+    empty_quarantine = lake.quarantine / "schema-v1.parquet"
+    for path in (lake.data, lake.quarantine, lake.manifests):
+        path.mkdir(parents=True, exist_ok=True)
+    if empty_spans.exists() and empty_quarantine.exists():
+        return
+    import pyarrow as pa
+
+    with duckdb.connect() as con:
+        con.register(
+            "records",
+            pa.table(
+                {
+                    "source_row": pa.array([], pa.int64()),
+                    "raw_bytes": pa.array([], pa.large_binary()),
+                }
+            ),
+        )
+        for target, sql in (
+            (empty_spans, f"select {_stored_columns()} from ({flatten_sql()}) limit 0"),
+            (
+                empty_quarantine,
+                f"select {_quarantine_line_columns()} from ({_lines_sql()}) limit 0",
+            ),
+        ):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".tmp")
+            con.execute(
+                _bind(
+                    f"copy ({sql}) to '{tmp}' (format parquet)", "", "", "1970-01-01T00:00:00+00:00"
+                )
+            )
+            tmp.replace(target)
+
+
+def _stored_columns() -> str:
+    return (
+        "*, "
+        f"{IS_GENAI} as is_genai, "
+        "$source_file as _source_file, $file_sha256 as _file_sha256, "
+        "$ingested_at::timestamptz as _ingested_at"
+    )
+
+
+def _quarantine_line_columns() -> str:
+    return (
+        "$source_file as source_file, source_row, null::bigint as span_index, "
+        "line_error as error_code, "
+        "case line_error "
+        "when 'bad_json' then 'not valid JSON (a line cut short?): ' || left(line, 60) "
+        "when 'not_an_object' then 'an OTLP line must be a JSON object' "
+        "when 'not_otlp_traces' then 'not an OTLP ExportTraceServiceRequest (no resourceSpans list)' "
+        "when 'empty_line' then 'the line is empty' "
+        "else 'the line is not valid UTF-8 text' end as error_message, "
+        "coalesce(line, '') as raw_record, null::varchar as trace_id, null::varchar as span_id, "
+        "$ingested_at::timestamptz as quarantined_at"
+    )
+
+
+def _bind(sql: str, source_file: str, sha: str, ingested_at: str) -> str:
+    for key, value in (
+        ("source_file", source_file),
+        ("file_sha256", sha),
+        ("ingested_at", ingested_at),
+    ):
+        sql = sql.replace(f"${key}", "'" + value.replace("'", "''") + "'")
+    return sql
+
+
+def load_span_file(
+    path: Path,
+    landing_dir: Path,
+    lake: Lake,
+    *,
+    now: datetime | None = None,
+    sha: str | None = None,
+) -> SpanFileLoad:
+    """Store the spans of one OTLP file; does nothing for a content already stored."""
+    now = now or datetime.now(UTC)
+    ensure_store(lake)
+    name = (
+        (Path(landing_dir.name) / path.relative_to(landing_dir)).as_posix()
+        if path.is_relative_to(landing_dir)
+        else str(path)
+    )
+    if not is_otlp_file(path):
+        return SpanFileLoad(
+            name,
+            None,
+            "unsupported",
+            message=f"{path}: not an OTLP JSON file (.jsonl, .json, optionally .gz)",
+        )
+    sha = sha or file_sha256(path)
+    previous = lake.read_manifest(sha)
+    if previous is not None:
+        known = SpanFileLoad(
+            **{k: previous[k] for k in SpanFileLoad.__dataclass_fields__ if k in previous}
+        )
+        known.status, known.source_file = "already_loaded", name
+        known.message = f"same content as {previous['source_file']!r}; nothing to do"
+        return known
+
+    lake.start(sha)
+    spans_dir = lake.work_data(sha)
+    quarantine_dir = lake.work_quarantine(sha)
+    (spans_dir / "spans").mkdir(parents=True)
+    quarantine_dir.mkdir(parents=True)
+    result = SpanFileLoad(name, sha, "loaded")
+    reasons: Counter[str] = Counter()
+    prefix = sha[:HASH_PREFIX]
+    try:
+        with duckdb.connect() as con:
+            for chunk, batch in enumerate(read_json_lines(path)):
+                con.register("records", batch.table)
+                con.execute(f"create or replace temp table lines as {_lines_sql()}")
+                con.execute(f"create or replace temp table spans as {flatten_sql()}")
+                con.unregister("records")
+                result.lines_read += con.execute("select count(*) from lines").fetchone()[0]
+                bind = lambda sql: _bind(sql, name, sha, now.isoformat())  # noqa: E731
+                read, good, genai = con.execute(
+                    f"select count(*), count(*) filter (where {SPAN_ID_OK}), "
+                    f"count(*) filter (where {SPAN_ID_OK} and {IS_GENAI}) from spans"
+                ).fetchone()
+                result.spans_read += read
+                result.spans_stored += good
+                result.genai_spans += genai
+                if good:
+                    con.execute(
+                        bind(
+                            f"copy (select {_stored_columns()} from spans where {SPAN_ID_OK} "
+                            f"order by trace_id, span_id) "
+                            f"to '{(spans_dir / 'spans' / f'{prefix}-{chunk}.parquet').as_posix()}' (format parquet)"
+                        )
+                    )
+                bad_spans = (
+                    "select $source_file as source_file, source_row, span_index, "
+                    "'missing_span_id' as error_code, "
+                    "'a span needs a 32-hex-digit traceId and a 16-hex-digit spanId, got ' || "
+                    "coalesce(trace_id, 'none') || ' / ' || coalesce(span_id, 'none') as error_message, "
+                    "coalesce(span_name, '') as raw_record, trace_id, span_id, "
+                    "$ingested_at::timestamptz as quarantined_at "
+                    f"from spans where not ({SPAN_ID_OK})"
+                )
+                bad_lines = (
+                    f"select {_quarantine_line_columns()} from lines where line_error is not null"
+                )
+                bad = con.execute(
+                    bind(f"select count(*) from ({bad_spans} union all {bad_lines})")
+                ).fetchone()[0]
+                if bad:
+                    con.execute(
+                        bind(
+                            f"copy ({bad_spans} union all {bad_lines} order by source_row, span_index) "
+                            f"to '{(quarantine_dir / f'{prefix}-{chunk}.parquet').as_posix()}' (format parquet)"
+                        )
+                    )
+                    for code, count in con.execute(
+                        bind(
+                            f"select error_code, count(*) from ({bad_spans} union all {bad_lines}) group by 1"
+                        )
+                    ).fetchall():
+                        reasons[code] += count
+                    result.records_quarantined += bad
+    except Exception as exc:  # the file stays in landing and is retried on the next run
+        lake.abandon(sha)
+        log.exception("could not load %s", name)
+        return SpanFileLoad(name, sha, "failed", message=f"{type(exc).__name__}: {exc}")
+    result.quarantine_by_reason = dict(sorted(reasons.items()))
+    lake.publish(
+        sha,
+        {**asdict(result), "loaded_at": now.isoformat(), "size_bytes": path.stat().st_size},
+    )
+    return result
+
+
+def summary(loads: list[SpanFileLoad]) -> dict:
+    counts = Counter(load.status for load in loads)
+    stored = [load for load in loads if load.status == "loaded"]
+    reasons: Counter[str] = Counter()
+    for load in stored:
+        reasons.update(load.quarantine_by_reason)
+    return {
+        "files_seen": len(loads),
+        "files_loaded": counts["loaded"],
+        "files_already_loaded": counts["already_loaded"],
+        "files_failed": counts["failed"] + counts["unsupported"],
+        "lines_read": sum(load.lines_read for load in stored),
+        "spans_read": sum(load.spans_read for load in stored),
+        "spans_stored": sum(load.spans_stored for load in stored),
+        "genai_spans": sum(load.genai_spans for load in stored),
+        "quarantined": sum(load.records_quarantined for load in stored),
+        "quarantine_by_reason": json.loads(json.dumps(dict(sorted(reasons.items())))),
+    }
