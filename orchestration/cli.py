@@ -35,25 +35,41 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from sample_data import generate
 
     paths = data_paths()
-    if _has_files(paths.landing_for("usage_events")):
+    # usage in any shape: contract files, OTLP trace files, LiteLLM spend logs
+    full = [d for d in ("usage_events", "otel", "litellm") if _has_files(paths.landing_for(d))]
+    if full:
         if args.if_empty:
             console.print(f"sample data: {paths.landing} already has usage events; not generating")
             return 0
         err.print(
-            f"[red]error:[/red] {paths.landing_for('usage_events')} already holds files; generating "
+            f"[red]error:[/red] {paths.landing_for(full[0])} already holds files; generating "
             "would mix two data sets. Point LLM_MARGIN_DATA_DIR at an empty directory or remove them."
         )
         return 2
     paths.ensure()
-    summary = generate(
-        paths.root,
-        seed=args.seed,
-        events=args.events,
-        days=args.days,
-        customers=args.customers,
-        start_date=args.start_date,
-        progress=not args.quiet,
-    )
+    options = {
+        "seed": args.seed,
+        "events": args.events,
+        "days": args.days,
+        "customers": args.customers,
+        "start_date": args.start_date,
+        "progress": not args.quiet,
+    }
+    if args.shape != "contract":
+        from sample_data.shapes import generate_shape
+
+        result = generate_shape(paths.root, args.shape, **options)
+        summary, written = result.generation, result.written
+        faults = sum(len(v) for v in written.faults.values())
+        console.print(
+            f"generated {summary.calls:,} calls in {summary.tasks:,} tasks and wrote their "
+            f"{result.records:,} final records as {args.shape} to {result.directory}: "
+            f"{len(written.files):,} files, {faults} planted faults "
+            f"({result.incomplete_streams:,} incomplete streams left out; positions in "
+            f"{paths.truth / 'shape.json'})"
+        )
+        return 0
+    summary = generate(paths.root, **options)
     console.print(
         f"generated {summary.events:,} usage records ({summary.calls:,} calls in {summary.tasks:,} tasks; "
         f"{summary.duplicates:,} re-deliveries, {summary.streams:,} streams, "
@@ -290,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-empty", action="store_true", help="do nothing when landing already has events"
     )
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    gen.add_argument(
+        "--shape",
+        choices=["contract", "otel", "litellm"],
+        default="contract",
+        help="contract: usage-event files in landing/usage_events; otel: the same traffic as "
+        "OTLP trace files in landing/otel; litellm: as LiteLLM spend logs in landing/litellm",
+    )
     gen.set_defaults(func=cmd_generate)
 
     mat = sub.add_parser(
