@@ -26,6 +26,11 @@ INGEST_WORKERS_ENV = "LLM_MARGIN_INGEST_WORKERS"
 WEBHOOK_URL_ENV = "LLM_MARGIN_ALERT_WEBHOOK_URL"
 DBT_UNIT_TESTS_ENV = "LLM_MARGIN_DBT_UNIT_TESTS"
 DBT_EXCLUDE_ENV = "LLM_MARGIN_DBT_EXCLUDE"
+LITELLM_DATABASE_URL_ENV = "LLM_MARGIN_LITELLM_DATABASE_URL"
+LITELLM_OVERLAP_ENV = "LLM_MARGIN_LITELLM_OVERLAP_MINUTES"
+OTEL_TRACE_WAIT_ENV = "LLM_MARGIN_OTEL_TRACE_WAIT_MINUTES"
+DEFAULT_LITELLM_OVERLAP_MINUTES = 60.0
+DEFAULT_OTEL_TRACE_WAIT_MINUTES = 60.0
 
 ENVIRONMENT = {
     "data_dir": (DATA_DIR_ENV, "<project>/data"),
@@ -34,6 +39,9 @@ ENVIRONMENT = {
     "alert_webhook_url": (WEBHOOK_URL_ENV, "none: alerts wait in the outbox"),
     "dbt_unit_tests": (DBT_UNIT_TESTS_ENV, "0: unit tests run in make test, not in builds"),
     "dbt_exclude": (DBT_EXCLUDE_ENV, "nothing excluded"),
+    "litellm_database_url": (LITELLM_DATABASE_URL_ENV, "none: no pull (exports in landing/litellm still load)"),
+    "litellm_overlap_minutes": (LITELLM_OVERLAP_ENV, f"{DEFAULT_LITELLM_OVERLAP_MINUTES:g}"),
+    "otel_trace_wait_minutes": (OTEL_TRACE_WAIT_ENV, f"{DEFAULT_OTEL_TRACE_WAIT_MINUTES:g}"),
 }
 
 
@@ -51,6 +59,20 @@ def max_future_hours(environ: Mapping[str, str] | None = None) -> float:
         raise SettingsError(
             f"{MAX_FUTURE_HOURS_ENV} must be a number of hours, got {raw!r}"
         ) from None
+
+
+def minutes(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:
+    """A duration in minutes from the environment variable ``name``: a number, 0 or more."""
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of minutes, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must be 0 or more minutes, got {raw!r}")
+    return value
 
 
 def ingest_workers(environ: Mapping[str, str] | None = None) -> int:
@@ -95,6 +117,37 @@ class Settings(ConfigurableResource):
         default=None,
         description=f"A dbt selection to leave out of builds (else ${DBT_EXCLUDE_ENV}).",
     )
+
+    litellm_database_url: str | None = Field(
+        default=None,
+        description=f"The LiteLLM proxy's PostgreSQL, to pull its spend logs from (else "
+        f"${LITELLM_DATABASE_URL_ENV}, else no pull).",
+    )
+    litellm_overlap_minutes: float | None = Field(
+        default=None,
+        description=f"How far before the newest row pulled a LiteLLM pull reads again, for rows "
+        f"committed late (else ${LITELLM_OVERLAP_ENV}, else {DEFAULT_LITELLM_OVERLAP_MINUTES:g}).",
+    )
+    otel_trace_wait_minutes: float | None = Field(
+        default=None,
+        description=f"How long a trace whose parent spans have not arrived waits before its calls "
+        f"are assembled anyway (else ${OTEL_TRACE_WAIT_ENV}, else {DEFAULT_OTEL_TRACE_WAIT_MINUTES:g}).",
+    )
+
+    def litellm_url(self) -> str | None:
+        if self.litellm_database_url is not None:
+            return self.litellm_database_url or None
+        return os.environ.get(LITELLM_DATABASE_URL_ENV, "").strip() or None
+
+    def litellm_overlap(self) -> float:
+        if self.litellm_overlap_minutes is not None:
+            return self.litellm_overlap_minutes
+        return minutes(LITELLM_OVERLAP_ENV, DEFAULT_LITELLM_OVERLAP_MINUTES)
+
+    def otel_trace_wait(self) -> float:
+        if self.otel_trace_wait_minutes is not None:
+            return self.otel_trace_wait_minutes
+        return minutes(OTEL_TRACE_WAIT_ENV, DEFAULT_OTEL_TRACE_WAIT_MINUTES)
 
     def paths(self) -> DataPaths:
         return DataPaths(self.data_dir).ensure() if self.data_dir else data_paths().ensure()

@@ -11,10 +11,14 @@ def definitions() -> Definitions:
         ingest_provider_invoices,
         landing_provider_invoices,
     )
+    from orchestration.ingest.source_assets import landing_otel, litellm_spend_logs, otel_spans
 
     return Definitions(
         assets=[
             landing_usage_events,
+            landing_otel,
+            otel_spans,
+            litellm_spend_logs,
             ingest_usage_events,
             landing_billing,
             ingest_billing,

@@ -1,5 +1,7 @@
 """Dagster assets for ingestion: landing files (external) → raw lake (Parquet) + quarantine."""
 
+from datetime import timedelta
+
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -12,8 +14,10 @@ from dagster import (
     multi_asset,
 )
 
-from orchestration.ingest.lake import LOADED_SHAS, Lake
-from orchestration.ingest.usage_events import load_landing, summarize
+from orchestration.ingest.lake import LOADED_SHAS
+from orchestration.ingest.source_assets import LAKE_OTEL_SPANS, LANDING_LITELLM
+from orchestration.ingest.usage_events import summarize
+from orchestration.ingest.usage_sources import load_usage_sources
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.settings import Settings
 
@@ -41,12 +45,14 @@ landing_usage_events = AssetSpec(
     specs=[
         AssetSpec(
             LAKE_USAGE_EVENTS,
-            deps=[LANDING_USAGE_EVENTS],
+            deps=[LANDING_USAGE_EVENTS, LANDING_LITELLM, LAKE_OTEL_SPANS],
             group_name="lake",
             kinds={"parquet"},
             description=(
                 "Every valid usage-event record, as received, in $LLM_MARGIN_DATA_DIR/lake/usage_events "
-                "(Parquet, partitioned by event date). Each landing file is loaded once per content (sha256)."
+                "(Parquet, partitioned by event date), from every usage source: contract files, "
+                "LiteLLM spend logs and OpenTelemetry calls assembled from the span store "
+                "(docs/sources.md). Each unit is loaded once per content (sha256)."
             ),
         ),
         AssetSpec(
@@ -98,14 +104,16 @@ def ingest_usage_events(context: AssetExecutionContext, settings: Settings):
             )
         )
 
-    results = load_landing(
-        paths.landing_for("usage_events"),
-        Lake(paths.lake),
+    usage = load_usage_sources(
+        paths,
         on_file=progress,
         workers=settings.workers(),
         max_future_hours=settings.future_hours(),
+        trace_wait=timedelta(minutes=settings.otel_trace_wait()),
     )
+    results = usage.loads
     totals = summarize(results)
+    assembly = usage.assembly
     loaded = [r for r in results if r.status == "loaded"]
     unbalanced = [r.source_file for r in loaded if not r.reconciles]
     problems = [
@@ -122,6 +130,10 @@ def ingest_usage_events(context: AssetExecutionContext, settings: Settings):
         metadata={
             **{k: v for k, v in totals.items() if k != "quarantine_by_reason"},
             "quarantine_by_reason": MetadataValue.json(totals["quarantine_by_reason"]),
+            "records_loaded_by_source": MetadataValue.json(usage.by_source()),
+            "otel_traces_assembled": assembly.traces_assembled,
+            "otel_traces_waiting": assembly.traces_waiting,
+            "otel_records_unchanged": assembly.records_unchanged,
             "files": MetadataValue.md(_files_table(results)),
             "lake_path": MetadataValue.path(str(paths.lake / "usage_events")),
             LOADED_SHAS: MetadataValue.json([r.file_sha256 for r in loaded]),

@@ -152,6 +152,7 @@ def load_file(
     name = str(path.relative_to(landing_dir)) if path.is_relative_to(landing_dir) else str(path)
     try:
         fmt = source_format or file_format(path)
+        file_format(path)  # a source's files are JSON Lines, CSV or Parquet too
     except UnsupportedFileError as exc:
         ensure_lake(lake)
         return FileLoad(name, None, "unsupported", message=str(exc))
@@ -286,8 +287,11 @@ def load_landing(
     files: Iterable[Path] | None = None,
     workers: int | None = None,
     max_future_hours: float = DEFAULT_MAX_FUTURE_HOURS,
+    read: Callable[[Path], Iterable[RecordBatch]] = read_records,
+    source_format: str | None = None,
 ) -> list[FileLoad]:
     """Load every landing file not loaded yet; returns one ``FileLoad`` per file seen, in order.
+    ``read`` and ``source_format``: a source's mapping (``load_file``).
 
     Files load ``workers`` at a time (default: one per core); ``on_file`` is called as each
     finishes. Files with the same content never load at the same time: the first of them loads
@@ -313,7 +317,13 @@ def load_landing(
         if on_file:
             on_file(done, len(todo), outcome)
 
-    load = partial(load_file, now=now, max_future_hours=max_future_hours)
+    load = partial(
+        load_file,
+        now=now,
+        max_future_hours=max_future_hours,
+        read=read,
+        source_format=source_format,
+    )
     with ThreadPoolExecutor(max_workers=workers or max(1, os.cpu_count() or 1)) as pool:
         futures = {pool.submit(load, todo[i], landing_dir, lake, sha=shas[i]): i for i in firsts}
         for future in as_completed(futures):
