@@ -101,6 +101,20 @@ def final_records(data_dir: Path) -> pd.DataFrame:
     out = out.sort_values(["occurred_at", "event_id"], kind="stable").reset_index(drop=True)
     out.attrs["incomplete_streams"] = len(incomplete)
     out.attrs["incomplete_event_ids"] = incomplete
+    # The tags of unfinished streams that opened a task: the request span of that task still
+    # carries them (the app knew its customer before the call that never ended).
+    unfinished = chosen[(chosen["_final"] == 0) & chosen["task_id"].notna()]
+    out.attrs["unfinished_task_tags"] = {
+        row.task_id: (
+            int(pd.Timestamp(row.occurred_at).value),
+            {
+                k: getattr(row, k)
+                for k in ("customer_id", "workspace_id", "feature", "user_id")
+                if not _null(getattr(row, k))
+            },
+        )
+        for row in unfinished.itertuples()
+    }
     out.attrs["records_read"] = len(raw)
     return out
 
@@ -370,9 +384,14 @@ def write_otlp(
     task_end: dict[str, int] = {}
     for key, end in zip(calls.task_key, calls.end_ns, strict=True):
         task_end[key] = max(end, task_end.get(key, end))
+    unfinished = records.attrs.get("unfinished_task_tags", {})
     for key, first in calls.first_of_task.items():
+        tagged = calls.rows[first]
+        opened = unfinished.get(key)
+        if opened is not None and opened[0] <= calls.start_ns[first]:
+            tagged = {**tagged, **opened[1]}  # the task began with a stream that never ended
         span = _root_span(
-            key, key not in calls.derived, calls.rows[first], calls.start_ns[first], task_end[key]
+            key, key not in calls.derived, tagged, calls.start_ns[first], task_end[key]
         )
         entries.append((task_end[key], 1, span["spanId"], span))
     entries.sort(key=lambda e: e[:3])

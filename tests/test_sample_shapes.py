@@ -255,7 +255,9 @@ def test_otlp_tokens_times_and_tags_equal_final_records(otel, records, keys):
         "success": None,
     }
     assert errors == Counter(error_type[status] for status in records["status"])
-    # root spans: the first attempt's tags
+    # root spans: the first attempt's tags, or those of the stream that opened the task and
+    # never ended (the app knew its customer before that call)
+    unfinished = records.attrs["unfinished_task_tags"]
     dup = {(d["file"], d["line"]) for d in written.faults["duplicate_line"]}
     roots = {r["traceId"]: _attrs(r) for r in _spans(lines, dup) if "parentSpanId" not in r}
     ordered = records.assign(key=keys, n=records["attempt"].fillna(1)).sort_values(
@@ -263,6 +265,9 @@ def test_otlp_tokens_times_and_tags_equal_final_records(otel, records, keys):
     )
     for key, first in ordered.groupby("key", sort=False).head(1).set_index("key").iterrows():
         root = roots[sh.trace_id(key)]
+        opened = unfinished.get(key)
+        if opened is not None and opened[0] <= first["occurred_at"].value:
+            first = {**first.to_dict(), **opened[1]}
         assert root.get("llm_margin.customer_id") == first["customer_id"]
         assert root.get("llm_margin.feature") == first["feature"]
         assert root.get("user.id") == first["user_id"]

@@ -117,6 +117,11 @@ def _substitute(sql: str, params: dict) -> str:
 
 
 def ensure_lake(lake: Lake) -> None:
+    """The usage-event lake's folders and empty schema files, and the OTel span store's (dbt
+    reads both, whether or not any OpenTelemetry has arrived)."""
+    from orchestration.ingest.sources.otel import DATASET, ensure_store
+
+    ensure_store(Lake(lake.root, DATASET))
     schema = _schema_relation_sql()
     events = _substitute(
         f"select {lake_columns_sql()} from ({schema}) as validated", _schema_params()

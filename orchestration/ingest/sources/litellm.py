@@ -16,8 +16,9 @@ The mapping (docs/sources.md, "LiteLLM proxy"):
   ``spend_logs_metadata.workspace_id``, else ``team_id``, else ``metadata.user_api_key_team_id``;
   ``feature`` = ``spend_logs_metadata.feature``, else the first ``feature:<name>`` request tag;
   ``task_id`` = ``spend_logs_metadata.task_id``, else ``session_id``; ``user_id`` =
-  ``spend_logs_metadata.user_id``, else ``user``; ``outcome`` and ``service_tier`` from
-  ``spend_logs_metadata``.
+  ``spend_logs_metadata.user_id``, else ``user``; ``outcome``, ``service_tier`` and, for an
+  app's own retries and fallbacks, ``parent_event_id``, ``attempt`` and ``fallback_from_route``
+  from ``spend_logs_metadata`` (what the caller passed with the request).
 * tokens: ``prompt_tokens`` and ``completion_tokens`` from the columns (LiteLLM's prompt tokens
   include cached ones, as the contract's do); cache reads from ``usage_object``
   ``prompt_tokens_details.cached_tokens``, else ``cache_read_input_tokens``; cache writes from
@@ -172,6 +173,9 @@ def mapping_sql(*, from_bytes: bool) -> str:
         ),
         "status": f"to_json({_status_sql()})",
         "outcome": _value(f"{slm} -> 'outcome'"),
+        "parent_event_id": _value(f"{slm} -> 'parent_event_id'"),
+        "attempt": _value(f"{slm} -> 'attempt'"),
+        "fallback_from_route": _value(f"{slm} -> 'fallback_from_route'"),
         "service_tier": _value(f"{slm} -> 'service_tier'"),
         "gateway_cost_usd": "(row_json -> 'spend')",
         "litellm_call_type": "(row_json -> 'call_type')",

@@ -271,7 +271,8 @@ def _stored_columns() -> str:
 
 def _quarantine_line_columns() -> str:
     return (
-        "$source_file as source_file, source_row, null::bigint as span_index, "
+        "$source_file as source_file, $file_sha256 as file_sha256, source_row, "
+        "null::bigint as span_index, "
         "line_error as error_code, "
         "case line_error "
         "when 'bad_json' then 'not valid JSON (a line cut short?): ' || left(line, 60) "
@@ -360,7 +361,8 @@ def load_span_file(
                         )
                     )
                 bad_spans = (
-                    "select $source_file as source_file, source_row, span_index, "
+                    "select $source_file as source_file, $file_sha256 as file_sha256, "
+                    "source_row, span_index, "
                     "'missing_span_id' as error_code, "
                     "'a span needs a 32-hex-digit traceId and a 16-hex-digit spanId, got ' || "
                     "coalesce(trace_id, 'none') || ' / ' || coalesce(span_id, 'none') as error_message, "
