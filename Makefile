@@ -12,6 +12,7 @@ SPARK_STAMP := $(VENV)/.installed-spark
 
 help:
 	@echo "make run        set up, generate sample data if landing is empty, build everything, print the report"
+	@echo "                (SHAPE=otel or SHAPE=litellm: sample traffic as OTLP traces or LiteLLM spend logs)"
 	@echo "make test       set up and run every test (pytest, dbt unit and data tests)"
 	@echo "make test-spark the same models on DuckDB and on Spark (local PySpark, Java 17): build, test, compare"
 	@echo "make dagster    Dagster UI on http://127.0.0.1:3000"
@@ -42,8 +43,11 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra spark --python-version 3.11 -o requirements-spark.lock
 
+# SHAPE=otel or SHAPE=litellm: the sample traffic as OTLP trace files or LiteLLM spend logs
+# instead of contract files (docs/sources.md).
+SHAPE ?= contract
 generate: $(STAMP)
-	@$(BIN)/llm-margin generate --if-empty
+	@$(BIN)/llm-margin generate --if-empty --shape $(SHAPE)
 
 # Runs on the persistent Dagster instance in $(DAGSTER_HOME) (created with its dagster.yaml when
 # missing), so `make dagster` shows its runs; the full logs go to $(LLM_MARGIN_DATA_DIR)/logs/.
@@ -64,8 +68,8 @@ test-spark: $(SPARK_STAMP)
 	$(BIN)/python -m pytest -m spark tests/spark -s -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check orchestration sample_data tests bench
-	$(BIN)/ruff format --check orchestration sample_data tests bench
+	$(BIN)/ruff check orchestration sample_data llm_margin_emit tests bench
+	$(BIN)/ruff format --check orchestration sample_data llm_margin_emit tests bench
 
 # Generates EVENTS usage events over 90 days (+1 for the incremental run) in bench/results/, times
 # the pipeline by stage, the engine-limit statement and the pandas baseline, checks they agree, and

@@ -39,7 +39,10 @@ ENVIRONMENT = {
     "alert_webhook_url": (WEBHOOK_URL_ENV, "none: alerts wait in the outbox"),
     "dbt_unit_tests": (DBT_UNIT_TESTS_ENV, "0: unit tests run in make test, not in builds"),
     "dbt_exclude": (DBT_EXCLUDE_ENV, "nothing excluded"),
-    "litellm_database_url": (LITELLM_DATABASE_URL_ENV, "none: no pull (exports in landing/litellm still load)"),
+    "litellm_database_url": (
+        LITELLM_DATABASE_URL_ENV,
+        "none: no pull (exports in landing/litellm still load)",
+    ),
     "litellm_overlap_minutes": (LITELLM_OVERLAP_ENV, f"{DEFAULT_LITELLM_OVERLAP_MINUTES:g}"),
     "otel_trace_wait_minutes": (OTEL_TRACE_WAIT_ENV, f"{DEFAULT_OTEL_TRACE_WAIT_MINUTES:g}"),
 }
