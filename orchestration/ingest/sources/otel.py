@@ -120,9 +120,44 @@ def _attribute(attributes: str, key: str) -> str:
     return _value_text(f"({found})")
 
 
-def flatten_sql() -> str:
-    """SQL over ``records(source_row, raw_bytes)`` (lines of one file) → ``lines`` with each
-    line's parse state, and the spans of the good lines (see ``SPAN_COLUMNS``)."""
+def lines_sql(*, strict_decode: bool = True) -> str:
+    """SQL over ``records(source_row, raw_bytes)`` (lines of one file) → each line's text and
+    why it is not an OTLP traces request (null when it is). ``strict_decode``: fail on bytes that
+    are not UTF-8 instead of reading them as null (faster; the loader retries without it)."""
+    decode = "decode(raw_bytes)" if strict_decode else "try(decode(raw_bytes))"
+    return f"""
+with decoded as (
+    select source_row, rtrim({decode}, chr(13) || chr(10)) as line
+    from records
+),
+checked as (
+    select source_row, line, coalesce(json_valid(line), false) as is_json
+    from decoded
+),
+transformed as (
+    -- one parse to the OTLP structure (lenient: what does not fit is null)
+    select *, case when is_json then json_transform(line, {q(OTLP_SHAPE)}) end as request
+    from checked
+)
+select
+    source_row,
+    line,
+    request,
+    case
+        when line is null then 'invalid_encoding'
+        when trim(line) = '' then 'empty_line'
+        when not is_json then 'bad_json'
+        when request.resourceSpans is null and json_type(line) <> 'OBJECT' then 'not_an_object'
+        when request.resourceSpans is null then 'not_otlp_traces'
+    end as line_error
+from transformed
+"""
+
+
+def spans_sql() -> str:
+    """SQL over ``lines`` (``lines_sql``) → one row per span of the good lines: ids, times,
+    status, the attributes llm-margin reads (``SPAN_ATTRIBUTES``, ``ATTRIBUTION``) and those of
+    its resource, its place in the line, whether its ids are valid and whether it is a call."""
     span_cols = ",\n        ".join(
         f"{_attribute('span.attributes', key)} as {name}" for name, key in SPAN_ATTRIBUTES.items()
     )
@@ -130,29 +165,13 @@ def flatten_sql() -> str:
         f"{_attribute('span.attributes', key)} as span_{name}" for name, key in ATTRIBUTION.items()
     )
     resource = ",\n        ".join(
-        f"{_attribute('resource_attributes', key)} as resource_{name}"
+        f"{_attribute('resource_spans.resource.attributes', key)} as resource_{name}"
         for name, key in ATTRIBUTION.items()
     )
+    resource_names = ", ".join(f"resource_{name}" for name in ATTRIBUTION)
     return f"""
-with decoded as (
-    select source_row, rtrim(try(decode(raw_bytes)), chr(13) || chr(10)) as line
-    from records
-),
-lines as (
-    select
-        source_row,
-        line,
-        case
-            when line is null then 'invalid_encoding'
-            when trim(line) = '' then 'empty_line'
-            when not coalesce(json_valid(line), false) then 'bad_json'
-            when json_type(line::json) <> 'OBJECT' then 'not_an_object'
-            when json_type(line::json, '$.resourceSpans') is distinct from 'ARRAY' then 'not_otlp_traces'
-        end as line_error
-    from decoded
-),
-requests as (
-    select source_row, json_transform(line::json, {q(OTLP_SHAPE)}) as request
+with requests as (
+    select source_row, request
     from lines
     where line_error is null
 ),
@@ -167,7 +186,7 @@ scopes as (
     select
         source_row,
         resource_index,
-        resource_spans.resource.attributes as resource_attributes,
+        {resource},
         unnest(resource_spans.scopeSpans) as scope_spans,
         generate_subscripts(resource_spans.scopeSpans, 1) as scope_index
     from resources
@@ -177,7 +196,7 @@ spans as (
         source_row,
         resource_index,
         scope_index,
-        resource_attributes,
+        {resource_names},
         unnest(scope_spans.spans) as span,
         generate_subscripts(scope_spans.spans, 1) as index_in_scope
     from scopes
@@ -190,8 +209,9 @@ numbered as (
             partition by source_row order by resource_index, scope_index, index_in_scope
         ) as span_index
     from spans
-)
-select
+),
+flat as (
+    select
     source_row,
     span_index,
     lower(span.traceId) as trace_id,
@@ -204,13 +224,12 @@ select
     span.status.message as status_message,
     {span_cols},
     {own},
-    {resource}
+    {resource_names}
 from numbered
+)
+select *, {SPAN_ID_OK} as has_valid_ids, {IS_GENAI} as is_genai
+from flat
 """
-
-
-def _lines_sql() -> str:
-    return flatten_sql().split("requests as (")[0].rstrip().rstrip(",") + "\nselect * from lines"
 
 
 SPAN_ID_OK = (
@@ -225,7 +244,7 @@ IS_GENAI = (
 
 def ensure_store(lake: Lake) -> None:
     """An empty span file and quarantine file, so readers find the schema before any file."""
-    empty_spans = lake.data / "schema" / "schema-v1.parquet"
+    empty_spans = lake.data / "spans" / "schema-v1.parquet"
     empty_quarantine = lake.quarantine / "schema-v1.parquet"
     for path in (lake.data, lake.quarantine, lake.manifests):
         path.mkdir(parents=True, exist_ok=True)
@@ -243,11 +262,13 @@ def ensure_store(lake: Lake) -> None:
                 }
             ),
         )
+        con.execute(f"create temp table lines as {lines_sql()}")
+        con.execute(f"create temp table spans as {spans_sql()}")
         for target, sql in (
-            (empty_spans, f"select {_stored_columns()} from ({flatten_sql()}) limit 0"),
+            (empty_spans, f"select {_stored_columns()} from spans limit 0"),
             (
                 empty_quarantine,
-                f"select {_quarantine_line_columns()} from ({_lines_sql()}) limit 0",
+                f"select {_quarantine_line_columns()} from lines limit 0",
             ),
         ):
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -262,8 +283,7 @@ def ensure_store(lake: Lake) -> None:
 
 def _stored_columns() -> str:
     return (
-        "*, "
-        f"{IS_GENAI} as is_genai, "
+        "* exclude (has_valid_ids), "
         "$source_file as _source_file, $file_sha256 as _file_sha256, "
         "$ingested_at::timestamptz as _ingested_at"
     )
@@ -336,60 +356,24 @@ def load_span_file(
     result = SpanFileLoad(name, sha, "loaded")
     reasons: Counter[str] = Counter()
     prefix = sha[:HASH_PREFIX]
+
+    def bind(sql: str) -> str:
+        return _bind(sql, name, sha, now.isoformat())
+
     try:
         with duckdb.connect() as con:
             for chunk, batch in enumerate(read_json_lines(path)):
-                con.register("records", batch.table)
-                con.execute(f"create or replace temp table lines as {_lines_sql()}")
-                con.execute(f"create or replace temp table spans as {flatten_sql()}")
-                con.unregister("records")
-                result.lines_read += con.execute("select count(*) from lines").fetchone()[0]
-                bind = lambda sql: _bind(sql, name, sha, now.isoformat())  # noqa: E731
-                read, good, genai = con.execute(
-                    f"select count(*), count(*) filter (where {SPAN_ID_OK}), "
-                    f"count(*) filter (where {SPAN_ID_OK} and {IS_GENAI}) from spans"
-                ).fetchone()
-                result.spans_read += read
-                result.spans_stored += good
-                result.genai_spans += genai
-                if good:
-                    con.execute(
-                        bind(
-                            f"copy (select {_stored_columns()} from spans where {SPAN_ID_OK} "
-                            f"order by trace_id, span_id) "
-                            f"to '{(spans_dir / 'spans' / f'{prefix}-{chunk}.parquet').as_posix()}' (format parquet)"
-                        )
-                    )
-                bad_spans = (
-                    "select $source_file as source_file, $file_sha256 as file_sha256, "
-                    "source_row, span_index, "
-                    "'missing_span_id' as error_code, "
-                    "'a span needs a 32-hex-digit traceId and a 16-hex-digit spanId, got ' || "
-                    "coalesce(trace_id, 'none') || ' / ' || coalesce(span_id, 'none') as error_message, "
-                    "coalesce(span_name, '') as raw_record, trace_id, span_id, "
-                    "$ingested_at::timestamptz as quarantined_at "
-                    f"from spans where not ({SPAN_ID_OK})"
+                _store_batch(
+                    con,
+                    batch.table,
+                    chunk,
+                    spans_dir,
+                    quarantine_dir,
+                    prefix,
+                    result,
+                    reasons,
+                    bind,
                 )
-                bad_lines = (
-                    f"select {_quarantine_line_columns()} from lines where line_error is not null"
-                )
-                bad = con.execute(
-                    bind(f"select count(*) from ({bad_spans} union all {bad_lines})")
-                ).fetchone()[0]
-                if bad:
-                    con.execute(
-                        bind(
-                            f"copy ({bad_spans} union all {bad_lines} order by source_row, span_index) "
-                            f"to '{(quarantine_dir / f'{prefix}-{chunk}.parquet').as_posix()}' (format parquet)"
-                        )
-                    )
-                    for code, count in con.execute(
-                        bind(
-                            f"select error_code, count(*) from ({bad_spans} union all {bad_lines}) group by 1"
-                        )
-                    ).fetchall():
-                        reasons[code] += count
-                    result.records_quarantined += bad
     except Exception as exc:  # the file stays in landing and is retried on the next run
         lake.abandon(sha)
         log.exception("could not load %s", name)
@@ -400,6 +384,61 @@ def load_span_file(
         {**asdict(result), "loaded_at": now.isoformat(), "size_bytes": path.stat().st_size},
     )
     return result
+
+
+_BAD_SPANS = (
+    "select $source_file as source_file, $file_sha256 as file_sha256, source_row, span_index, "
+    "'missing_span_id' as error_code, "
+    "'a span needs a 32-hex-digit traceId and a 16-hex-digit spanId, got ' || "
+    "coalesce(trace_id, 'none') || ' / ' || coalesce(span_id, 'none') as error_message, "
+    "coalesce(span_name, '') as raw_record, trace_id, span_id, "
+    "$ingested_at::timestamptz as quarantined_at "
+    "from spans where not has_valid_ids"
+)
+
+
+def _store_batch(
+    con, table, chunk, spans_dir, quarantine_dir, prefix, result, reasons, bind
+) -> None:
+    """Flatten one batch of lines: spans to the work dir, bad lines and spans to quarantine.
+    Each step reads the tables the one before made: every line is parsed as few times as
+    possible (BENCHMARKS.md, "Source ingestion")."""
+    con.register("records", table)
+    try:
+        try:
+            con.execute(f"create or replace temp table lines as {lines_sql()}")
+        except duckdb.ConversionException:  # bytes that are not UTF-8: read them as null
+            con.execute(f"create or replace temp table lines as {lines_sql(strict_decode=False)}")
+    finally:
+        con.unregister("records")
+    con.execute(f"create or replace temp table spans as {spans_sql()}")
+    lines, read, good, genai = con.execute(
+        "select (select count(*) from lines), count(*), count(*) filter (where has_valid_ids), "
+        "count(*) filter (where has_valid_ids and is_genai) from spans"
+    ).fetchone()
+    result.lines_read += lines
+    result.spans_read += read
+    result.spans_stored += good
+    result.genai_spans += genai
+    if good:
+        target = (spans_dir / "spans" / f"{prefix}-{chunk}.parquet").as_posix()
+        con.execute(
+            bind(
+                f"copy (select {_stored_columns()} from spans where has_valid_ids "
+                f"order by trace_id, span_id) to '{target}' (format parquet)"
+            )
+        )
+    bad_lines = f"select {_quarantine_line_columns()} from lines where line_error is not null"
+    con.execute(bind(f"create or replace temp table bad as {_BAD_SPANS} union all {bad_lines}"))
+    by_reason = con.execute("select error_code, count(*) from bad group by 1").fetchall()
+    if by_reason:
+        target = (quarantine_dir / f"{prefix}-{chunk}.parquet").as_posix()
+        con.execute(
+            f"copy (select * from bad order by source_row, span_index) to '{target}' (format parquet)"
+        )
+        for code, count in by_reason:
+            reasons[code] += count
+            result.records_quarantined += count
 
 
 def summary(loads: list[SpanFileLoad]) -> dict:
