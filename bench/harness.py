@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from bench import source_ingest as SI
 from bench import totals as T
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -505,6 +506,8 @@ def markdown(result: dict) -> str:
         )
         + "."
     )
+    if result.get("source_ingest"):
+        lines += ["", SI.markdown(result["source_ingest"])]
     lines += ["", "Targets:", ""]
     for t in result["targets"]:
         lines.append(f"- {'met' if t['met'] else '**missed**'}: {t['text']}")
@@ -640,6 +643,22 @@ def bench_one(
         add(s, sub=True)
     add(limit_all)
 
+    # the same calls as OTLP trace files vs contract JSON Lines (docs/sources.md)
+    sources_stage = run_child(
+        sampler,
+        "source ingestion: OTLP vs contract JSON Lines",
+        "sources",
+        [
+            sys.executable,
+            "-m",
+            "bench.source_ingest",
+            str(generated),
+            str(out / "source_ingest.json"),
+        ],
+    )
+    source_ingest = json.loads((out / "source_ingest.json").read_text())
+    add(sources_stage)
+
     # the memory target is the pipeline's (full build and incremental run)
     full_peak = max(full.peak_rss or 0, incr.peak_rss or 0)
     targets = [
@@ -662,6 +681,12 @@ def bench_one(
             "text": f"pipeline peak RSS (process tree) {full_peak / GIB:.2f} GiB; target < "
             f"{TARGET_PEAK_RSS_GIB:g} GiB (the target is set for 10M events)",
         },
+        {
+            "met": source_ingest["met"],
+            "text": f"OTLP ingestion {source_ingest['otlp_vs_contract_wall']:.2f}x contract JSON "
+            f"Lines per call (wall), same {source_ingest['calls']:,} calls; target <= "
+            f"{SI.TARGET_OTLP_VS_CONTRACT:g}x",
+        },
     ]
     result = {
         "events": params.events,
@@ -681,6 +706,7 @@ def bench_one(
         "dbt_split": dbt_split(nodes),
         "dbt_split_incremental": dbt_split(incr_nodes),
         "totals": pipeline_totals.summary(),
+        "source_ingest": source_ingest,
         "targets": targets,
         "agree": not disagreements,
         "compared": ["pipeline", *others],
