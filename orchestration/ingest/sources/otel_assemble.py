@@ -218,7 +218,9 @@ calls as (
 ),
 attributed as (
     select
-        *,
+        -- the span's raw service_tier is replaced by the mapped one below: a second column of
+        -- the same name would leave later references reading the raw value
+        * exclude (service_tier),
         {_tag("customer_id")} as customer_id,
         {_tag("workspace_id")} as workspace_id,
         {_tag("feature")} as feature,
