@@ -674,15 +674,3 @@ def test_sdk_wrapper_and_transport_together_count_each_http_attempt_once(
     emitter.flush()
     first, second = landed(landing)
     assert first["status"] == "rate_limited" and second["parent_event_id"] == first["event_id"]
-
-
-def test_the_real_openai_sdk_over_the_transport(base_url, emitter, landing, tmp_path):
-    openai = pytest.importorskip("openai")  # not a project dependency: runs only where installed
-    http_client = httpx.Client(transport=lme.EmitTransport(emitter=emitter))
-    client = openai.OpenAI(api_key="test", base_url=base_url, http_client=http_client)
-    with lme.attribution(**TAGS):
-        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
-    emitter.flush()
-    [rec] = landed(landing)
-    assert rec["prompt_tokens"] == 1200
-    assert assert_loadable(landing, tmp_path / "lake") == 1
