@@ -374,22 +374,27 @@ def test_budgets_alerts_and_cap_list_are_built_with_the_marts(built):
 
 def test_a_failing_blocking_check_makes_materialize_exit_non_zero(built, monkeypatch):
     from orchestration.ingest import assets
+    from orchestration.ingest.sources.otel_assemble import Assembly
     from orchestration.ingest.usage_events import FileLoad
+    from orchestration.ingest.usage_sources import UsageLoad
 
     def unbalanced(*args, **kwargs):
-        return [
-            FileLoad(
-                "x.jsonl",
-                "0" * 64,
-                "loaded",
-                "jsonl",
-                records_read=3,
-                records_loaded=1,
-                records_quarantined=1,
-            )
-        ]
+        return UsageLoad(
+            [
+                FileLoad(
+                    "x.jsonl",
+                    "0" * 64,
+                    "loaded",
+                    "jsonl",
+                    records_read=3,
+                    records_loaded=1,
+                    records_quarantined=1,
+                )
+            ],
+            Assembly(),
+        )
 
-    monkeypatch.setattr(assets, "load_landing", unbalanced)
+    monkeypatch.setattr(assets, "load_usage_sources", unbalanced)
     assert cli.main(["materialize", "--log-level", "ERROR"]) == 1
 
 
