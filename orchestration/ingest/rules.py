@@ -170,3 +170,10 @@ def enum_rule(spec: Field, text_sql: str, *, when: str = "true", priority: int =
         q(f"{spec.name} must be one of {', '.join(spec.enum)}; got ") + " || " + shown(text_sql),
         priority,
     )
+
+
+def substitute(sql: str, params: dict) -> str:
+    """Replace each ``$name`` in ``sql`` with ``params[name]`` as a quoted SQL string literal."""
+    for key, value in params.items():
+        sql = sql.replace(f"${key}", "'" + str(value).replace("'", "''") + "'")
+    return sql

@@ -30,6 +30,7 @@ from orchestration.ingest.readers import (
     is_landing_file,
     read_records,
 )
+from orchestration.ingest.rules import substitute
 from orchestration.ingest.validate import DEFAULT_MAX_FUTURE_HOURS, run_clock_sql, validation_sql
 
 log = logging.getLogger(__name__)
@@ -110,12 +111,6 @@ def _schema_params() -> dict:
     }
 
 
-def _substitute(sql: str, params: dict) -> str:
-    for key, value in params.items():
-        sql = sql.replace(f"${key}", "'" + str(value).replace("'", "''") + "'")
-    return sql
-
-
 def ensure_lake(lake: Lake) -> None:
     """The usage-event lake's folders and empty schema files, and the OTel span store's (dbt
     reads both, whether or not any OpenTelemetry has arrived)."""
@@ -123,10 +118,10 @@ def ensure_lake(lake: Lake) -> None:
 
     ensure_store(Lake(lake.root, DATASET))
     schema = _schema_relation_sql()
-    events = _substitute(
+    events = substitute(
         f"select {lake_columns_sql()} from ({schema}) as validated", _schema_params()
     )
-    quarantine = _substitute(
+    quarantine = substitute(
         f"select {QUARANTINE_COLUMNS_SQL} from ({schema}) as validated", _schema_params()
     )
     lake.ensure(events, quarantine)
@@ -156,8 +151,9 @@ def load_file(
     contract's own files; a source's mapping (``orchestration.ingest.sources``) for the others."""
     name = str(path.relative_to(landing_dir)) if path.is_relative_to(landing_dir) else str(path)
     try:
-        fmt = source_format or file_format(path)
-        file_format(path)  # a source's files are JSON Lines, CSV or Parquet too
+        fmt = source_format or file_format(path)  # a source's files have these formats too
+        if source_format:
+            file_format(path)
     except UnsupportedFileError as exc:
         ensure_lake(lake)
         return FileLoad(name, None, "unsupported", message=str(exc))
@@ -236,7 +232,7 @@ def load_records(
                 result.records_loaded += read - bad
                 if read - bad:
                     con.execute(
-                        _substitute(
+                        substitute(
                             f"copy (select {lake_columns_sql()} from validated where len(errors) = 0) "
                             f"to '{events_dir}' (format parquet, partition_by (event_date), "
                             f"filename_pattern '{sha[:HASH_PREFIX]}-{chunk}-{{i}}', overwrite_or_ignore)",
@@ -252,7 +248,7 @@ def load_records(
                 if bad:
                     target = (quarantine_dir / f"{sha[:HASH_PREFIX]}-{chunk}.parquet").as_posix()
                     con.execute(
-                        _substitute(
+                        substitute(
                             f"copy (select {QUARANTINE_COLUMNS_SQL} from validated where len(errors) > 0 "
                             f"order by source_file, source_row) to '{target}' (format parquet)",
                             params,

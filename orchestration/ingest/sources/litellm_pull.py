@@ -154,8 +154,6 @@ def pull_spend_logs(
         return pull
     # A startTime in the future (a proxy's clock) must not hold the window beyond now.
     newest = min(newest, now.astimezone(UTC).replace(tzinfo=None))
-    if watermark is not None:
-        newest = max(newest, watermark)
     final = folder / f"spend-logs-{newest.strftime(_STAMP)}-{now.strftime(_STAMP)}.jsonl"
     os.replace(part, final)
     pull.watermark = newest.isoformat()

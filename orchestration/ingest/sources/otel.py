@@ -30,7 +30,7 @@ import duckdb
 
 from orchestration.ingest.lake import HASH_PREFIX, Lake, file_sha256
 from orchestration.ingest.readers import JSONL_SUFFIXES, read_json_lines
-from orchestration.ingest.rules import q
+from orchestration.ingest.rules import q, substitute
 
 log = logging.getLogger(__name__)
 
@@ -306,13 +306,9 @@ def _quarantine_line_columns() -> str:
 
 
 def _bind(sql: str, source_file: str, sha: str, ingested_at: str) -> str:
-    for key, value in (
-        ("source_file", source_file),
-        ("file_sha256", sha),
-        ("ingested_at", ingested_at),
-    ):
-        sql = sql.replace(f"${key}", "'" + value.replace("'", "''") + "'")
-    return sql
+    return substitute(
+        sql, {"source_file": source_file, "file_sha256": sha, "ingested_at": ingested_at}
+    )
 
 
 def load_span_file(

@@ -181,8 +181,7 @@ def assembly_sql(now: datetime) -> str:
         "otel_span_name": "to_json(span_name)",
         "otel_span_index": "to_json(span_index)",
     }
-    keyed = {k: v for k, v in record.items() if k != "emitted_at"}
-    key_pairs = ", ".join(f"{q(k)}, {v}" for k, v in keyed.items())
+    emitted_at = record.pop("emitted_at")
     pairs = ", ".join(f"{q(k)}, {v}" for k, v in record.items())
     return f"""
 with recursive walk as (
@@ -257,9 +256,15 @@ select
     source_row,
     _source_file as source_file,
     trace_id || ':' || span_id as event_id,
-    md5(json_object({key_pairs})::varchar) as record_key,
-    json_merge_patch(json_object({pairs}), json_object('otel_record_key', md5(json_object({key_pairs})::varchar)))::varchar as raw
-from ordered
+    record_key,
+    json_merge_patch(
+        content, json_object('emitted_at', {emitted_at}, 'otel_record_key', record_key)
+    )::varchar as raw
+from (
+    -- the record without emitted_at, built once; its md5 says whether it changed
+    select *, md5(content::varchar) as record_key
+    from (select *, json_object({pairs}) as content from ordered)
+)
 """
 
 
@@ -326,16 +331,14 @@ def assemble(
             """
             create temp table traces as
             select
-                trace_id,
-                bool_or(is_genai) as has_calls,
-                count(*) filter (
-                    where parent_span_id is not null and parent_span_id not in (
-                        select s.span_id from trace_spans as s where s.trace_id = t.trace_id
-                    )
-                ) as missing_parents,
-                min(_ingested_at) as first_stored_at
-            from trace_spans as t
-            group by trace_id
+                spans.trace_id,
+                bool_or(spans.is_genai) as has_calls,
+                count(spans.parent_span_id) filter (where parents.span_id is null) as missing_parents,
+                min(spans._ingested_at) as first_stored_at
+            from trace_spans as spans
+            left join trace_spans as parents
+                on spans.trace_id = parents.trace_id and spans.parent_span_id = parents.span_id
+            group by spans.trace_id
             """
         )
         con.execute(
