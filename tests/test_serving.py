@@ -163,50 +163,134 @@ def test_the_serving_asset_runs_after_every_mart_and_audit_model_in_the_writer_p
     assert serving.pools == {"warehouse_writer"}
 
 
-# An older DuckDB than the one that writes the file, as BI tools ship (Superset's duckdb-engine,
-# Evidence, DBeaver, the 1.x CLI); installed into its own environment from the package registry.
-OLDER_DUCKDB = "1.1.3"
-TABLE_TOTALS = """
+# The DuckDB clients BI tools ship, each installed from the package registry into an environment of
+# its own, as an analyst would have them (docs/serving.md, "Which clients open it"):
+# - the oldest DuckDB that reads the pinned storage format;
+# - Superset 6.1's `duckdb` extra: duckdb >= 1.4.2, < 2 with duckdb-engine 0.17 on SQLAlchemy 1.4
+#   (Superset pins SQLAlchemy < 2), plus the DuckDB CLI from PyPI (`duckdb-cli`, 1.x only).
+CLIENT_STACKS = {
+    "duckdb-1.0.0": ["duckdb==1.0.0"],
+    "superset-6.1": [
+        "duckdb>=1.4.2,<2",
+        "duckdb-engine==0.17.0",
+        "sqlalchemy>=1.4,<2",
+        "duckdb-cli<2",
+    ],
+}
+TABLES_SQL = """
     select table_schema || '.' || table_name from information_schema.tables
     where table_catalog = current_database() order by 1
 """
+COST_SQL = "select sum(cost_usd)::varchar from marts.fct_llm_calls"
+# Runs inside a client environment: row counts of every table and the total cost, read through
+# the Python package, and through SQLAlchemy (the layer Superset uses) when the stack has it.
+CLIENT_READER = """
+import duckdb, json, sys
+path, tables_sql, cost_sql = sys.argv[1:4]
+con = duckdb.connect(path, read_only=True)
+tables = [r[0] for r in con.execute(tables_sql).fetchall()]
+out = {
+    "version": duckdb.__version__,
+    "counts": {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables},
+    "cost": con.execute(cost_sql).fetchone()[0],
+}
+con.close()
+try:
+    import sqlalchemy as sa
+except ImportError:
+    sa = None
+if sa is not None:
+    engine = sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    inspector = sa.inspect(engine)  # what Superset asks when a dataset is added
+    out["sqlalchemy"] = {
+        "version": sa.__version__,
+        # duckdb-engine names schemas "<catalog>.<schema>": Superset lists llm_margin.marts
+        "schemas": sorted(
+            s for s in inspector.get_schema_names() if s.split(".")[-1] in ("marts", "audit")
+        ),
+        "marts_tables": sorted(inspector.get_table_names(schema="marts")),
+        "columns": [c["name"] for c in inspector.get_columns("fct_llm_calls", schema="marts")],
+    }
+    with engine.connect() as conn:
+        out["sqlalchemy"]["cost"] = conn.execute(sa.text(cost_sql)).scalar()
+    engine.dispose()
+print(json.dumps(out))
+"""
 
 
-def test_an_older_duckdb_opens_the_serving_copy_and_reads_the_same_rows(built, tmp_path):
-    import json
+def _client_env(stack: str, root: Path) -> Path:
     import subprocess
     import sys
 
     uv = Path(sys.executable).parent / "uv"
     assert uv.exists(), "make install puts uv in the virtualenv"
-    venv = tmp_path / "older-duckdb"
+    venv = root / stack
     subprocess.run([str(uv), "venv", "-q", "-p", sys.executable, str(venv)], check=True)
+    python = venv / "bin" / "python"
     subprocess.run(
-        [str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
-         f"duckdb=={OLDER_DUCKDB}"],
+        [str(uv), "pip", "install", "-q", "--python", str(python), *CLIENT_STACKS[stack]],
         check=True,
-    )  # fmt: skip
-    path = serving_file(built.serving)
-    reader = (
-        "import duckdb, json, sys\n"
-        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
-        "tables = [r[0] for r in con.execute(sys.argv[2]).fetchall()]\n"
-        "counts = {t: con.execute(f'select count(*) from {t}').fetchone()[0] for t in tables}\n"
-        "cost = con.execute('select sum(cost_usd)::varchar from marts.fct_llm_calls').fetchone()[0]\n"
-        "print(json.dumps({'version': duckdb.__version__, 'counts': counts, 'cost': cost}))\n"
     )
+    return venv
+
+
+def _docs_cli_command() -> str:
+    """The DuckDB CLI command docs/serving.md tells people to run."""
+    docs = (Path(__file__).parents[1] / "docs" / "serving.md").read_text()
+    commands = [line for line in docs.splitlines() if "duckdb -readonly" in line]
+    assert commands, "docs/serving.md shows how to open the copy with the DuckDB CLI"
+    return commands[0].split("`")[1]
+
+
+@pytest.mark.parametrize("stack", sorted(CLIENT_STACKS))
+def test_bi_client_stacks_open_the_serving_copy_and_read_the_same_rows(built, tmp_path, stack):
+    import json
+    import os
+    import subprocess
+
+    venv = _client_env(stack, tmp_path)
+    path = serving_file(built.serving)
     out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", reader, str(path), TABLE_TOTALS],
+        [str(venv / "bin" / "python"), "-c", CLIENT_READER, str(path), TABLES_SQL, COST_SQL],
         check=True,
         capture_output=True,
         text=True,
     )
-    older = json.loads(out.stdout)
-    assert older["version"] == OLDER_DUCKDB
+    client = json.loads(out.stdout)
+    assert client["version"].startswith("1."), client["version"]
+
     with duckdb.connect(str(path), read_only=True) as con:
-        tables = [r[0] for r in con.execute(TABLE_TOTALS).fetchall()]
+        tables = [r[0] for r in con.execute(TABLES_SQL).fetchall()]
         counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
-        cost = con.execute("select sum(cost_usd)::varchar from marts.fct_llm_calls").fetchone()[0]
+        cost = con.execute(COST_SQL).fetchone()[0]
+        columns = [
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts' "
+                "and table_name = 'fct_llm_calls' order by ordinal_position"
+            ).fetchall()
+        ]
     assert "marts.fct_llm_calls" in counts and "marts.mart_budget_status" in counts
-    assert older["counts"] == counts
-    assert older["cost"] == cost
+    assert client["counts"] == counts
+    assert client["cost"] == cost
+
+    if "duckdb-engine==0.17.0" in CLIENT_STACKS[stack]:
+        via_sqlalchemy = client["sqlalchemy"]
+        assert via_sqlalchemy["version"].startswith("1.4.")
+        assert via_sqlalchemy["schemas"] == ["llm_margin.audit", "llm_margin.marts"]
+        assert via_sqlalchemy["marts_tables"] == sorted(
+            t.split(".", 1)[1] for t in counts if t.startswith("marts.")
+        )
+        assert via_sqlalchemy["columns"] == columns
+        assert via_sqlalchemy["cost"] == cost
+        # The docs' CLI command, verbatim, with the example query on stdin.
+        command = _docs_cli_command().replace("duckdb ", str(venv / "bin" / "duckdb") + " ", 1)
+        cli = subprocess.run(
+            ["bash", "-c", command + " -csv -noheader"],
+            input=COST_SQL + ";\n",
+            env={**os.environ, "LLM_MARGIN_DATA_DIR": str(built.root)},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        assert cli.stdout.strip() == cost
