@@ -20,7 +20,7 @@ SERVING_FILE_NAME = "llm_margin.duckdb"
 # and name in the serving copy: the marts for every question, audit for what was quarantined,
 # how each landing file reconciled and what was restated (docs/serving.md).
 SERVED_SCHEMAS = ("marts", "audit")
-# DuckDB 1.0's storage format: DuckDB 1.0 to 2.x open it, and so do the DuckDB CLI, Superset's
+# DuckDB 1.0's storage format: DuckDB 0.10 to 2.x open it, and so do the DuckDB CLI, Superset's
 # duckdb-engine, Evidence, DBeaver and the Node, Go and .NET bindings of the 1.x line.
 STORAGE_VERSION = "v1.0.0"
 
