@@ -18,8 +18,9 @@ from orchestration.serving.publish import SERVED_SCHEMAS
 
 PROJECT = "llm_margin"
 OVERVIEW_ID = f"doc.{PROJECT}.__overview__"
-GROUPED = ("model", "seed", "snapshot")
-# models/<layer>/... (docs/architecture.md "Layout"); a seed's layer tag is `seed`
+GROUPED = ("model", "seed", "snapshot", "analysis")
+# models/<layer>/... (docs/architecture.md "Layout"); a seed's layer tag is `seed`, an analysis's
+# `analysis`
 LAYERS = ("staging", "intermediate", "marts", "audit")
 
 
@@ -44,8 +45,8 @@ def _grouped_nodes(manifest: dict) -> list[dict]:
 
 
 def _layer_of(node: dict) -> str:
-    if node["resource_type"] == "seed":
-        return "seed"
+    if node["resource_type"] in ("seed", "analysis"):
+        return node["resource_type"]
     return node["original_file_path"].replace("\\", "/").split("/")[1]
 
 
