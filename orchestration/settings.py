@@ -13,6 +13,7 @@ one it started with.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 from dagster import ConfigurableResource
@@ -29,6 +30,9 @@ DBT_EXCLUDE_ENV = "LLM_MARGIN_DBT_EXCLUDE"
 LITELLM_DATABASE_URL_ENV = "LLM_MARGIN_LITELLM_DATABASE_URL"
 LITELLM_OVERLAP_ENV = "LLM_MARGIN_LITELLM_OVERLAP_MINUTES"
 OTEL_TRACE_WAIT_ENV = "LLM_MARGIN_OTEL_TRACE_WAIT_MINUTES"
+SERVING_POSTGRES_URL_ENV = "LLM_MARGIN_SERVING_POSTGRES_URL"
+SERVING_POSTGRES_READER_ENV = "LLM_MARGIN_SERVING_POSTGRES_READER_ROLE"
+DEFAULT_SERVING_POSTGRES_READER = "llm_margin_reader"
 DEFAULT_LITELLM_OVERLAP_MINUTES = 60.0
 DEFAULT_OTEL_TRACE_WAIT_MINUTES = 60.0
 
@@ -45,6 +49,14 @@ ENVIRONMENT = {
     ),
     "litellm_overlap_minutes": (LITELLM_OVERLAP_ENV, f"{DEFAULT_LITELLM_OVERLAP_MINUTES:g}"),
     "otel_trace_wait_minutes": (OTEL_TRACE_WAIT_ENV, f"{DEFAULT_OTEL_TRACE_WAIT_MINUTES:g}"),
+    "serving_postgres_url": (
+        SERVING_POSTGRES_URL_ENV,
+        "none: the marts are served in the DuckDB file only",
+    ),
+    "serving_postgres_reader_role": (
+        SERVING_POSTGRES_READER_ENV,
+        DEFAULT_SERVING_POSTGRES_READER,
+    ),
 }
 
 
@@ -136,6 +148,35 @@ class Settings(ConfigurableResource):
         description=f"How long a trace whose parent spans have not arrived waits before its calls "
         f"are assembled anyway (else ${OTEL_TRACE_WAIT_ENV}, else {DEFAULT_OTEL_TRACE_WAIT_MINUTES:g}).",
     )
+
+    serving_postgres_url: str | None = Field(
+        default=None,
+        description=f"A PostgreSQL database the marts and audit tables are published into after "
+        f"each build, for BI tools that speak only PostgreSQL (else ${SERVING_POSTGRES_URL_ENV}, "
+        "else not published; docs/serving.md).",
+    )
+    serving_postgres_reader_role: str | None = Field(
+        default=None,
+        description=f"The role granted read-only access to the published tables (else "
+        f"${SERVING_POSTGRES_READER_ENV}, else {DEFAULT_SERVING_POSTGRES_READER}).",
+    )
+
+    def serving_postgres(self) -> str | None:
+        if self.serving_postgres_url is not None:
+            return self.serving_postgres_url.strip() or None
+        return os.environ.get(SERVING_POSTGRES_URL_ENV, "").strip() or None
+
+    def serving_postgres_reader(self) -> str:
+        role = self.serving_postgres_reader_role
+        if role is None:
+            role = os.environ.get(SERVING_POSTGRES_READER_ENV, "")
+        role = role.strip() or DEFAULT_SERVING_POSTGRES_READER
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+            raise SettingsError(
+                f"the serving reader role ({SERVING_POSTGRES_READER_ENV}) must be a lower-case "
+                f"PostgreSQL name (letters, digits, _; at most 63), got {role!r}"
+            )
+        return role
 
     def litellm_url(self) -> str | None:
         if self.litellm_database_url is not None:

@@ -1,4 +1,5 @@
-"""The serving copy as a Dagster asset, downstream of every dbt mart and audit model."""
+"""The serving copy as a Dagster asset, downstream of every dbt mart and audit model, and the
+PostgreSQL serving target, published from it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from orchestration.dbt.assets import llm_margin_dbt_assets
 from orchestration.dbt.project import llm_margin_project
 from orchestration.paths import DEFAULT_DBT_TARGET
 from orchestration.pools import WAREHOUSE_POOL
-from orchestration.serving.publish import SERVED_SCHEMAS, publish_serving_copy
-from orchestration.settings import Settings
+from orchestration.serving.descriptions import descriptions_from_manifest
+from orchestration.serving.postgres_publish import publish_to_postgres
+from orchestration.serving.publish import SERVED_SCHEMAS, publish_serving_copy, serving_file
+from orchestration.settings import SERVING_POSTGRES_URL_ENV, Settings
 
 SERVING_ASSET_KEY = AssetKey(["serving", "llm_margin"])
+SERVING_POSTGRES_ASSET_KEY = AssetKey(["serving", "llm_margin_postgres"])
 
 SERVED_DBT_ASSETS = sorted(
     (key for key in llm_margin_dbt_assets.keys if key.path[0] in SERVED_SCHEMAS),
@@ -45,5 +49,50 @@ def serving_copy(settings: Settings) -> MaterializeResult:
             "tables": len(copy.rows),
             "rows": MetadataValue.json(copy.rows),
             "total_rows": sum(copy.rows.values()),
+        }
+    )
+
+
+@asset(
+    key=SERVING_POSTGRES_ASSET_KEY,
+    # Published from the serving copy (the same build every DuckDB reader sees), so downstream
+    # of it and, through it, of every served dbt model. It reads only that file, never the
+    # warehouse: no pool, and a slow PostgreSQL never holds up the next build.
+    deps=[SERVING_ASSET_KEY],
+    group_name="serving",
+    description="Every marts and audit table of the serving copy published into the PostgreSQL "
+    f"database at ${SERVING_POSTGRES_URL_ENV}, for BI tools that speak only PostgreSQL: one "
+    "transaction, the schemas swapped whole, SELECT granted to a reader role (docs/serving.md). "
+    "Not published when the setting is unset.",
+)
+def serving_postgres(context, settings: Settings) -> MaterializeResult:
+    url = settings.serving_postgres()
+    reason = None
+    if url is None:
+        reason = (
+            f"{SERVING_POSTGRES_URL_ENV} is not set: the marts are served in the DuckDB file only"
+        )
+    elif llm_margin_project.target != DEFAULT_DBT_TARGET:
+        reason = (
+            f"dbt target {llm_margin_project.target!r}: the PostgreSQL copy is published from the "
+            "DuckDB serving copy, which is built from DuckDB only"
+        )
+    if reason is not None:
+        return MaterializeResult(metadata={"published": False, "reason": reason})
+    published = publish_to_postgres(
+        serving_file(settings.paths().serving),
+        url,
+        reader_role=settings.serving_postgres_reader(),
+        descriptions=descriptions_from_manifest(llm_margin_project.manifest_path),
+        log=context.log.info,
+    )
+    return MaterializeResult(
+        metadata={
+            "published": True,
+            "database": published.database,
+            "reader_role": published.reader_role,
+            "tables": len(published.rows),
+            "rows": MetadataValue.json(published.rows),
+            "total_rows": sum(published.rows.values()),
         }
     )

@@ -55,6 +55,20 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def served_relations(
+    con: duckdb.DuckDBPyConnection, catalog: str, schemas: tuple[str, ...] = SERVED_SCHEMAS
+) -> list[tuple[str, str]]:
+    """Every relation (table or view) of ``schemas`` in the attached database ``catalog``, as
+    ``(schema, name)`` in name order: what the serving copy holds, and what the PostgreSQL
+    serving target publishes from it (orchestration/serving/postgres_publish.py)."""
+    names = ", ".join(_literal(s) for s in schemas)
+    return con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_catalog = {_literal(catalog)} and table_schema in ({names}) "
+        "order by table_schema, table_name"
+    ).fetchall()
+
+
 def _copy_relations(warehouse: Path, target: Path, schemas: tuple[str, ...]) -> dict[str, int]:
     rows: dict[str, int] = {}
     with duckdb.connect() as con:
@@ -67,12 +81,7 @@ def _copy_relations(warehouse: Path, target: Path, schemas: tuple[str, ...]) -> 
         alias = warehouse.stem
         con.execute(f"attach {_literal(str(warehouse))} as {_quote(alias)} (read_only)")
         con.execute("use serving")
-        names = ", ".join(_literal(s) for s in schemas)
-        relations = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            f"where table_catalog = {_literal(alias)} and table_schema in ({names}) "
-            "order by table_schema, table_name"
-        ).fetchall()
+        relations = served_relations(con, alias, schemas)
         for schema in schemas:
             con.execute(f"create schema if not exists {_quote(schema)}")
         for schema, table in relations:
