@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(LLM_MARGIN_DATA_DIR)/dagster_home
 STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: help install install-spark lock run generate materialize report test test-spark lint dagster docs docs-serve clean bench
+.PHONY: help install install-spark lock run generate materialize report test test-spark lint dagster docs docs-serve clean bench serve-postgres stop-postgres
 
 help:
 	@echo "make run        set up, generate sample data if landing is empty, build everything, print the report"
@@ -21,6 +21,8 @@ help:
 	@echo "make docs-serve build it and serve it on http://127.0.0.1:8080"
 	@echo "make lint       ruff"
 	@echo "make bench      benchmark: pipeline vs the engine limit vs pandas (EVENTS=1000000, BENCHMARKS.md)"
+	@echo "make serve-postgres  a local PostgreSQL on 127.0.0.1:5433 for BI tools; prints the URL to set and how to connect"
+	@echo "                (make stop-postgres stops it; docs/serving.md, \"The PostgreSQL serving target\")"
 	@echo "data directory: $(LLM_MARGIN_DATA_DIR)"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -98,6 +100,15 @@ docs: $(STAMP)
 
 docs-serve: docs
 	$(BIN)/dbt docs serve --project-dir . --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
+
+# A local PostgreSQL in $(LLM_MARGIN_DATA_DIR)/postgres for the PostgreSQL serving target
+# (orchestration/serving/postgres_local.py); POSTGRES_PORT chooses its port when it is created.
+POSTGRES_PORT ?=
+serve-postgres: $(STAMP)
+	@$(BIN)/llm-margin serving-postgres start $(if $(POSTGRES_PORT),--port $(POSTGRES_PORT))
+
+stop-postgres: $(STAMP)
+	@$(BIN)/llm-margin serving-postgres stop
 
 clean:
 	rm -rf target logs .pytest_cache

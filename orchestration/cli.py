@@ -281,6 +281,87 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serving_postgres(args: argparse.Namespace) -> int:
+    """A local PostgreSQL for the PostgreSQL serving target (docs/serving.md)."""
+    from orchestration.serving import postgres_local
+    from orchestration.serving.postgres_cluster import HOST, PostgresServerError
+    from orchestration.settings import SERVING_POSTGRES_URL_ENV, Settings, SettingsError
+
+    paths = data_paths()
+    try:
+        if args.action == "stop":
+            console.print(escape(postgres_local.stop(paths)))
+            return 0
+        if args.action == "status":
+            server, running = postgres_local.status(paths)
+            if server is None:
+                console.print(
+                    f"no local PostgreSQL in {escape(str(postgres_local.local_dir(paths)))} "
+                    "(make serve-postgres creates one)"
+                )
+                return 1
+            state = "running" if running else "not running (make serve-postgres starts it)"
+            console.print(f"local PostgreSQL on {HOST}:{server.port}: {state}")
+            return 0 if running else 1
+        reader_role = Settings().serving_postgres_reader()
+        server, what = postgres_local.start(paths, reader_role, args.port)
+    except (PostgresServerError, SettingsError) as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        return 1
+    console.print(
+        f"local PostgreSQL {what} on {HOST}:{server.port} "
+        f"(data in {escape(str(server.pgdata))}, log {escape(str(server.log_file))})"
+    )
+    if args.port is not None and args.port != server.port:
+        console.print(f"(it was created on port {server.port} and keeps it)")
+    if what != "already running" and not args.no_publish:
+        code = _publish_existing_serving_copy(paths, server.url, server.reader_role)
+        if code:
+            return code
+    console.print(
+        "\nPublish the marts and audit tables into it after every build: set this in the shell "
+        "(or the environment of `make dagster`) before `make run`:\n"
+    )
+    print(f"export {SERVING_POSTGRES_URL_ENV}='{server.url}'")
+    console.print(
+        f"\nConnect a BI tool (Metabase, Grafana, Tableau, Power BI, psql) read-only as "
+        f"[bold]{postgres_local.BI_USER}[/bold], a member of {server.reader_role}:\n"
+        f"  host {HOST}  port {server.port}  database {postgres_local.DATABASE}  "
+        f"user {postgres_local.BI_USER}  password {server.bi_password}  (no SSL)\n"
+        f"  psql '{server.bi_url}'\n"
+        "Every build with the variable set replaces the tables (docs/serving.md); "
+        "`make stop-postgres` stops the server."
+    )
+    return 0
+
+
+def _publish_existing_serving_copy(paths: DataPaths, url: str, reader_role: str) -> int:
+    """Publish the serving copy a build left, so a BI tool sees tables at once."""
+    from orchestration.serving.postgres_publish import PostgresPublishError, publish_to_postgres
+    from orchestration.serving.publish import serving_file
+
+    source = serving_file(paths.serving)
+    if not source.exists():
+        console.print("no serving copy yet: the first build (make run) publishes the tables")
+        return 0
+    from orchestration.dbt.project import llm_margin_project
+    from orchestration.serving.descriptions import descriptions_from_manifest
+
+    console.print(f"publishing the serving copy of the last build ({escape(str(source))}):")
+    try:
+        publish_to_postgres(
+            source,
+            url,
+            reader_role=reader_role,
+            descriptions=descriptions_from_manifest(llm_margin_project.manifest_path),
+            log=lambda line: console.print("  " + escape(line)),
+        )
+    except PostgresPublishError as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llm-margin",
@@ -350,6 +431,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="ISO week, e.g. 2025-W07 (default: the latest week with usage data)",
     )
     rep.set_defaults(func=cmd_report)
+
+    pg = sub.add_parser(
+        "serving-postgres",
+        help="a local PostgreSQL in <data dir>/postgres for the PostgreSQL serving target: "
+        "start (create it the first time; prints the URL to set and how to connect a BI tool), "
+        "stop, status",
+    )
+    pg.add_argument("action", choices=["start", "stop", "status"], nargs="?", default="start")
+    pg.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="TCP port on 127.0.0.1 when the server is created (default 5433); kept afterwards",
+    )
+    pg.add_argument(
+        "--no-publish",
+        action="store_true",
+        help="start: do not publish the last build's serving copy into a server it just "
+        "created or started",
+    )
+    pg.set_defaults(func=cmd_serving_postgres)
     return parser
 
 

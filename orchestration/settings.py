@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 from dagster import ConfigurableResource
 from pydantic import Field
@@ -194,7 +195,9 @@ class Settings(ConfigurableResource):
         return minutes(OTEL_TRACE_WAIT_ENV, DEFAULT_OTEL_TRACE_WAIT_MINUTES)
 
     def paths(self) -> DataPaths:
-        return DataPaths(self.data_dir).ensure() if self.data_dir else data_paths().ensure()
+        if self.data_dir:
+            return DataPaths(Path(self.data_dir).expanduser().resolve()).ensure()
+        return data_paths().ensure()
 
     def future_hours(self) -> float:
         return self.max_future_hours if self.max_future_hours is not None else max_future_hours()

@@ -161,6 +161,12 @@ def test_the_serving_asset_runs_after_every_mart_and_audit_model_in_the_writer_p
     assert AssetKey(["audit", "usage_event_file_loads"]) in dbt_models
     assert set(serving.parent_keys) == dbt_models
     assert serving.pools == {"warehouse_writer"}
+    # The PostgreSQL target is published from the serving copy, in the same group; it reads
+    # only that file, so it holds no warehouse pool.
+    postgres = graph.get(AssetKey(["serving", "llm_margin_postgres"]))
+    assert set(postgres.parent_keys) == {AssetKey(["serving", "llm_margin"])}
+    assert postgres.group_name == serving.group_name == "serving"
+    assert not postgres.pools
 
 
 # The DuckDB clients BI tools ship, each installed from the package registry into an environment of
