@@ -207,7 +207,13 @@ def _load(
             )
             csv = Path(work) / "table.csv"
             written = _write_csv(con, schema, table, plans, csv)
-            copied = _copy(cur, target, plans, csv)
+            try:
+                copied = _copy(cur, target, plans, csv)
+            except psycopg.DataError as error:
+                raise PostgresPublishError(
+                    f"{schema}.{table}: PostgreSQL refused a value of this table ({error}); "
+                    "nothing was changed, the previous build stays"
+                ) from error
             csv.unlink()
             if copied != written:
                 raise PostgresPublishError(
