@@ -1,16 +1,30 @@
-"""The founder report as one self-contained HTML file: inline CSS, inline SVG, no scripts.
+"""The founder report as one self-contained HTML file: inline CSS, inline SVG, no scripts,
+nothing fetched (no fonts, images, links to load): it renders the same offline and when mailed.
 
 Every value from the data is HTML-escaped. Each table cell carries its exact value in
-``data-value`` (and its column in ``data-col``) so the numbers can be checked or scraped."""
+``data-value`` (and its column in ``data-col``) so the numbers can be checked or scraped; a
+name is shown where the data hold an id, with the id in ``data-value`` and on hover (``title``).
+Changes are coloured by meaning (class ``good`` / ``bad``: margin up is good, cost up is bad),
+never by sign alone."""
 
 from __future__ import annotations
 
 from html import escape
 from pathlib import Path
 
-from orchestration.report.charts import bar_chart
-from orchestration.report.formatting import fmt, trend
-from orchestration.report.queries import INT, TEXT, USD, Section, WeeklyReport
+from orchestration.report.charts import Bar, bar_chart
+from orchestration.report.formatting import arrow, fmt, meaning, runaway_line, small_runaways_line
+from orchestration.report.queries import (
+    BUDGET_STATE,
+    DELTA_USD,
+    TEXT,
+    UNPRICED_REASON,
+    USD,
+    Column,
+    Section,
+    WeeklyReport,
+)
+from orchestration.report.wording import quarantine_reason, runaway_reason
 
 CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2rem auto;max-width:1100px;
@@ -22,20 +36,72 @@ padding-bottom:.3rem}.sub{color:#5b6575;margin-top:0}.question{color:#5b6575;mar
 padding:.7rem 1rem;min-width:180px}.card .v{font-size:1.4rem;font-weight:600}.card .k{color:#5b6575;font-size:.85rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.6rem 0}th,td{padding:.3rem .5rem;
 border-bottom:1px solid #eef1f5;text-align:right;white-space:nowrap}th{background:#f5f7fa;font-weight:600}
-td.text,th.text{text-align:left}td.up{color:#b42318}td.down{color:#067647}.note{color:#5b6575;font-size:.85rem}
+td.text,th.text{text-align:left}.bad{color:#b42318}.good{color:#067647}.warn{color:#8a5a00}
+.note{color:#5b6575;font-size:.85rem}.empty{color:#5b6575}
 .unavailable{color:#8a5a00;background:#fff8e6;padding:.5rem .8rem;border-radius:6px}
-svg.chart{max-width:100%;height:auto;font-size:12px}svg .bar{fill:#3b6fd8}svg .bar.negative{fill:#c4320a}
-svg .bar.previous{fill:#aab4c3}svg .label,svg .value,svg .legend{fill:#1d2430}ul{margin:.3rem 0}
+.card .change{font-size:.9rem;font-weight:600}.card .change.neutral{color:#5b6575}
+svg.chart{max-width:100%;height:auto;font-size:12px}svg .bar{fill:#3b6fd8}svg .bar.negative,
+svg .bar.over{fill:#c4320a}svg .bar.previous{fill:#aab4c3}svg text{fill:#1d2430}
+svg .grid{stroke:#e3e7ee;stroke-width:1}svg .grid.zero{stroke:#5b6575}svg .tick,svg .axis-title{fill:#5b6575}
+svg .reference{stroke:#b42318;stroke-width:2;stroke-dasharray:5 3}svg .reference-label{fill:#b42318;font-weight:600}
+svg .marker{stroke:#1d2430;stroke-width:2}ul{margin:.3rem 0}
 """
 
 
-def _cell(value, kind: str, key: str) -> str:
+CODE_KINDS = (BUDGET_STATE, UNPRICED_REASON)  # codes shown in plain words, the code on hover
+
+
+def _cell(row: dict, column: Column) -> str:
+    value = row.get(column.key)
+    kind = column.kind
     raw = "" if value is None else str(value)
-    css = " ".join(c for c in ("text" if kind == TEXT else "", trend(value, kind)) if c)
+    shown = fmt(value, kind)
+    title = ""
+    name = row.get(column.name_key) if column.name_key else None
+    if value is not None and name is not None and str(name) != raw:
+        shown, title = str(name), raw
+    elif value is not None and kind in CODE_KINDS and shown != raw:
+        title = raw
+    css = " ".join(
+        c
+        for c in (
+            "text" if kind in (TEXT, *CODE_KINDS) else "",
+            meaning(value, kind, column.better),
+        )
+        if c
+    )
     return (
-        f'<td data-col="{escape(key)}" data-value="{escape(raw)}"'
+        f'<td data-col="{escape(column.key)}" data-value="{escape(raw)}"'
         + (f' class="{css}"' if css else "")
-        + f">{escape(fmt(value, kind))}</td>"
+        + (f' title="{escape(title)}"' if title else "")
+        + f">{escape(shown)}</td>"
+    )
+
+
+def _chart(section: Section) -> str:
+    chart = section.chart
+    if chart is None:
+        return ""
+    bars = [
+        Bar(
+            label=str(row.get(chart.label) or row.get(chart.hint or "") or "–"),
+            value=row[chart.value],
+            previous=row[chart.previous] if chart.previous else None,
+            hint=str(row[chart.hint]) if chart.hint and row.get(chart.hint) is not None else None,
+            marker=row.get(chart.marker) if chart.marker else None,
+        )
+        for row in section.rows
+    ]
+    return bar_chart(
+        bars,
+        chart.kind,
+        section.title,
+        chart.axis,
+        chart.previous_label,
+        chart.current_label,
+        chart.reference,
+        chart.reference_label,
+        chart.marker_label,
     )
 
 
@@ -47,41 +113,21 @@ def _section(section: Section) -> str:
     ]
     if section.unavailable:
         out.append(f'<p class="unavailable">Not available: {escape(section.unavailable)}</p>')
-        out.append("</section>")
-        return "".join(out)
-    if not section.rows:
-        out.append('<p class="note">Nothing to show for this week.</p>')
+    elif not section.rows:
+        # One true sentence: the notes explain rows, and there are none.
+        out.append(f'<p class="empty">{escape(section.empty)}</p>')
     else:
-        chart = section.chart
-        if chart is not None:
-            out.append(
-                bar_chart(
-                    [
-                        (
-                            str(row[chart.label]),
-                            row[chart.value],
-                            row[chart.previous] if chart.previous else None,
-                        )
-                        for row in section.rows
-                    ],
-                    chart.kind,
-                    section.title,
-                    chart.previous_label,
-                    chart.current_label,
-                )
-            )
+        out.append(_chart(section))
         head = "".join(
-            f'<th class="{"text" if c.kind == TEXT else "num"}">{escape(c.header)}</th>'
+            f'<th class="{"text" if c.kind in (TEXT, *CODE_KINDS) else "num"}">{escape(c.header)}</th>'
             for c in section.columns
         )
         body = "".join(
-            "<tr>"
-            + "".join(_cell(row.get(c.key), c.kind, c.key) for c in section.columns)
-            + "</tr>"
+            "<tr>" + "".join(_cell(row, c) for c in section.columns) + "</tr>"
             for row in section.rows
         )
         out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-    out += [f'<p class="note">{escape(note)}</p>' for note in section.notes]
+        out += [f'<p class="note">{escape(note)}</p>' for note in section.notes]
     out.append("</section>")
     return "".join(out)
 
@@ -111,32 +157,25 @@ def _coverage(report: WeeklyReport) -> str:
 
 
 def _cards(report: WeeklyReport) -> str:
-    h = report.headline
-    if not h:
+    figures = report.figures
+    if not figures:
         return ""
-
-    def rate(ok, total):
-        return None if not total else ok / total
-
-    cards = [
-        ("AI cost", fmt(h["cost_usd"], USD), f"last week {fmt(h['previous_cost_usd'], USD)}"),
-        ("calls", fmt(h["calls"], INT), f"last week {fmt(h['previous_calls'], INT)}"),
-        ("tasks started", fmt(h["tasks"], INT), f"last week {fmt(h['previous_tasks'], INT)}"),
-        (
-            "task success rate",
-            fmt(rate(h["successful_tasks"], h["tasks"]), "pct"),
-            f"last week {fmt(rate(h['previous_successful_tasks'], h['previous_tasks']), 'pct')}",
-        ),
-    ]
-    return (
-        '<div class="cards" id="headline">'
-        + "".join(
-            f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div>'
-            f'<div class="k">{escape(sub)}</div></div>'
-            for k, v, sub in cards
+    cards = []
+    for figure in figures:
+        if figure.change is None:
+            change = '<div class="change neutral">no comparison</div>'
+        else:
+            css = meaning(figure.change, figure.change_kind, figure.better) or "neutral"
+            mark = arrow(figure.change, figure.change_kind)
+            shown = fmt(figure.change, figure.change_kind)
+            text = f"{mark} {shown}" if mark else "unchanged"
+            change = f'<div class="change {css}">{escape(text)} vs last week</div>'
+        cards.append(
+            f'<div class="card"><div class="k">{escape(figure.label)}</div>'
+            f'<div class="v">{escape(fmt(figure.value, figure.kind))}</div>{change}'
+            f'<div class="k">last week {escape(fmt(figure.previous, figure.kind))}</div></div>'
         )
-        + "</div>"
-    )
+    return '<div class="cards" id="headline">' + "".join(cards) + "</div>"
 
 
 def _health(report: WeeklyReport) -> str:
@@ -145,42 +184,57 @@ def _health(report: WeeklyReport) -> str:
     files = health.get("files")
     if files:
         line = (
-            f"{files['files']:,} landing files: {files['records_read']:,} records read = "
-            f"{files['records_loaded']:,} loaded + {files['records_quarantined']:,} quarantined"
+            f"All loads so far: {files['files']:,} landing files, {files['records_read']:,} "
+            f"records read = {files['records_loaded']:,} loaded + "
+            f"{files['records_quarantined']:,} quarantined"
         )
         if files["unreconciled_files"]:
             line += f" ({files['unreconciled_files']} files do not reconcile)"
-        out.append(f"<p>{escape(line)}</p>")
+        out.append(f"<p>{escape(line)}.</p>")
     if health.get("quarantine"):
         items = "".join(
-            f"<li>{escape(code)}{escape(f' ({field})' if field else '')}: {count:,}</li>"
+            f'<li title="{escape(code)}">{count:,} × {escape(quarantine_reason(code))}'
+            f"{escape(f' (field {field})' if field else '')}</li>"
             for code, field, count in health["quarantine"][:12]
         )
         out.append(
-            f"<p>Quarantined by reason (audit.quarantined_usage_events):</p><ul>{items}</ul>"
+            "<p>Quarantined records by reason (kept, not loaded; every one is listed in "
+            f"audit.quarantined_usage_events):</p><ul>{items}</ul>"
         )
-    if health.get("runaways"):
-        items = "".join(
-            f"<li>{escape(str(day))} {escape(ws)} ({escape(str(customer))}): {escape(reason)}, "
-            f"{escape(fmt(spend, USD))}"
-            + ("" if ratio is None else escape(f", {float(ratio):.1f}x its baseline"))
-            + "</li>"
-            for ws, customer, day, reason, spend, ratio in health["runaways"]
-        )
-        out.append(
-            f"<p>Runaway workspaces this week (marts.mart_runaway_workspaces):</p><ul>{items}</ul>"
-        )
-    else:
-        out.append("<p>No runaway workspace this week.</p>")
+    out.append(_runaways(health))
     if health.get("restatements"):
         items = "".join(
-            f"<li>{escape(customer)} {escape(month)}, {calls:,} calls: {escape(fmt(before, USD))} → "
-            f"{escape(fmt(after, USD))} ({escape(fmt(delta, 'delta_usd'))})</li>"
-            for customer, month, calls, before, after, delta in health["restatements"]
+            f'<li title="{escape(str(row["customer_id"]))}">{escape(str(row["customer_label"]))} '
+            f"{escape(row['month'])}, {row['calls_restated']:,} calls: "
+            f"{escape(fmt(row['cost_before_usd'], USD))} → {escape(fmt(row['cost_after_usd'], USD))} "
+            f"({escape(fmt(row['delta_usd'], DELTA_USD))})</li>"
+            for row in health["restatements"]
         )
         out.append(f"<p>The last pricing file restated past costs:</p><ul>{items}</ul>")
     out.append("</section>")
     return "".join(out)
+
+
+def _runaways(health: dict) -> str:
+    listed = health.get("runaways", [])
+    small = small_runaways_line(health)
+    threshold = fmt(health.get("runaway_min_spend_usd"), USD)
+    if not listed:
+        text = f"No workspace ran away this week with a day's spend of {threshold} or more."
+        return f"<p>{escape(text)}{escape(' ' + small if small else '')}</p>"
+    items = "".join(
+        f'<li title="{escape(row["workspace_id"])}: {escape(runaway_reason(row["reason"]))}">'
+        f"{escape(runaway_line(row))}</li>"
+        for row in listed
+    )
+    more = health.get("runaways_not_shown", 0)
+    if more:
+        items += f"<li>{more:,} more of {escape(threshold)} or more (the largest are listed).</li>"
+    return (
+        f"<p>Runaway workspaces this week (a day's spend far above the workspace's usual day, or "
+        f"runaway tasks), {escape(threshold)} or more that day:</p><ul>{items}</ul>"
+        + (f'<p class="note">{escape(small)}</p>' if small else "")
+    )
 
 
 def render_html(report: WeeklyReport) -> str:

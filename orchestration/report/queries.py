@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
+from orchestration.report.thresholds import RUNAWAY_MIN_SPEND_USD
 from orchestration.report.weeks import IsoWeek
 
 # Column kinds decide formatting in both renderers: text, int, usd, usd4 (small money), pct
@@ -34,6 +36,11 @@ TEXT, INT, USD, USD4, PCT, PCT_POINTS, DELTA_USD, DELTA_REL, RATIO, PERCENT, PER
     "percent",
     "percent_points",
 )
+# Codes shown in plain words (orchestration/report/wording.py): a budget state, an unpriced reason.
+BUDGET_STATE, UNPRICED_REASON = "budget_state", "unpriced_reason"
+DELTA_INT = "delta_int"  # a change in a count
+# Which way a change is good: margin up is good (UP), cost up is bad (DOWN is better).
+UP, DOWN = "up", "down"
 
 
 @dataclass(frozen=True)
@@ -41,18 +48,29 @@ class Column:
     key: str
     header: str
     kind: str = TEXT
+    better: str | None = None  # UP or DOWN: the direction of a change that is good news
+    # For an id column: the row key of the name to show instead (the id stays in data-value and
+    # on hover in HTML, in its own column in the terminal unless terminal_id is False).
+    name_key: str | None = None
+    terminal_id: bool = True
 
 
 @dataclass(frozen=True)
 class Chart:
     """A horizontal bar chart: one bar per row for ``value``, a thin one for ``previous``."""
 
-    label: str
+    label: str  # row key of the bar's label
     value: str
     previous: str | None
     kind: str
+    axis: str  # what the scale measures, written under it
     previous_label: str = "last week"
     current_label: str = "this week"
+    hint: str | None = None  # row key shown on hover (an id)
+    reference: float | None = None  # a line across the chart (a cap: 1.0 = 100%)
+    reference_label: str = ""
+    marker: str | None = None  # row key of a per-row tick (a target)
+    marker_label: str = ""
 
 
 @dataclass
@@ -65,6 +83,28 @@ class Section:
     notes: list[str] = field(default_factory=list)
     chart: Chart | None = None
     unavailable: str | None = None  # why the section could not be built (a mart is missing)
+    empty: str = "Nothing in this section this week."  # the one thing shown when there are no rows
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A headline figure with last week's value and the change (None when there is no base)."""
+
+    label: str
+    value: object
+    kind: str
+    previous: object
+    change: float | None
+    change_kind: str
+    better: str | None  # UP, DOWN, or None when neither way is good news in itself
+
+
+def _ratio(part, whole) -> float | None:
+    return None if not whole else float(part) / float(whole)
+
+
+def _relative(value, previous) -> float | None:
+    return None if not previous or value is None else float(value) / float(previous) - 1
 
 
 @dataclass
@@ -83,6 +123,54 @@ class WeeklyReport:
     @property
     def has_data(self) -> bool:
         return self.days_with_data > 0
+
+    @property
+    def figures(self) -> list[Figure]:
+        """The headline: AI cost (up is bad), calls and tasks (volume: neither good nor bad in
+        itself), task success rate (up is good), each against last week."""
+        h = self.headline
+        if not h:
+            return []
+        rate = _ratio(h["successful_tasks"], h["tasks"])
+        previous_rate = _ratio(h["previous_successful_tasks"], h["previous_tasks"])
+        return [
+            Figure(
+                "AI cost",
+                h["cost_usd"],
+                USD,
+                h["previous_cost_usd"],
+                _relative(h["cost_usd"], h["previous_cost_usd"]),
+                DELTA_REL,
+                DOWN,
+            ),
+            Figure(
+                "calls",
+                h["calls"],
+                INT,
+                h["previous_calls"],
+                _relative(h["calls"], h["previous_calls"]),
+                DELTA_REL,
+                None,
+            ),
+            Figure(
+                "tasks started",
+                h["tasks"],
+                INT,
+                h["previous_tasks"],
+                _relative(h["tasks"], h["previous_tasks"]),
+                DELTA_REL,
+                None,
+            ),
+            Figure(
+                "task success rate",
+                rate,
+                PCT,
+                previous_rate,
+                None if rate is None or previous_rate is None else rate - previous_rate,
+                PCT_POINTS,
+                UP,
+            ),
+        ]
 
     @property
     def covered(self) -> tuple[date, date] | None:
@@ -105,6 +193,52 @@ class WeeklyReport:
 
 class ReportError(Exception):
     """The report cannot be made (no serving copy, a malformed week)."""
+
+
+@dataclass
+class Names:
+    """Customer and workspace names from the billing dimensions (``marts.dim_customers``,
+    ``marts.dim_workspaces``). An id billing does not know (usage only, '(untagged)') is shown as
+    itself; a workspace is named with its customer, since workspace names repeat ('Default')."""
+
+    customers: dict[str, str] = field(default_factory=dict)
+    workspaces: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection, tables: set[str]) -> Names:
+        names = cls()
+        if "marts.dim_customers" in tables:
+            names.customers = dict(
+                con.execute(
+                    "select customer_id, customer_name from marts.dim_customers "
+                    "where customer_name is not null and trim(customer_name) != ''"
+                ).fetchall()
+            )
+        if "marts.dim_workspaces" in tables:
+            names.workspaces = {
+                workspace: (name if name and name.strip() else None, customer)
+                for workspace, name, customer in con.execute(
+                    "select workspace_id, workspace_name, customer_id from marts.dim_workspaces"
+                ).fetchall()
+            }
+        return names
+
+    def customer(self, customer_id: str | None) -> str | None:
+        """The customer's name, None when billing does not name it."""
+        return None if customer_id is None else self.customers.get(customer_id)
+
+    def workspace(self, workspace_id: str | None) -> str | None:
+        """The workspace's own name (to show beside its customer's), None when billing has none."""
+        return self.workspaces.get(workspace_id or "", (None, None))[0]
+
+    def workspace_in_full(self, workspace_id: str | None, customer_id: str | None = None) -> str:
+        """'Customer / Workspace', each by name or else by id: how a workspace is named where no
+        customer column is beside it."""
+        _, billed_customer = self.workspaces.get(workspace_id or "", (None, None))
+        customer_id = customer_id or billed_customer
+        customer = self.customer(customer_id) or customer_id
+        workspace = self.workspace(workspace_id) or workspace_id or "(no workspace)"
+        return workspace if customer is None else f"{customer} / {workspace}"
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -151,17 +285,18 @@ def read_report(serving_file: Path, week: IsoWeek | None = None, top: int = 10) 
             for w in (week, prev)
         ]
         report = WeeklyReport(week, prev, serving_file, first, last, days[0], days[1])
-        report.health = _health(con, tables, week)
+        names = Names.read(con, tables)
+        report.health = _health(con, tables, week, names)
         if not report.has_data:
             return report
         params = [week.start, week.end, prev.start, prev.end]
         report.headline = _headline(con, params)
         report.sections = [
-            _top_customers(con, params, top),
+            _top_customers(con, params, top, names),
             _feature_unit_costs(con, week, prev),
             _route_fallbacks(con, week, prev),
             _plan_margin(con, tables, week),
-            _workspaces_near_caps(con, tables, week, top),
+            _workspaces_near_caps(con, tables, week, top, names),
             _unpriced(con, params),
         ]
     return report
@@ -197,7 +332,7 @@ def _headline(con, params) -> dict:
     }
 
 
-def _top_customers(con, params, top) -> Section:
+def _top_customers(con, params, top, names: Names) -> Section:
     rows = _dicts(
         con,
         """
@@ -226,25 +361,36 @@ def _top_customers(con, params, top) -> Section:
         """,
         [*params, top],
     )
+    for row in rows:
+        row["customer_name"] = names.customer(row["customer_id"])
     return Section(
         "top-customers",
         "Top customers by AI cost",
         "Who costs the most this week, and how that moved since last week.",
         [
-            Column("customer_id", "customer"),
+            Column("customer_id", "customer", name_key="customer_name"),
             Column("calls", "calls", INT),
             Column("cost_usd", "AI cost", USD),
             Column("share_of_cost", "share of week", PCT),
             Column("previous_cost_usd", "last week", USD),
-            Column("change_usd", "change", DELTA_USD),
-            Column("change_rel", "change %", DELTA_REL),
+            Column("change_usd", "change", DELTA_USD, better=DOWN),
+            Column("change_rel", "change %", DELTA_REL, better=DOWN),
             Column("unpriced_calls", "unpriced calls", INT),
         ],
         rows,
         [
-            "AI cost sums the priced calls of the week (UTC dates); unpriced calls are counted, not costed."
+            "AI cost sums the priced calls of the week (UTC dates); unpriced calls are counted, not "
+            "costed. A rise in cost is shown in red, a fall in green."
         ],
-        Chart("customer_id", "cost_usd", "previous_cost_usd", USD),
+        Chart(
+            "customer_name",
+            "cost_usd",
+            "previous_cost_usd",
+            USD,
+            "AI cost in the week (USD)",
+            hint="customer_id",
+        ),
+        empty="No customer had a priced call this week.",
     )
 
 
@@ -285,7 +431,7 @@ def _feature_unit_costs(con, week: IsoWeek, prev: IsoWeek) -> Section:
             Column("total_cost_usd", "AI cost", USD),
             Column("cost_per_successful_task_usd", "per successful task", USD4),
             Column("previous_cost_per_successful_task_usd", "last week", USD4),
-            Column("change_rel", "change %", DELTA_REL),
+            Column("change_rel", "change %", DELTA_REL, better=DOWN),
             Column("wasted_cost_share", "wasted share", PCT),
         ],
         rows,
@@ -294,8 +440,13 @@ def _feature_unit_costs(con, week: IsoWeek, prev: IsoWeek) -> Section:
             "all tasks by the successful ones (marts.mart_feature_unit_economics)."
         ],
         Chart(
-            "feature", "cost_per_successful_task_usd", "previous_cost_per_successful_task_usd", USD4
+            "feature",
+            "cost_per_successful_task_usd",
+            "previous_cost_per_successful_task_usd",
+            USD4,
+            "AI cost per successful task (USD)",
         ),
+        empty="No task started this week.",
     )
 
 
@@ -329,14 +480,21 @@ def _route_fallbacks(con, week: IsoWeek, prev: IsoWeek) -> Section:
             Column("tasks_fallen_back", "fell back", INT),
             Column("fallback_rate", "fallback rate", PCT),
             Column("previous_fallback_rate", "last week", PCT),
-            Column("change_points", "change (points)", PCT_POINTS),
+            Column("change_points", "change (points)", PCT_POINTS, better=DOWN),
             Column("fallback_cost_usd", "fallback cost", USD),
         ],
         rows,
         [
             "Per original route of each task started in the week (marts.mart_route_fallbacks_weekly)."
         ],
-        Chart("original_route", "fallback_rate", "previous_fallback_rate", PCT),
+        Chart(
+            "original_route",
+            "fallback_rate",
+            "previous_fallback_rate",
+            PCT,
+            "share of the route's tasks that fell back to another route",
+        ),
+        empty="No task started on a route this week.",
     )
 
 
@@ -356,7 +514,7 @@ def _plan_margin(con, tables: set[str], week: IsoWeek) -> Section:
             Column("gross_margin_pct", "margin %", PERCENT),
             Column("target_gross_margin_pct", "target %", PERCENT),
             Column("previous_gross_margin_pct", "previous month %", PERCENT),
-            Column("change_points", "change (points)", PERCENT_POINTS),
+            Column("change_points", "change (points)", PERCENT_POINTS, better=UP),
             Column("cost_per_successful_task_usd", "per successful task", USD4),
         ],
         chart=Chart(
@@ -364,9 +522,13 @@ def _plan_margin(con, tables: set[str], week: IsoWeek) -> Section:
             "gross_margin_pct",
             "previous_gross_margin_pct",
             PERCENT,
+            "AI gross margin (% of revenue)",
             "previous month",
             "this month",
+            marker="target_gross_margin_pct",
+            marker_label="target",
         ),
+        empty=f"No plan has revenue or usage in {month:%B %Y}.",
     )
     if "marts.mart_plan_monthly_margin" not in tables:
         section.unavailable = (
@@ -406,25 +568,41 @@ def _plan_margin(con, tables: set[str], week: IsoWeek) -> Section:
     negative = [row["plan_id"] for row in section.rows if row["is_negative_margin"]]
     if negative:
         section.notes.append(f"Negative gross margin: {', '.join(negative)}.")
+    if any(row["gross_margin_pct"] is None for row in section.rows):
+        section.notes.append(
+            "A plan without revenue in the month has no margin percentage (–); its gross margin "
+            "in dollars is minus its AI cost."
+        )
     return section
 
 
-def _workspaces_near_caps(con, tables: set[str], week: IsoWeek, top: int) -> Section:
+def _workspaces_near_caps(con, tables: set[str], week: IsoWeek, top: int, names: Names) -> Section:
     section = Section(
         "workspaces-near-caps",
         "Workspaces closest to their budget caps",
         "Workspaces with a monthly hard cap, by share of the cap spent by the end of the week.",
         [
-            Column("workspace_id", "workspace"),
-            Column("customer_id", "customer"),
+            Column("workspace_id", "workspace", name_key="workspace_name"),
+            Column("customer_id", "customer", name_key="customer_name", terminal_id=False),
             Column("budget_usd", "cap", USD),
             Column("spend_usd", "spent by week end", USD),
             Column("share_used", "share of cap", PCT),
             Column("previous_share_used", "a week earlier", PCT),
-            Column("change_points", "change (points)", PCT_POINTS),
-            Column("state", "state now"),
+            Column("change_points", "change (points)", PCT_POINTS, better=DOWN),
+            Column("state", "state now", BUDGET_STATE),
         ],
-        chart=Chart("workspace_id", "share_used", "previous_share_used", PCT, "a week earlier"),
+        chart=Chart(
+            "workspace_label",
+            "share_used",
+            "previous_share_used",
+            PCT,
+            "share of the monthly hard cap spent",
+            "a week earlier",
+            hint="workspace_id",
+            reference=1.0,
+            reference_label="cap",
+        ),
+        empty="No workspace has a monthly hard cap this month.",
     )
     if "marts.mart_budget_status" not in tables:
         section.unavailable = "marts.mart_budget_status is not in the serving copy yet (budgets)."
@@ -466,10 +644,15 @@ def _workspaces_near_caps(con, tables: set[str], week: IsoWeek, top: int) -> Sec
         """,
         [period, week.end, prev_end, period, week.end, top],
     )
+    for row in section.rows:
+        row["workspace_name"] = names.workspace(row["workspace_id"])
+        row["customer_name"] = names.customer(row["customer_id"])
+        row["workspace_label"] = names.workspace_in_full(row["workspace_id"], row["customer_id"])
     section.notes = [
         f"Caps are monthly: spend counts from {period:%d %B %Y} to the end of the week "
         f"({week.end:%d %B}), and a week earlier to {prev_end:%d %B} (0 before the month began). "
-        "'state now' is the budget mart's state as of the latest data.",
+        "'state now' is the budget mart's state as of the latest data (docs/budgets.md); the "
+        "line on the chart is the cap.",
     ]
     return section
 
@@ -505,20 +688,22 @@ def _unpriced(con, params) -> Section:
         [
             Column("provider", "provider"),
             Column("model", "model"),
-            Column("unpriced_reason", "reason"),
+            Column("unpriced_reason", "reason", UNPRICED_REASON),
             Column("calls", "calls", INT),
             Column("tokens", "tokens", INT),
             Column("previous_calls", "last week", INT),
-            Column("change_calls", "change", INT),
+            Column("change_calls", "change", DELTA_INT, better=DOWN),
         ],
         rows,
         ["Add a price file for these models to landing/pricing/ (docs/pricing.md) and rebuild."],
+        empty="Every call this week and last week had a price.",
     )
 
 
-def _health(con, tables: set[str], week: IsoWeek) -> dict:
-    """Data health the founder should know about: landing files, quarantine, restatements and
-    runaway workspaces (kept from the terminal summary)."""
+def _health(con, tables: set[str], week: IsoWeek, names: Names) -> dict:
+    """Data health the founder should know about: landing files and quarantine (every load so
+    far), the week's runaway workspaces (those that spent at least RUNAWAY_MIN_SPEND_USD that day
+    listed, the rest counted) and restatements."""
     health: dict = {}
     if "audit.usage_event_file_loads" in tables:
         health["files"] = _dicts(
@@ -534,15 +719,30 @@ def _health(con, tables: set[str], week: IsoWeek) -> dict:
             "select error_code, error_field, count(*) from audit.quarantined_usage_events "
             "group by 1, 2 order by 3 desc, 1, 2"
         ).fetchall()
-    health["restatements"] = con.execute(
-        "select customer_id, strftime(month, '%Y-%m'), calls_restated, cost_before_usd, "
-        "cost_after_usd, delta_usd from marts.mart_price_restatements "
-        "order by abs(delta_usd) desc, customer_id limit 10"
-    ).fetchall()
-    health["runaways"] = con.execute(
-        "select workspace_id, customer_id, spend_date, reason, spend_usd, spend_ratio "
+    health["restatements"] = [
+        {**row, "customer_label": names.customer(row["customer_id"]) or row["customer_id"]}
+        for row in _dicts(
+            con,
+            "select customer_id, strftime(month, '%Y-%m') as month, calls_restated, "
+            "cost_before_usd, cost_after_usd, delta_usd from marts.mart_price_restatements "
+            "order by abs(delta_usd) desc, customer_id limit 10",
+        )
+    ]
+    runaways = _dicts(
+        con,
+        "select workspace_id, customer_id, spend_date, reason, spend_usd, spend_ratio, "
+        "runaway_tasks, max_task_attempts "
         "from marts.mart_runaway_workspaces where spend_date between ? and ? "
-        "order by spend_date desc, spend_usd desc, workspace_id limit 10",
+        "order by spend_usd desc, spend_date desc, workspace_id",
         [week.start, week.end],
-    ).fetchall()
+    )
+    listed = [row for row in runaways if row["spend_usd"] >= RUNAWAY_MIN_SPEND_USD]
+    for row in listed:
+        row["workspace_label"] = names.workspace_in_full(row["workspace_id"], row["customer_id"])
+    small = [row for row in runaways if row["spend_usd"] < RUNAWAY_MIN_SPEND_USD]
+    health["runaways"] = listed[:10]
+    health["runaways_not_shown"] = len(listed) - len(health["runaways"])
+    health["small_runaways"] = len(small)
+    health["small_runaways_usd"] = sum((row["spend_usd"] for row in small), Decimal(0))
+    health["runaway_min_spend_usd"] = RUNAWAY_MIN_SPEND_USD
     return health
