@@ -3,7 +3,8 @@
 ``$DAGSTER_HOME`` (default ``$LLM_MARGIN_DATA_DIR/dagster_home``) holds it: runs, the event log
 (materializations, check results), sensor cursors. It is created when missing, with the
 ``dagster.yaml`` below (every pool one step at a time, so writers of the lake and the warehouse
-never overlap: docs/budgets.md). An existing ``dagster.yaml`` is left alone.
+never overlap: docs/budgets.md; and no "Join the Dagster community" dialog over the first page
+the UI shows). An existing ``dagster.yaml`` is left alone.
 
 ``python -m orchestration.instance`` does the same for the Makefile (``make dagster``).
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from orchestration.paths import data_paths
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
-DAGSTER_YAML = "concurrency:\n  pools:\n    default_limit: 1\n"
+DAGSTER_YAML = "concurrency:\n  pools:\n    default_limit: 1\nnux:\n  enabled: false\n"
 
 # Tags on the runs of `llm-margin materialize`: which process ran it, to tell a run whose process
 # died (killed, machine rebooted) from one still running (see fail_abandoned_cli_runs).

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import yaml
 from dagster import AssetKey
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# What the Dagster UI or a careless default shows instead of a description.
+PLACEHOLDERS = {"", "no description provided", "todo", "tbd", "n/a", "none", "description"}
 
 
 def test_definitions_load_with_lineage_from_landing_to_marts(data_dir):
@@ -46,6 +54,124 @@ def test_dbt_assets_are_grouped_by_layer(data_dir):
     assert graph.get(AssetKey(["staging", "stg_usage__events"])).group_name == "staging"
     assert graph.get(AssetKey(["marts", "mart_customer_usage_summary"])).group_name == "marts"
     assert graph.get(AssetKey(["audit", "usage_event_file_loads"])).group_name == "audit"
+    # a seed is grouped with the layer it sits in, not in Dagster's "default"
+    assert graph.get(AssetKey(["staging", "configured_budgets"])).group_name == "staging"
+
+
+def test_every_asset_is_in_the_group_of_its_layer(data_dir):
+    """Groups are layers (landing, lake, staging, intermediate, marts, audit, serving, reports),
+    and an asset's layer is the first part of its key: nothing lands in Dagster's "default"."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    misplaced = {
+        key.to_user_string(): graph.get(key).group_name
+        for key in keys
+        if graph.get(key).group_name != key.path[0]
+    }
+    assert not misplaced
+    groups = {graph.get(key).group_name for key in keys}
+    assert "default" not in groups
+    assert {"landing", "lake", "staging", "marts", "audit", "serving", "reports"} <= groups
+
+
+def test_every_check_says_what_it_checks(data_dir):
+    """No check in the UI reads "No description provided": dbt tests included."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    undescribed = sorted(
+        key.to_user_string()
+        for key in graph.asset_check_keys
+        if (graph.get_check_spec(key).description or "").strip().rstrip(".").lower()
+        in PLACEHOLDERS | {key.name.lower()}
+    )
+    assert not undescribed, f"{len(undescribed)} checks without a description: {undescribed}"
+
+    def description(asset: str, name: str) -> str:
+        return graph.get_check_spec(
+            next(
+                key
+                for key in graph.asset_check_keys
+                if (key.asset_key.to_user_string(), key.name) == (asset, name)
+            )
+        ).description
+
+    # a generic dbt test without a description of its own reads as a sentence about its column
+    assert description("marts/fct_llm_calls", "not_null_fct_llm_calls_event_id") == (
+        "`event_id` is never null."
+    )
+    assert description(
+        "marts/fct_llm_calls", "relationships_fct_llm_calls_task_id__task_id__ref_fct_tasks_"
+    ) == ("Every non-null `task_id` exists in fct_tasks.")
+
+
+def test_singular_dbt_tests_are_checks_described_in_their_yml(data_dir):
+    """Every singular test in tests/dbt/ is an asset check (those reading several models are
+    attached to one with meta.dagster.ref), described by its entry in _singular__tests.yml."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    checks = {key.name: key for key in graph.asset_check_keys}
+    singular = {
+        path.stem
+        for path in (PROJECT_ROOT / "tests" / "dbt").rglob("*.sql")
+        if "generic" not in path.parts
+    }
+    assert singular and not singular - set(checks), singular - set(checks)
+    documented = yaml.safe_load((PROJECT_ROOT / "tests/dbt/_singular__tests.yml").read_text())
+    written = {
+        entry["name"]: " ".join(entry["description"].split()) for entry in documented["data_tests"]
+    }
+    assert set(written) == singular
+    for name, text in written.items():
+        assert graph.get_check_spec(checks[name]).description == text, name
+    assert checks["assert_customer_month_costs_the_same_everywhere"].asset_key == AssetKey(
+        ["marts", "mart_budget_status"]
+    )
+    assert checks["assert_route_marts_agree_with_tasks"].asset_key == AssetKey(
+        ["marts", "mart_route_fallbacks_weekly"]
+    )
+
+
+def _report_exposure_keys() -> set[AssetKey]:
+    from orchestration.dbt.assets import model_key
+    from orchestration.dbt.project import llm_margin_project, parse_project
+
+    parse_project()
+    manifest = json.loads(llm_margin_project.manifest_path.read_text())
+    [report] = [
+        exposure
+        for exposure in manifest["exposures"].values()
+        if exposure["name"] == "weekly_founder_report"
+    ]
+    return {model_key(node.split(".")[-1]) for node in report["depends_on"]["nodes"]}
+
+
+def test_every_asset_a_report_or_the_serving_copy_reads_has_a_check(data_dir):
+    """The serving copy reads every relation of marts and audit (dbt's and the alert record);
+    the weekly report reads the models of its exposure; and whatever a serving or report asset
+    depends on in the graph. Each of those has at least one check."""
+    from orchestration.definitions import defs
+    from orchestration.serving.publish import SERVED_SCHEMAS
+
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    read = {key for key in keys if key.path[0] in SERVED_SCHEMAS}
+    read |= _report_exposure_keys()
+    for key in keys:
+        if graph.get(key).group_name in ("serving", "reports"):
+            read |= set(graph.get(key).parent_keys)
+    assert {
+        AssetKey(["marts", "mart_route_fallbacks_weekly"]),
+        AssetKey(["marts", "mart_route_transitions_weekly"]),
+        AssetKey(["audit", "budget_alerts"]),
+        AssetKey(["serving", "llm_margin"]),
+    } <= read
+    checked = {key.asset_key for key in graph.asset_check_keys}
+    unchecked = sorted(key.to_user_string() for key in read - checked)
+    assert not unchecked, f"read by the serving copy or the report without a check: {unchecked}"
 
 
 def test_pricing_lineage_runs_from_the_catalog_export_to_the_call_costs(data_dir):

@@ -29,7 +29,7 @@ CAP_LIST_VERSION = 1
 @asset(
     key=BUDGET_ALERTS,
     deps=[BUDGET_STATUS, GATEWAY_CAPS, RUNAWAY_WORKSPACES, FCT_TASKS],
-    group_name="alerts",
+    group_name="audit",  # the record of every alert fired, beside the other audit tables
     kinds={"duckdb", "webhook"},
     pool=WAREHOUSE_POOL,
     description=(

@@ -4,11 +4,14 @@ from dagster import Definitions
 
 
 def definitions() -> Definitions:
-    """Great Expectations on each raw batch, freshness, pricing and reconciliation checks."""
+    """Great Expectations on each raw batch, freshness, pricing, reconciliation,
+    alert and serving-copy checks."""
+    from orchestration.checks.alerts import alerts_agree_with_their_thresholds
     from orchestration.checks.freshness import lake_source_freshness
     from orchestration.checks.pricing import no_unpriced_usage, restatements_reported
     from orchestration.checks.raw_batches import GX_CHECKS
     from orchestration.checks.reconciliation import provider_costs_reconcile
+    from orchestration.checks.serving import serving_copy_matches_warehouse
 
     return Definitions(
         asset_checks=[
@@ -17,5 +20,7 @@ def definitions() -> Definitions:
             provider_costs_reconcile,
             *GX_CHECKS,
             lake_source_freshness,
+            alerts_agree_with_their_thresholds,
+            serving_copy_matches_warehouse,
         ]
     )

@@ -62,13 +62,8 @@ DBT_SOURCES = (
 )
 
 
-def manifest_is_stale() -> bool:
-    """True when the manifest is missing or older than any file of the dbt project."""
-    manifest = llm_margin_project.manifest_path
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    for name in DBT_SOURCES:
+def _changed_since(built: float, names: tuple[str, ...]) -> bool:
+    for name in names:
         root = PROJECT_ROOT / name
         files = [root] if root.is_file() else (root.rglob("*") if root.exists() else [])
         if any(path.stat().st_mtime > built for path in files):
@@ -76,11 +71,31 @@ def manifest_is_stale() -> bool:
     return False
 
 
+def manifest_is_stale() -> bool:
+    """True when the manifest is missing or older than any file of the dbt project."""
+    manifest = llm_margin_project.manifest_path
+    if not manifest.exists():
+        return True
+    return _changed_since(manifest.stat().st_mtime, DBT_SOURCES)
+
+
+def _singular_tests_changed() -> bool:
+    manifest = llm_margin_project.manifest_path
+    return not manifest.exists() or _changed_since(manifest.stat().st_mtime, ("tests/dbt",))
+
+
 def parse_project(*, force: bool = False) -> Path:
     """Write ``target/manifest.json`` with ``dbt parse`` when the project changed since the last
     parse (partial parsing keeps it ~2 s)."""
     manifest = llm_margin_project.manifest_path
     if force or manifest_is_stale():
+        if _singular_tests_changed():
+            # dbt 1.11's partial parsing drops the yml properties of a singular test whose SQL
+            # changed (its description, and meta.dagster.ref, which attaches the test to an
+            # asset): its saved state is thrown away and the project parsed from scratch.
+            (PROJECT_ROOT / llm_margin_project.target_path / "partial_parse.msgpack").unlink(
+                missing_ok=True
+            )
         subprocess.run(
             [
                 dbt_executable(),

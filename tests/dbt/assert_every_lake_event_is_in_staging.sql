@@ -3,8 +3,6 @@
     stg_usage__events, and every record version received is accounted for in versions_received.
 #}
 
-{{ config(meta={'dagster': {'ref': {'name': 'stg_usage__events'}}}) }}
-
 with
 
 event_versions as (

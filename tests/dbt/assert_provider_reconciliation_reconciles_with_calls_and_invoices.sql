@@ -4,8 +4,6 @@
     comes back (and the test fails) when either total differs.
 #}
 
-{{ config(meta={'dagster': {'ref': {'name': 'mart_provider_reconciliation'}}}) }}
-
 with
 
 reconciliation as (

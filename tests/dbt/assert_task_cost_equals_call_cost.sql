@@ -3,8 +3,6 @@
     call is in exactly one task.
 #}
 
-{{ config(meta={'dagster': {'ref': {'name': 'fct_tasks'}}}) }}
-
 with
 
 llm_calls as (
