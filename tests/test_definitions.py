@@ -280,3 +280,22 @@ def test_each_domain_contributes_its_own_definitions_and_the_report_is_an_asset(
     assert owners[founder_report] == "orchestration.report"
     assert AssetKey(["serving", "llm_margin"]) in graph.get(founder_report).parent_keys
     assert {s.name for s in automation.definitions().sensors} >= {"landing_sensor"}
+
+
+def test_dbt_assets_show_their_yml_description_without_raw_sql(data_dir):
+    from orchestration.dbt.project import llm_margin_project
+    from orchestration.definitions import defs
+
+    manifest = json.loads(llm_margin_project.manifest_path.read_text())
+    graph = defs.resolve_asset_graph()
+    calls = manifest["nodes"]["model.llm_margin.fct_llm_calls"]
+    shown = graph.get(AssetKey(["marts", "fct_llm_calls"])).description
+    assert shown == calls["description"].strip()
+    dbt_keys = [
+        AssetKey([node["schema"], node["name"]])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed")
+    ]
+    for key in dbt_keys:
+        description = graph.get(key).description
+        assert "Raw SQL" not in description and "select" not in description.lower().split(), key

@@ -31,6 +31,15 @@ class LlmMarginTranslator(DagsterDbtTranslator):
         # way (docs/architecture.md, "In the Dagster UI").
         return dbt_resource_props["schema"]
 
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        # The node's own description, which every model, seed and source has (tested in
+        # tests/test_dbt_docs_site.py), without the raw SQL dagster-dbt appends by default: the
+        # Dagster UI's asset lists show the first lines of it, and the SQL is in the dbt docs.
+        description = (dbt_resource_props.get("description") or "").strip()
+        return (
+            description or f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
+        )
+
     def get_asset_check_spec(
         self,
         asset_spec: AssetSpec,
