@@ -8,12 +8,12 @@ export DAGSTER_HOME ?= $(LLM_MARGIN_DATA_DIR)/dagster_home
 STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: help install install-spark lock run generate materialize report test test-spark lint dagster docs docs-serve clean bench serve-postgres stop-postgres
+.PHONY: help install install-spark lock run generate materialize report test test-spark lint dagster docs docs-serve clean bench serve-postgres stop-postgres chromium
 
 help:
 	@echo "make run        set up, generate sample data if landing is empty, build everything, print the report"
 	@echo "                (SHAPE=otel or SHAPE=litellm: sample traffic as OTLP traces or LiteLLM spend logs)"
-	@echo "make test       set up and run every test (pytest, dbt unit and data tests)"
+	@echo "make test       set up and run every test (pytest, dbt unit and data tests, the screens in headless Chromium)"
 	@echo "make test-spark the same models on DuckDB and on Spark (local PySpark, Java 17): build, test, compare"
 	@echo "make dagster    Dagster UI on http://127.0.0.1:3000"
 	@echo "make docs       build the dbt docs site into target/index.html: opens on the project overview"
@@ -63,8 +63,20 @@ report: $(STAMP)
 
 run: generate materialize report
 
-test: $(STAMP) lint
+test: $(STAMP) lint chromium
 	$(BIN)/python -m pytest
+
+# The browser tests (tests/test_browser_*.py) drive Debian's Chromium, installed here when missing
+# (as root); LLM_MARGIN_CHROMIUM names another Chrome or Chromium instead. Without one they fail.
+chromium:
+	@[ -n "$$LLM_MARGIN_CHROMIUM" ] || command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Chromium (Debian package chromium) for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "chromium is missing and only root can install it: sudo apt-get install -y chromium," \
+				"or set LLM_MARGIN_CHROMIUM to a Chrome or Chromium binary; the browser tests fail without one" >&2; \
+		fi; }
 
 # Generates a small data set in a temporary directory, builds and tests every model on DuckDB and
 # on Spark over the same lake, compares the warehouses, then does it again after one more file.

@@ -14,8 +14,9 @@ import pytest
 
 from orchestration.paths import DATA_DIR_ENV, DataPaths
 
-# postgres_server / postgres_url: a throwaway PostgreSQL server for the session
-pytest_plugins = ["postgres_server"]
+# postgres_server / postgres_url: a throwaway PostgreSQL server for the session;
+# headless_chromium: the browser for tests/test_browser_*.py, and their screenshots
+pytest_plugins = ["postgres_server", "headless_chromium"]
 
 GOOD_EVENT = {
     "event_id": "evt-1",
