@@ -485,7 +485,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # options before mf's command (`llm-margin metrics --version`) are mf's
+        if args.command != "metrics":
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.mf_arguments = [*unknown, *args.mf_arguments]
     if args.data_dir is not None:
         os.environ[DATA_DIR_ENV] = str(args.data_dir.expanduser().resolve())
     os.environ[DATA_DIR_ENV] = str(DataPaths(data_paths().root).root)  # always absolute for dbt

@@ -186,3 +186,11 @@ def test_without_a_serving_copy_it_says_to_build_first(data_dir, capsys):
     assert cli.main(["metrics", "query", "--metrics", "ai_cost"]) == 2
     said = " ".join(capsys.readouterr().err.split())
     assert "no serving copy" in said and "llm_margin.duckdb" in said and "make run" in said
+
+
+def test_options_before_mfs_command_are_passed_to_mf(built, capfd):
+    assert cli.main(["metrics", "--version"]) == 0
+    assert "mf, version" in capfd.readouterr().out
+    with pytest.raises(SystemExit) as refused:  # other commands still refuse unknown options
+        cli.main(["report", "--bogus"])
+    assert refused.value.code == 2
