@@ -98,12 +98,19 @@ def test_ai_cost_by_customer_is_the_cost_of_their_calls_and_tasks_join_on_custom
         "--metrics",
         "ai_cost,tasks,success_rate",
         "--group-by",
-        "customer",
+        "customer,customer__customer_name",
     )
     got = {
         r["customer"]: (number(r["ai_cost"]), number(r["tasks"]), number(r["success_rate"]))
         for r in rows
     }
+    names = dict(
+        warehouse.execute("select customer_id, customer_name from marts.dim_customers").fetchall()
+    )
+    assert {r["customer"]: r["customer__customer_name"] or None for r in rows} == {
+        customer: names.get(customer) for customer in got
+    }
+    assert sum(name is not None for name in names.values()) >= 3
     cost = dict(
         warehouse.execute(
             "select customer_id, sum(cost_usd) from marts.fct_llm_calls group by customer_id"
