@@ -362,6 +362,17 @@ def _publish_existing_serving_copy(paths: DataPaths, url: str, reader_role: str)
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """MetricFlow's ``mf`` over the semantic layer, reading the serving copy read-only."""
+    from orchestration.semantic_layer import SemanticLayerError, run_mf
+
+    try:
+        return run_mf(args.mf_arguments or ["--help"])
+    except SemanticLayerError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llm-margin",
@@ -452,11 +463,34 @@ def build_parser() -> argparse.ArgumentParser:
         "created or started",
     )
     pg.set_defaults(func=cmd_serving_postgres)
+
+    met = sub.add_parser(
+        "metrics",
+        help="query the semantic layer (MetricFlow's mf) over the serving copy, read-only, e.g. "
+        "llm-margin metrics query --metrics gross_margin --group-by customer_month__plan_id "
+        "(docs/semantic-layer.md)",
+        description="Runs `mf ARGUMENTS` (dbt-metricflow) on the dbt project's metrics, reading "
+        "<data dir>/serving/llm_margin.duckdb read-only: never the warehouse a build writes. "
+        "`llm-margin metrics list metrics` lists the metrics, `llm-margin metrics query --help` "
+        "the query options (docs/semantic-layer.md).",
+    )
+    met.add_argument(
+        "mf_arguments",
+        nargs=argparse.REMAINDER,
+        metavar="ARGUMENTS",
+        help="mf's command and options: query, list metrics, list dimensions --metrics NAME, ...",
+    )
+    met.set_defaults(func=cmd_metrics)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # options before mf's command (`llm-margin metrics --version`) are mf's
+        if args.command != "metrics":
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.mf_arguments = [*unknown, *args.mf_arguments]
     if args.data_dir is not None:
         os.environ[DATA_DIR_ENV] = str(args.data_dir.expanduser().resolve())
     os.environ[DATA_DIR_ENV] = str(DataPaths(data_paths().root).root)  # always absolute for dbt

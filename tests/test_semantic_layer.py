@@ -52,6 +52,7 @@ def _measure(manifest: dict, name: str) -> tuple[dict, dict]:
         ("tasks", "tasks", "fct_tasks", "1"),
         ("successful_tasks", "successful_tasks", "fct_tasks", "is_successful"),
         ("fallback_tasks", "fallback_tasks", "fct_tasks", "is_fallback"),
+        ("task_cost", "task_cost_usd", "fct_tasks", "total_cost_usd"),
     ],
 )
 def test_simple_metrics_sum_the_right_column(manifest, metric, measure, model, column):
@@ -84,6 +85,7 @@ def test_gross_margin_metrics_derive_from_revenue_and_ai_cost(manifest):
         ("cost_per_successful_task", "ai_cost", "margin_successful_tasks"),
         ("success_rate", "successful_tasks", "tasks"),
         ("fallback_rate", "fallback_tasks", "tasks"),
+        ("task_cost_per_successful_task", "task_cost", "successful_tasks"),
     ],
 )
 def test_ratio_metrics(manifest, metric, numerator, denominator):

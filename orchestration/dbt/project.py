@@ -71,9 +71,10 @@ def _changed_since(built: float, names: tuple[str, ...]) -> bool:
     return False
 
 
-def manifest_is_stale() -> bool:
-    """True when the manifest is missing or older than any file of the dbt project."""
-    manifest = llm_margin_project.manifest_path
+def manifest_is_stale(manifest: Path | None = None) -> bool:
+    """True when the manifest (default: this target's ``manifest.json``) is missing or older than
+    any file of the dbt project."""
+    manifest = manifest or llm_margin_project.manifest_path
     if not manifest.exists():
         return True
     return _changed_since(manifest.stat().st_mtime, DBT_SOURCES)
