@@ -39,7 +39,7 @@ from orchestration.report.queries import (
     USD,
 )
 from orchestration.report.thresholds import RUNAWAY_MIN_SPEND_USD
-from orchestration.report.wording import BUDGET_STATES
+from orchestration.report.wording import BUDGET_STATES, FURTHER_READING
 
 # The shared data set (conftest.built) runs from Wednesday 2026-11-11 to Sunday 2026-11-22:
 # 2026-W46 has five days of data, 2026-W47 all seven.
@@ -649,6 +649,20 @@ def test_the_docs_list_the_same_codes_and_words_as_the_report():
     budgets = (root / "docs" / "budgets.md").read_text(encoding="utf-8")
     states = budgets.split("### States")[1].split("\n\n")[2]
     assert set(re.findall(r"^\| `([a-z_0-9]+)` \|", states, re.M)) == BUDGET_STATES.keys()
+
+
+def test_the_closing_pointer_names_a_documented_command_and_docs_that_exist(built, capsys):
+    root = Path(__file__).parent.parent
+    command = re.search(r"llm-margin metrics query [^(]+", FURTHER_READING).group(0).strip()
+    semantic = (root / "docs" / "semantic-layer.md").read_text(encoding="utf-8")
+    assert command in semantic
+    for doc in re.findall(r"docs/[a-z-]+\.md", FURTHER_READING):
+        assert (root / doc).is_file(), doc
+    assert cli.main(["report"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert FURTHER_READING in printed
+    html = render_html(read_report(built.serving / "llm_margin.duckdb"))
+    assert f'<p class="note further">{FURTHER_READING}</p>' in html
 
 
 def test_charts_have_a_labelled_scale_and_the_cap_line(built, tmp_path):

@@ -24,7 +24,7 @@ from orchestration.report.queries import (
     Section,
     WeeklyReport,
 )
-from orchestration.report.wording import quarantine_reason, runaway_reason
+from orchestration.report.wording import FURTHER_READING, quarantine_reason, runaway_reason
 
 CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2rem auto;max-width:1100px;
@@ -255,6 +255,7 @@ def render_html(report: WeeklyReport) -> str:
         + _cards(report)
         + sections
         + _health(report)
+        + f'<p class="note further">{escape(FURTHER_READING)}</p>'
         + "</body></html>\n"
     )
 

@@ -18,7 +18,7 @@ from orchestration.report.formatting import (
     small_runaways_line,
 )
 from orchestration.report.queries import BUDGET_STATE, TEXT, UNPRICED_REASON, USD, WeeklyReport
-from orchestration.report.wording import quarantine_reason
+from orchestration.report.wording import FURTHER_READING, quarantine_reason
 
 STYLE = {"good": "green", "bad": "red", "warn": "yellow", "": ""}
 
@@ -110,6 +110,7 @@ def print_report(report: WeeklyReport, console: Console | None = None) -> None:
         for note in section.notes:
             console.print(Text(note, style="dim"))
     _print_health(report, console)
+    console.print(Text(FURTHER_READING, style="dim"))
 
 
 def _print_health(report: WeeklyReport, console: Console) -> None:

@@ -52,6 +52,7 @@ def runaway_reason(code: str) -> str:
 
 
 __all__ = [
+    "FURTHER_READING",
     "BUDGET_STATES",
     "BUDGET_STATE_MEANING",
     "RUNAWAY_REASONS",
@@ -61,3 +62,12 @@ __all__ = [
     "runaway_reason",
     "unpriced_reason",
 ]
+
+
+# The last line of both reports: where to go for more than the report shows.
+FURTHER_READING = (
+    "To slice these numbers further, ask the dbt metrics: "
+    "llm-margin metrics query --metrics gross_margin,revenue,ai_cost "
+    "--group-by customer_month__plan_id (docs/semantic-layer.md); "
+    "BI tools open the same tables (docs/serving.md)."
+)
