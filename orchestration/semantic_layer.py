@@ -56,7 +56,7 @@ def ensure_semantic_manifest() -> Path:
     (no partial parsing, which can drop singular tests' yml properties from the manifest the
     duckdb build reads)."""
     from orchestration.dbt.project import (
-        dbt_executable,
+        dbt_parse,
         llm_margin_project,
         manifest_is_stale,
         parse_project,
@@ -65,20 +65,6 @@ def ensure_semantic_manifest() -> Path:
     path = PROJECT_ROOT / SEMANTIC_MANIFEST
     if not manifest_is_stale(path):
         return path
-    command = [
-        dbt_executable(),
-        "parse",
-        "--quiet",
-        "--project-dir",
-        str(PROJECT_ROOT),
-        "--profiles-dir",
-        str(PROJECT_ROOT),
-        "--target",
-        DEFAULT_DBT_TARGET,
-        "--target-path",
-        str(SEMANTIC_MANIFEST.parent),
-        "--no-partial-parse",
-    ]
     try:
         if llm_margin_project.target == DEFAULT_DBT_TARGET:
             parse_project(force=True)
@@ -88,7 +74,7 @@ def ensure_semantic_manifest() -> Path:
                 DATA_DIR_ENV: str(data_paths().root),
                 DBT_TARGET_ENV: DEFAULT_DBT_TARGET,
             }
-            subprocess.run(command, env=environment, cwd=PROJECT_ROOT, check=True)
+            dbt_parse(DEFAULT_DBT_TARGET, SEMANTIC_MANIFEST.parent, env=environment, partial=False)
     except subprocess.CalledProcessError as exc:
         raise SemanticLayerError(
             f"dbt parse failed (exit {exc.returncode}; its errors are above), so the semantic "

@@ -85,6 +85,29 @@ def _singular_tests_changed() -> bool:
     return not manifest.exists() or _changed_since(manifest.stat().st_mtime, ("tests/dbt",))
 
 
+def dbt_parse(
+    target: str, target_path: Path | str, *, env: dict[str, str], partial: bool = True
+) -> None:
+    """``dbt parse`` of the project for ``target`` into ``target_path``; never opens a database.
+    Raises ``CalledProcessError`` when dbt fails (its errors are on the console)."""
+    command = [
+        dbt_executable(),
+        "parse",
+        "--quiet",
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT),
+        "--target",
+        target,
+        "--target-path",
+        str(target_path),
+    ]
+    if not partial:
+        command.append("--no-partial-parse")
+    subprocess.run(command, check=True, env=env, cwd=PROJECT_ROOT)
+
+
 def parse_project(*, force: bool = False) -> Path:
     """Write ``target/manifest.json`` with ``dbt parse`` when the project changed since the last
     parse (partial parsing keeps it ~2 s)."""
@@ -97,22 +120,5 @@ def parse_project(*, force: bool = False) -> Path:
             (PROJECT_ROOT / llm_margin_project.target_path / "partial_parse.msgpack").unlink(
                 missing_ok=True
             )
-        subprocess.run(
-            [
-                dbt_executable(),
-                "parse",
-                "--quiet",
-                "--project-dir",
-                str(PROJECT_ROOT),
-                "--profiles-dir",
-                str(PROJECT_ROOT),
-                "--target",
-                llm_margin_project.target,
-                "--target-path",
-                str(llm_margin_project.target_path),
-            ],
-            check=True,
-            env=dbt_env(),
-            cwd=PROJECT_ROOT,
-        )
+        dbt_parse(llm_margin_project.target, llm_margin_project.target_path, env=dbt_env())
     return manifest
