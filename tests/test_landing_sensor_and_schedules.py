@@ -192,6 +192,29 @@ def test_every_asset_that_writes_the_lake_or_the_warehouse_is_in_one_pool(data_d
     assert {defs.resolve_assets_def(k).node_def.pool for k in outside} == {None}
 
 
+def test_every_python_check_that_opens_the_warehouse_waits_for_the_writer_pool(data_dir):
+    import inspect
+    import re
+
+    from orchestration.definitions import defs
+
+    opens_warehouse = re.compile(r"\.warehouse\b|warehouse_rows\(")
+    readers = {}
+    for checks in defs.asset_checks or []:
+        function = checks.node_def.compute_fn.decorated_fn
+        if opens_warehouse.search(inspect.getsource(function)):
+            readers[function.__name__] = checks.node_def.pool
+    # the pricing, reconciliation, alert and serving checks all open it
+    assert {
+        "no_unpriced_usage",
+        "restatements_reported",
+        "provider_costs_reconcile",
+        "alerts_agree_with_their_thresholds",
+        "serving_copy_matches_warehouse",
+    } <= readers.keys()
+    assert set(readers.values()) == {"warehouse_writer"}, readers
+
+
 def test_gateway_cap_list_is_written_atomically_with_every_field(data_dir):
     warehouse = data_dir.warehouse
     runaway = ("ws-loop", "c1", date(2026, 11, 14), "spend_spike_and_runaway_tasks", 40, 2, 90, 60,

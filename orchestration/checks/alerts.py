@@ -21,6 +21,7 @@ from orchestration.alerts.rules import (
     SOFT_80,
 )
 from orchestration.alerts.store import TABLE
+from orchestration.pools import WAREHOUSE_POOL
 from orchestration.settings import Settings
 
 # What each threshold means, as documented in docs/budgets.md, over the row's recorded figures.
@@ -64,6 +65,7 @@ def inconsistent_alerts_sql() -> str:
 
 @asset_check(
     asset=BUDGET_ALERTS,
+    pool=WAREHOUSE_POOL,  # opens the warehouse file: never while a step writes it
     description=(
         "Every recorded alert agrees with the spend it fired on: a 50% or 80% alert at or above "
         "that share of its budget, an over-budget or hard-cap alert at or above the budget, a "

@@ -1,26 +1,21 @@
 """Pricing checks on the marts: unpriced usage is surfaced, restatements are reported."""
 
-import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
+from orchestration.checks.warehouse import WAREHOUSE_POOL, warehouse_rows
 from orchestration.dbt.assets import model_key
-from orchestration.paths import data_paths
 
 UNPRICED_USAGE = model_key("mart_unpriced_usage")
 PRICE_RESTATEMENTS = model_key("mart_price_restatements")
 
 
-def _rows(sql: str) -> list[tuple]:
-    with duckdb.connect(str(data_paths().warehouse), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 @asset_check(
+    pool=WAREHOUSE_POOL,
     asset=UNPRICED_USAGE,
     description="Warns when any call has no price, naming the top missing models.",
 )
 def no_unpriced_usage() -> AssetCheckResult:
-    rows = _rows(
+    rows = warehouse_rows(
         "select provider, model, unpriced_reason, calls, prompt_tokens + completion_tokens "
         "from marts.mart_unpriced_usage order by calls desc, provider, model"
     )
@@ -40,11 +35,12 @@ def no_unpriced_usage() -> AssetCheckResult:
 
 
 @asset_check(
+    pool=WAREHOUSE_POOL,
     asset=PRICE_RESTATEMENTS,
     description="Reports the cost of past calls restated by the last pricing file (before, after, delta).",
 )
 def restatements_reported() -> AssetCheckResult:
-    rows = _rows(
+    rows = warehouse_rows(
         "select customer_id, cast(month as varchar), calls_restated, cost_before_usd, cost_after_usd, delta_usd "
         "from marts.mart_price_restatements order by abs(delta_usd) desc, customer_id, month"
     )

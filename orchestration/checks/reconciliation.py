@@ -1,20 +1,15 @@
 """Provider invoice reconciliation: warn on every provider month outside the tolerance."""
 
-import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
+from orchestration.checks.warehouse import WAREHOUSE_POOL, warehouse_rows
 from orchestration.dbt.assets import model_key
-from orchestration.paths import data_paths
 
 PROVIDER_RECONCILIATION = model_key("mart_provider_reconciliation")
 
 
-def _rows(sql: str) -> list[tuple]:
-    with duckdb.connect(str(data_paths().warehouse), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 @asset_check(
+    pool=WAREHOUSE_POOL,
     asset=PROVIDER_RECONCILIATION,
     description=(
         "Warns when what a provider billed for a month differs from our computed cost by more than "
@@ -23,7 +18,7 @@ def _rows(sql: str) -> list[tuple]:
     ),
 )
 def provider_costs_reconcile() -> AssetCheckResult:
-    rows = _rows(
+    rows = warehouse_rows(
         "select provider, strftime(month, '%Y-%m'), computed_cost_usd, billed_usd, difference_usd, "
         "difference_pct, likely_cause, tolerance_pct from marts.mart_provider_reconciliation "
         "where is_within_tolerance = false order by abs(difference_usd) desc, provider, month"
