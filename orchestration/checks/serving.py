@@ -11,19 +11,15 @@ from orchestration.dbt.project import llm_margin_project
 from orchestration.paths import DEFAULT_DBT_TARGET
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.serving.assets import SERVING_ASSET_KEY
-from orchestration.serving.publish import SERVED_SCHEMAS, serving_file
+from orchestration.serving.publish import SERVED_SCHEMAS, served_relations, serving_file
 from orchestration.settings import Settings
 
 
 def relation_rows(database: Path, schemas: tuple[str, ...] = SERVED_SCHEMAS) -> dict[str, int]:
     """``"<schema>.<relation>"`` → rows, for every table and view of ``schemas`` in ``database``."""
     with duckdb.connect(str(database), read_only=True) as con:
-        names = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            f"where table_schema in ({', '.join('?' for _ in schemas)}) "
-            "order by table_schema, table_name",
-            list(schemas),
-        ).fetchall()
+        catalog = con.execute("select current_database()").fetchone()[0]
+        names = served_relations(con, catalog, schemas)
         return {
             f"{schema}.{name}": con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[
                 0
