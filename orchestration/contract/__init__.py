@@ -64,7 +64,8 @@ class Field:
     exclusive_maximum: Decimal | None = None  # as JSON Schema's ``exclusiveMaximum``
     min_length: int | None = None  # as JSON Schema's ``minLength``
     exclusive_minimum: Decimal | None = None  # as JSON Schema's ``exclusiveMinimum``
-    pattern: str | None = None  # as JSON Schema's ``pattern`` (a regular expression the text matches)
+    # as JSON Schema's ``pattern``: a regular expression the whole text matches
+    pattern: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

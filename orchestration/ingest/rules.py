@@ -137,7 +137,9 @@ def bound_rules(spec: Field, value_sql: str, shown_sql: str, *, priority: int = 
                 q(f"{name} {wanted}, got ") + f" || {shown_sql}",
                 priority,
             )
-        ] + bound_rules(replace(spec, exclusive_minimum=None), value_sql, shown_sql, priority=priority)
+        ] + bound_rules(
+            replace(spec, exclusive_minimum=None), value_sql, shown_sql, priority=priority
+        )
     if low is not None and high is not None:
         return [
             Rule(

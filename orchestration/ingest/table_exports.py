@@ -44,6 +44,7 @@ KIND_WORDS = {
     "decimal": "a decimal number",
     "signed_decimal": "a decimal number",
     "percent": "a percentage",
+    "rate": "a decimal number",
     "timestamp": "an ISO-8601 timestamp",
 }
 
@@ -91,7 +92,9 @@ def _typed(spec: Field, text: str) -> str:
     if spec.sql_type.startswith("decimal("):
         return decimal_from_text(text, spec.sql_type)
     if spec.kind == "date":
-        return f"case when regexp_full_match({text}, {q(DATE_TEXT)}) then try_cast({text} as date) end"
+        return (
+            f"case when regexp_full_match({text}, {q(DATE_TEXT)}) then try_cast({text} as date) end"
+        )
     return f"try_cast({text} as {spec.sql_type})"
 
 
