@@ -250,3 +250,23 @@ def test_staged_rates_take_the_latest_load_and_add_eur(tmp_path):
         assert holiday not in dates
     assert (date(2026, 2, 27), "BGN") not in staged
     assert len(staged) == len({(d, c) for d, c, _, _ in rates_from_csv(HISTORY)}) + 62
+
+
+def test_fx_assets_run_from_landing_to_staging_with_their_checks(data_dir):
+    from dagster import AssetKey
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    landing, staging = AssetKey(["landing", "fx"]), AssetKey(["staging", "stg_fx__ecb_rates"])
+    assert landing in graph.get(LAKE_FX_RATES).parent_keys
+    assert landing in graph.get(LAKE_FX_QUARANTINE).parent_keys
+    assert LAKE_FX_RATES in graph.get(staging).parent_keys
+    assert (graph.get(LAKE_FX_RATES).group_name, graph.get(staging).group_name) == (
+        "lake",
+        "staging",
+    )
+    checks = {(key.asset_key, key.name) for key in graph.asset_check_keys}
+    assert (LAKE_FX_QUARANTINE, "every_fx_file_loaded") in checks
+    assert (LAKE_FX_RATES, "source_freshness") in checks
+    assert (staging, "unique_stg_fx__ecb_rates_ecb_rate_id") in checks
