@@ -17,7 +17,15 @@ DATA_DIR_ENV = "LLM_MARGIN_DATA_DIR"
 DBT_TARGET_ENV = "LLM_MARGIN_DBT_TARGET"
 DEFAULT_DBT_TARGET = "duckdb"
 
-LANDING_SOURCES = ("usage_events", "otel", "litellm", "pricing", "billing", "provider_invoices")
+LANDING_SOURCES = (
+    "usage_events",
+    "otel",
+    "litellm",
+    "pricing",
+    "billing",
+    "provider_invoices",
+    "fx",
+)
 
 
 @dataclass(frozen=True)

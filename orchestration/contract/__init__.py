@@ -31,9 +31,12 @@ TASK_TAG_FIELDS = ("customer_id", "workspace_id", "feature")
 #   decimal         a decimal number, at most 6 decimal places kept
 #   signed_decimal  the same as decimal, declared where a negative amount is normal (credits)
 #   percent         a decimal number of percent (4 decimal places)
+#   rate            a decimal number, at most 8 decimal places kept (exchange rates)
 #   timestamp       ISO-8601 (offset or Z; no offset means UTC)
+#   date            YYYY-MM-DD
 #   month           YYYY-MM
-# Bounds are not implied by a kind: they are the field's ``minimum`` / ``exclusive_maximum``.
+# Bounds are not implied by a kind: they are the field's ``minimum`` / ``exclusive_minimum`` /
+# ``exclusive_maximum``; a text format is its ``pattern``.
 KINDS: dict[str, str] = {
     "string": "varchar",
     "enum": "varchar",
@@ -41,7 +44,9 @@ KINDS: dict[str, str] = {
     "decimal": "decimal(18, 6)",
     "signed_decimal": "decimal(18, 6)",
     "percent": "decimal(9, 4)",
+    "rate": "decimal(18, 8)",
     "timestamp": "timestamptz",
+    "date": "date",
     "month": "varchar",
 }
 
@@ -58,6 +63,9 @@ class Field:
     minimum: Decimal | None = None  # inclusive, as JSON Schema's ``minimum``
     exclusive_maximum: Decimal | None = None  # as JSON Schema's ``exclusiveMaximum``
     min_length: int | None = None  # as JSON Schema's ``minLength``
+    exclusive_minimum: Decimal | None = None  # as JSON Schema's ``exclusiveMinimum``
+    # as JSON Schema's ``pattern``: a regular expression the whole text matches
+    pattern: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -78,8 +86,10 @@ def column(
     required: bool = False,
     *,
     minimum: float | int | str | None = None,
+    exclusive_minimum: float | int | str | None = None,
     exclusive_maximum: float | int | str | None = None,
     enum: tuple[str, ...] | None = None,
+    pattern: str | None = None,
     description: str = "",
 ) -> Field:
     """A table-export column (bounds given as numbers, kept exactly as decimals)."""
@@ -89,8 +99,10 @@ def column(
         required,
         enum,
         description,
-        None if minimum is None else Decimal(str(minimum)),
-        None if exclusive_maximum is None else Decimal(str(exclusive_maximum)),
+        _number(minimum),
+        _number(exclusive_maximum),
+        exclusive_minimum=_number(exclusive_minimum),
+        pattern=pattern,
     )
 
 

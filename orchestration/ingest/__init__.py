@@ -7,6 +7,7 @@ def definitions() -> Definitions:
     """The landing and lake assets of every source on the one ingestion path."""
     from orchestration.ingest.assets import ingest_usage_events, landing_usage_events
     from orchestration.ingest.billing_assets import ingest_billing, landing_billing
+    from orchestration.ingest.fx_assets import ingest_fx, landing_fx
     from orchestration.ingest.provider_invoice_assets import (
         ingest_provider_invoices,
         landing_provider_invoices,
@@ -24,5 +25,7 @@ def definitions() -> Definitions:
             ingest_billing,
             landing_provider_invoices,
             ingest_provider_invoices,
+            landing_fx,
+            ingest_fx,
         ]
     )

@@ -4,8 +4,9 @@ Every format is reduced to one shape so one vectorised validator serves them all
 
 * JSON Lines (``.jsonl``, ``.ndjson``, optionally ``.gz``): each physical line is a record; the
   line number is its position. Lines are cut with numpy on the raw bytes (no per-line Python).
-* CSV (``.csv``, optionally ``.gz``): the header names the fields; each data row becomes a JSON
-  object of strings (empty cell = null). Rows with the wrong number of cells are records too,
+* CSV (``.csv``, optionally ``.gz``): the header names the fields (an unnamed header cell is
+  ``column_<position>``); each data row becomes a JSON object of strings (empty cell = null).
+  Rows with the wrong number of cells are records too,
   kept with their text so they can be quarantined. ``source_row`` counts data rows from 1.
 * Parquet: each row becomes a JSON object; ``source_row`` counts rows from 1.
 """
@@ -138,6 +139,9 @@ def _read_csv(path: Path) -> Iterator[RecordBatch]:
     names = [name.strip() for name in names]
     if not any(names):
         return
+    # A header cell with no name (the ECB's rate files end every line with a comma) is named by
+    # its position, so its cells stay in the record and a mapping can tell it apart.
+    names = [name or f"column_{position}" for position, name in enumerate(names, start=1)]
     invalid: dict[int, str] = {}
 
     def keep_invalid(row: pacsv.InvalidRow) -> str:

@@ -20,7 +20,7 @@ so usage events and table exports share them: whole numbers, bounds from ``minim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from orchestration.contract import Field
@@ -122,9 +122,24 @@ def below_minimum_code(spec: Field) -> str:
 
 
 def bound_rules(spec: Field, value_sql: str, shown_sql: str, *, priority: int = 40) -> list[Rule]:
-    """The rules a field's ``minimum`` and ``exclusive_maximum`` state, over its typed value."""
+    """The rules a field's ``minimum``, ``exclusive_minimum`` and ``exclusive_maximum`` state,
+    over its typed value."""
     low, high = spec.minimum, spec.exclusive_maximum
     name = spec.name
+    above = spec.exclusive_minimum
+    if above is not None:
+        wanted = "must be positive" if above == 0 else f"must be above {above}"
+        return [
+            Rule(
+                "non_positive_value" if above == 0 else "below_minimum",
+                name,
+                f"{value_sql} <= {above}",
+                q(f"{name} {wanted}, got ") + f" || {shown_sql}",
+                priority,
+            )
+        ] + bound_rules(
+            replace(spec, exclusive_minimum=None), value_sql, shown_sql, priority=priority
+        )
     if low is not None and high is not None:
         return [
             Rule(

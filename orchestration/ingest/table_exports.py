@@ -1,9 +1,11 @@
-"""Load CSV exports of typed rows (billing entities, provider invoice lines) into the lake.
+"""Load CSV exports of typed rows (billing entities, provider invoice lines, FX rates) into the lake.
 
 A ``TableExports`` declares a family of exports: the lake folder group, its entities with their
 columns (``orchestration.contract.Field``, built with ``contract.column``: the same kinds and
-bounds as the usage-event contract), and how a file name maps to an entity. ``billing.BILLING``
-and ``provider_invoices.PROVIDER_INVOICES`` are the two declarations.
+bounds as the usage-event contract), how a file name maps to an entity, and how a file is read
+into records of the entity's columns (``read``: the CSV's own rows by default; a source whose
+layout differs maps its file onto those columns here, as ``fx`` melts the ECB's wide rows).
+``billing.BILLING``, ``provider_invoices.PROVIDER_INVOICES`` and ``fx.FX`` are the declarations.
 
 Each file is loaded once per content (sha256), validated row by row in one SQL pass (rules from
 ``rules``, severity ``quarantine``: the same shape of reasons as the usage events, code, field,
@@ -13,7 +15,7 @@ file, row and raw text, and published atomically with its manifest (``lake.Lake.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +24,7 @@ import duckdb
 
 from orchestration.contract import Field
 from orchestration.ingest.lake import HASH_PREFIX, SCHEMA_FILE, Lake, file_sha256
-from orchestration.ingest.readers import CSV_CELLS_MARK, read_records
+from orchestration.ingest.readers import CSV_CELLS_MARK, RecordBatch, read_records
 from orchestration.ingest.rules import (
     Rule,
     Severity,
@@ -35,12 +37,14 @@ from orchestration.ingest.rules import (
 )
 
 MONTH_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
+DATE_TEXT = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # How a kind's text is described when it does not convert.
 KIND_WORDS = {
     "integer": "a whole number",
     "decimal": "a decimal number",
     "signed_decimal": "a decimal number",
     "percent": "a percentage",
+    "rate": "a decimal number",
     "timestamp": "an ISO-8601 timestamp",
 }
 
@@ -56,6 +60,8 @@ class TableExports:
     entities: dict[str, list[Field]]
     entity_of: Callable[[Path], str | None]
     expected_files: str  # for the message on a file no entity matches
+    # A file → records (``source_row``, ``raw``: a JSON object of the entity's columns as text).
+    read: Callable[[Path], Iterator[RecordBatch]] = read_records
 
     def lake(self, lake_root: Path) -> Lake:
         return Lake(lake_root, self.group)
@@ -85,6 +91,10 @@ def _typed(spec: Field, text: str) -> str:
         return whole_number_from_text(text)
     if spec.sql_type.startswith("decimal("):
         return decimal_from_text(text, spec.sql_type)
+    if spec.kind == "date":
+        return (
+            f"case when regexp_full_match({text}, {q(DATE_TEXT)}) then try_cast({text} as date) end"
+        )
     return f"try_cast({text} as {spec.sql_type})"
 
 
@@ -118,6 +128,26 @@ def _column_rules(spec: Field, text: str, value: str) -> list[Rule]:
                 name,
                 f"{text} is not null and not regexp_matches({text}, {q(MONTH_PATTERN)})",
                 q(f"{name} must be YYYY-MM, got ") + f" || {text}",
+                30,
+            )
+        )
+    if spec.kind == "date":
+        out.append(
+            Rule(
+                "invalid_date",
+                name,
+                f"{text} is not null and {value} is null",
+                q(f"{name} must be a date YYYY-MM-DD, got ") + f" || {text}",
+                30,
+            )
+        )
+    if spec.pattern:
+        out.append(
+            Rule(
+                "invalid_format",
+                name,
+                f"{text} is not null and not regexp_full_match({text}, {q(spec.pattern)})",
+                q(f"{name} must match {spec.pattern}, got ") + f" || {text}",
                 30,
             )
         )
@@ -237,7 +267,7 @@ def load_table_file(
     try:
         with duckdb.connect() as con:
             con.execute("set timezone = 'UTC'")
-            for chunk, batch in enumerate(read_records(path)):
+            for chunk, batch in enumerate(exports.read(path)):
                 con.register("records", batch.table)
                 con.execute(
                     f"create or replace temp table validated as {validation_sql(entity, exports)}"
