@@ -108,6 +108,13 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     if problem:
         err.print(f"[red]error:[/red] {problem}")
         return 2
+    from orchestration.settings import SettingsError, reporting_currency
+
+    try:
+        reporting_currency()
+    except SettingsError as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        return 2
 
     from orchestration.instance import dagster_home, ensure_dagster_home
     from orchestration.progress import LiveProgress, quiet_output
