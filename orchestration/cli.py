@@ -57,6 +57,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     }
     if args.billing != "csv":
         options["billing"] = args.billing
+    if args.billing == "both" and args.shape != "contract":
+        err.print(
+            "[red]error:[/red] --billing both writes two data directories of contract files; "
+            "it does not combine with --shape"
+        )
+        return 2
     if args.billing == "both":
         twin = args.stripe_data_dir or paths.root.with_name(f"{paths.root.name}-stripe")
         options["stripe_data_dir"] = twin

@@ -33,7 +33,7 @@ import numpy as np
 
 from .billing import InvoiceLine, PlanChange
 from .catalog import PLANS
-from .ids import render_ids
+from .ids import render_id
 from .population import Population
 
 # list prices per month in minor units of other currencies (USD comes from the catalog)
@@ -182,11 +182,8 @@ def plan_revenue(
         month_lines = by_month[(c, line.month)]
         if line is not month_lines[0]:
             continue  # the month's second segment: the plan change below
-        reason = (
-            "subscription_create"
-            if line.first_day == pop.customer_signup[c].date()
-            else ("subscription_cycle")
-        )
+        signed_up = line.first_day == pop.customer_signup[c].date()
+        reason = "subscription_create" if signed_up else "subscription_cycle"
         inv = ids.invoice(c, cur, line.status, start, reason)
         if len(month_lines) == 1:
             amount = _charge(line, cur, enterprise)
@@ -395,7 +392,7 @@ class _Ids:
     def next(self, prefix: str) -> str:
         n = self.counts[prefix]
         self.counts[prefix] += 1
-        return render_ids(np.array([n]), prefix, self.key ^ _prefix_key(prefix))[0].as_py()
+        return render_id(n, prefix, self.key ^ _prefix_key(prefix))
 
     def invoice(self, c: int, cur: str, status: str, created: dt.datetime, reason: str) -> Invoice:
         seq = self.counts["in_"]

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import PLANS
-from .ids import render_ids
+from .ids import render_id, render_ids
 from .population import Population
 from .revenue import FOREIGN_PRICES, VAT, CreditNote, Invoice, Line, Refund, RevenuePlan
 
@@ -101,7 +101,7 @@ class _Writer:
     # -- ids -------------------------------------------------------------------------------------
     def _id(self, prefix: str, n: int, width: int = 16) -> str:
         tweak = int.from_bytes(prefix.encode().ljust(8, b"_")[:8], "big")
-        return render_ids(np.array([n]), prefix, self.key ^ tweak, width)[0].as_py()
+        return render_id(n, prefix, self.key ^ tweak, width)
 
     def sub_id(self, c: int) -> str:
         return self._id("sub_", c)

@@ -597,18 +597,15 @@ def test_ecb_rates_file_has_the_ecb_layout(dirs, objects) -> None:
     assert dates == sorted(dates, reverse=True) and len(set(dates)) == len(dates)
     assert all(d.weekday() < 5 for d in dates)
     assert not {d for d in dates if (d.month, d.day) in {(1, 1), (12, 25), (12, 26), (5, 1)}}
-    # every calendar weekday that is missing is a TARGET holiday (none in Sep-Nov but the
-    # window's own: the check is that the file skips nothing else)
+    # every weekday the file skips is a TARGET closing day (Easter: 20 Apr 2025, 5 Apr 2026)
     weekdays = {
         dates[-1] + dt.timedelta(days=i)
         for i in range((dates[0] - dates[-1]).days + 1)
         if (dates[-1] + dt.timedelta(days=i)).weekday() < 5
     }
-    missing = weekdays - set(dates)
-    assert all(
-        (d.month, d.day) in {(1, 1), (5, 1), (12, 25), (12, 26)} or d.month in (3, 4)
-        for d in missing
-    )
+    easter = {dt.date(2025, 4, 18), dt.date(2025, 4, 21), dt.date(2026, 4, 3), dt.date(2026, 4, 6)}
+    fixed = {(1, 1), (5, 1), (12, 25), (12, 26)}
+    assert all((d.month, d.day) in fixed or d in easter for d in weekdays - set(dates))
     col = {name: i for i, name in enumerate(header)}
     for row in body:
         assert len(row) == len(header) and row[-1] == ""
@@ -658,3 +655,68 @@ def test_stripe_form_is_deterministic_and_leaves_csv_revenue_out(tmp_path: Path)
     )
     assert "landing/fx/eurofxref-hist.csv" in first
     assert any(k.startswith("landing/stripe/invoices-page-") for k in first)
+
+
+def test_a_plan_change_before_the_last_month_is_prorated_on_the_next_cycle_invoice(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "data"
+    generate(
+        root,
+        billing="stripe",
+        progress=False,
+        days=90,
+        events=300,
+        customers=12,
+        traces_dir=tmp_path / "none",
+    )
+    parameters = json.loads((root / "truth" / "summary.json").read_text())["parameters"]
+    change = dt.date.fromisoformat(parameters["plan_change"]["on"])
+    objs: dict[str, list[dict]] = defaultdict(list)
+    for path in sorted((root / "landing" / "stripe").iterdir()):
+        for obj in _read_objects(path):
+            objs[obj["object"]].append(obj)
+    invoice = next(
+        i for i in objs["invoice"] if i["id"] == parameters["stripe_cases"]["proration_invoice"]
+    )
+    assert invoice["billing_reason"] == "subscription_cycle"
+    regular = [ln for ln in invoice["lines"]["data"] if not _is_proration(ln)]
+    pair = [ln for ln in invoice["lines"]["data"] if _is_proration(ln)]
+    assert len(regular) == 1 and len(pair) == 2
+    next_month = (change.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    assert _day(regular[0]["period"]["start"]) == next_month  # billed on the next invoice ...
+    assert all(_day(ln["period"]["start"]) == change for ln in pair)  # ... for the change month
+    sums, _ = stripe_revenue(objs)
+    rows = pq.read_table(root / "truth" / "revenue.parquet").to_pylist()
+    truth = {
+        (r["customer_id"], r["service_month"].strftime("%Y-%m"), r["currency"]): (
+            r["revenue_minor"],
+            r["open_minor"],
+            r["uncollectible_minor"],
+        )
+        for r in rows
+    }
+    assert {k: tuple(v) for k, v in sums.items() if any(v)} == {
+        k: v for k, v in truth.items() if any(v)
+    }
+
+
+def test_target_closing_days() -> None:
+    from sample_data.fx import business_days, target_holidays
+
+    # Good Friday and Easter Monday: Easter Sunday was 20 Apr 2025, is 5 Apr 2026, 28 Mar 2027
+    assert {dt.date(2025, 4, 18), dt.date(2025, 4, 21)} <= target_holidays(2025)
+    assert {dt.date(2026, 4, 3), dt.date(2026, 4, 6)} <= target_holidays(2026)
+    assert {dt.date(2027, 3, 26), dt.date(2027, 3, 29)} <= target_holidays(2027)
+    days = business_days(dt.date(2025, 12, 22), dt.date(2026, 1, 6))
+    assert days == [
+        dt.date(2025, 12, 22),
+        dt.date(2025, 12, 23),
+        dt.date(2025, 12, 24),
+        dt.date(2025, 12, 29),
+        dt.date(2025, 12, 30),
+        dt.date(2025, 12, 31),
+        dt.date(2026, 1, 2),
+        dt.date(2026, 1, 5),
+        dt.date(2026, 1, 6),
+    ]
