@@ -318,3 +318,11 @@ def test_stripe_assets_are_in_the_definitions_with_lineage_to_staging(data_dir):
     checks = {(key.asset_key, key.name) for key in graph.asset_check_keys}
     assert (LAKE_STRIPE_QUARANTINE, "every_stripe_file_loaded") in checks
     assert (LAKE_STRIPE["invoices"], "source_freshness") in checks
+
+
+def test_the_landing_sensor_sees_stripe_files(data_dir):
+    from orchestration.sensors.landing import landing_state
+
+    shutil.copy(FIXTURES / "invoices.jsonl", data_dir.landing_for("stripe") / "invoices.jsonl")
+    files, settling = landing_state(data_dir.landing, now=4_000_000_000)
+    assert "stripe/invoices.jsonl" in files and settling == 0

@@ -254,7 +254,13 @@ def test_a_later_snapshot_replaces_the_invoice_and_its_lines_and_csv_stays_besid
     item["taxes"][0]["amount"] = 400
     line["total"], line["total_excluding_tax"] = 2400, 2000
     load_stripe(paths.landing_for("stripe"), paths.lake)  # the first snapshots load first
-    (paths.landing_for("stripe") / "pull-2026-03-05.jsonl").write_text(json.dumps(line) + "\n")
+    # a second Stripe customer for cust_acme (say, its EU entity), created later: one customer
+    acme_eu = {"id": "cus_TfE9acmeEu00001", "object": "customer", "created": 1769900000,
+               "currency": "eur", "name": "Acme Robotics EU", "email": None,
+               "metadata": {"llm_margin_customer_id": "cust_acme"}}  # fmt: skip
+    (paths.landing_for("stripe") / "pull-2026-03-05.jsonl").write_text(
+        json.dumps(line) + "\n" + json.dumps(acme_eu) + "\n"
+    )
     # and the CSV exports keep working beside Stripe
     billing = paths.landing_for("billing")
     (billing / "plans.csv").write_text(
@@ -291,6 +297,10 @@ def test_a_later_snapshot_replaces_the_invoice_and_its_lines_and_csv_stays_besid
     assert query(
         paths, "select source, count(*) from staging.stg_billing__customers group by 1 order by 1"
     ) == [("csv", 1), ("stripe", 4)]
+    assert query(
+        paths,
+        "select customer_name from staging.stg_billing__customers where customer_id = 'cust_acme'",
+    ) == [("Acme Robotics EU",)]
     assert query(
         paths, "select plan_id, source from staging.stg_billing__plans order by plan_id"
     ) == [("legacy", "csv"), ("pro", "stripe"), ("starter", "stripe")]

@@ -6,7 +6,8 @@
     is live (active, trialing, past_due; the latest current period first), else of its latest
     subscription item at all (a canceled subscription keeps its last plan), else of the
     latest-starting line billed to it: the item's product's metadata.llm_margin_plan_id, else
-    the product id.
+    the product id. Stripe customers sharing a metadata.llm_margin_customer_id are one customer,
+    named by the latest created.
 #}
 
 with
@@ -81,6 +82,18 @@ plans_ranked as (
     where plan_candidates.plan_id is not null
 ),
 
+customers_ranked as (
+    select
+        customers.*,
+        {# two Stripe customers with one llm_margin_customer_id (say, one per currency) are one
+           customer: the latest created names it #}
+        row_number() over (
+            partition by customers.customer_id
+            order by customers.created_at desc, customers.stripe_customer_id desc
+        ) as customer_rank
+    from customers
+),
+
 final as (
     select
         customers.customer_id,
@@ -93,10 +106,11 @@ final as (
         customers.source_file,
         customers.stripe_customer_id,
         customers.currency
-    from customers
+    from customers_ranked as customers
     left join plans_ranked
         on customers.stripe_customer_id = plans_ranked.stripe_customer_id
         and plans_ranked.plan_rank = 1
+    where customers.customer_rank = 1
 )
 
 select * from final

@@ -3,7 +3,8 @@
     export's): one row per product; plan_id is metadata.llm_margin_plan_id, else the product id;
     target_gross_margin_pct is metadata.llm_margin_target_gross_margin_pct. Plans stay in USD:
     price_per_month_usd is the product's monthly USD price (active first, then the latest), null
-    when it has none. Stripe knows nothing of included tasks, overage or seats: null.
+    when it has none. Stripe knows nothing of included tasks, overage or seats: null. Products
+    sharing a plan id are one plan, named by the active one, then the latest created.
 #}
 
 with
@@ -38,6 +39,19 @@ monthly_usd_prices_ranked as (
         and prices.unit_amount is not null
 ),
 
+products_ranked as (
+    select
+        products.*,
+        {# products sharing a metadata.llm_margin_plan_id (one archived, one live) are one plan:
+           the active one names it, then the latest created #}
+        row_number() over (
+            partition by products.plan_id
+            order by case when products.is_active then 1 else 0 end desc, products.created_at desc,
+                products.product_id desc
+        ) as product_rank
+    from products
+),
+
 final as (
     select
         products.plan_id,
@@ -49,10 +63,11 @@ final as (
         cast(null as bigint) as seats_included,
         products.source_file,
         products.product_id
-    from products
+    from products_ranked as products
     left join monthly_usd_prices_ranked
         on products.product_id = monthly_usd_prices_ranked.product_id
         and monthly_usd_prices_ranked.price_rank = 1
+    where products.product_rank = 1
 )
 
 select * from final
