@@ -1,4 +1,4 @@
-"""Load CSV exports of typed rows (billing entities, provider invoice lines, FX rates) into the lake.
+"""Load exports (billing, provider invoices, FX rates, Stripe objects) into the lake as typed rows.
 
 A ``TableExports`` declares a family of exports: the lake folder group, its entities with their
 columns (``orchestration.contract.Field``, built with ``contract.column``: the same kinds and
@@ -11,7 +11,7 @@ A source of nested JSON objects (Stripe: an invoice holds its lines and payments
 ``ObjectMapping`` instead of reading rows: each record is one object, validated as JSON (so the
 number ``1500`` and the text ``"1500"`` differ), quarantined whole when any rule finds a fault, and
 flattened into several lake tables (``entities``) that are published together, with one manifest
-(``sources.stripe.STRIPE``).
+(``stripe.STRIPE``).
 
 Each file is loaded once per content (sha256), validated row by row in one SQL pass (rules from
 ``rules``, severity ``quarantine``: the same shape of reasons as the usage events, code, field,
@@ -74,7 +74,7 @@ class ObjectMapping:
 
 @dataclass(frozen=True)
 class TableExports:
-    """A family of CSV exports loaded by this module.
+    """A family of exports loaded by this module: CSV rows, or JSON objects (``mapping``).
 
     Good rows go to ``lake/<group>/<entity>/``, bad rows to ``lake/quarantine/<group>/``, one
     manifest per loaded file content to ``lake/_manifests/<group>/``."""
