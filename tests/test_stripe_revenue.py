@@ -30,7 +30,12 @@ from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT, DataPaths
 FIXTURES = Path(__file__).parent / "fixtures" / "stripe"
 FILES = sorted(p for p in FIXTURES.iterdir() if p.is_file() and p.suffix in (".json", ".jsonl"))
 UMBRELLA = "cus_TfC3gBp6Hy1VtS"
-SELECT = ["+stg_billing__revenue_lines", "+stg_billing__customers", "+stg_billing__plans"]
+SELECT = [
+    "+stg_billing__revenue_lines",
+    "+stg_billing__customers",
+    "+stg_billing__plans",
+    "quarantined_stripe_objects",
+]
 
 
 def build(paths: DataPaths, target: Path) -> None:
@@ -261,6 +266,8 @@ def test_a_later_snapshot_replaces_the_invoice_and_its_lines_and_csv_stays_besid
     (paths.landing_for("stripe") / "pull-2026-03-05.jsonl").write_text(
         json.dumps(line) + "\n" + json.dumps(acme_eu) + "\n"
     )
+    # a file with bad objects: they stay out, in the audit, and its good line loads
+    shutil.copy(FIXTURES / "malformed" / "invoices-bad.jsonl", paths.landing_for("stripe"))
     # and the CSV exports keep working beside Stripe
     billing = paths.landing_for("billing")
     (billing / "plans.csv").write_text(
@@ -289,7 +296,8 @@ def test_a_later_snapshot_replaces_the_invoice_and_its_lines_and_csv_stays_besid
         "select source, count(distinct customer_id), sum(amount) filter (where currency = 'USD') "
         "from staging.stg_billing__revenue_lines group by source order by source",
     )
-    stripe_usd = sum(a for (_, cur, _, _), a in EXPECTED_MONTHS.items() if cur == "USD")
+    # EXPECTED.md "Malformed input": the good line of invoices-bad.jsonl is USD 15.00 (cust_acme)
+    stripe_usd = sum(a for (_, cur, _, _), a in EXPECTED_MONTHS.items() if cur == "USD") + d("15")
     assert [(s, n, Decimal(a)) for s, n, a in by_source] == [
         ("csv", 1, d("29.00")),
         ("stripe", 4, stripe_usd),
@@ -304,6 +312,17 @@ def test_a_later_snapshot_replaces_the_invoice_and_its_lines_and_csv_stays_besid
     assert query(
         paths, "select plan_id, source from staging.stg_billing__plans order by plan_id"
     ) == [("legacy", "csv"), ("pro", "stripe"), ("starter", "stripe")]
+    assert query(
+        paths,
+        "select source_file, source_row, object_kind, error_code, error_field "
+        "from audit.quarantined_stripe_objects order by source_row",
+    ) == [
+        ("invoices-bad.jsonl", 2, "invoice", "missing_required", "customer"),
+        ("invoices-bad.jsonl", 3, "invoice", "not_smallest_unit", "lines.data[].amount"),
+        ("invoices-bad.jsonl", 4, "invoice", "unknown_currency", "currency"),
+        ("invoices-bad.jsonl", 5, "invoice", "lines_incomplete", "lines"),
+        ("invoices-bad.jsonl", 6, "invoice", "wrong_type", "lines.data[].amount"),
+    ]
 
 
 def test_the_day_split_and_allocation_unit_tests_ran(warehouse):
