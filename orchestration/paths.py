@@ -25,6 +25,7 @@ LANDING_SOURCES = (
     "billing",
     "provider_invoices",
     "fx",
+    "stripe",
 )
 
 

@@ -37,3 +37,30 @@
 {% macro default__day_of_month(date_expression) -%}
     cast(extract(day from {{ date_expression }}) as bigint)
 {%- endmacro %}
+
+{# Whole days from one date to a later one (negative when the second is earlier); DuckDB's
+   `date - date` and Spark's `datediff(end, start)` spell it differently. #}
+{% macro datediff_days(start_date, end_date) -%}
+    {{ return(adapter.dispatch('datediff_days', 'llm_margin')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro default__datediff_days(start_date, end_date) -%}
+    cast({{ dbt.datediff(start_date, end_date, 'day') }} as bigint)
+{%- endmacro %}
+
+{% macro spark__datediff_days(start_date, end_date) -%}
+    cast(datediff({{ end_date }}, {{ start_date }}) as bigint)
+{%- endmacro %}
+
+{# A date plus a number of months (a column or a literal), as a date. #}
+{% macro add_months(date_expression, months) -%}
+    {{ return(adapter.dispatch('add_months', 'llm_margin')(date_expression, months)) }}
+{%- endmacro %}
+
+{% macro default__add_months(date_expression, months) -%}
+    cast({{ dbt.dateadd('month', months, date_expression) }} as date)
+{%- endmacro %}
+
+{% macro spark__add_months(date_expression, months) -%}
+    add_months({{ date_expression }}, {{ months }})
+{%- endmacro %}

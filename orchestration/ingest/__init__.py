@@ -13,6 +13,7 @@ def definitions() -> Definitions:
         landing_provider_invoices,
     )
     from orchestration.ingest.source_assets import landing_otel, litellm_spend_logs, otel_spans
+    from orchestration.ingest.stripe_assets import ingest_stripe, landing_stripe
 
     return Definitions(
         assets=[
@@ -27,5 +28,7 @@ def definitions() -> Definitions:
             ingest_provider_invoices,
             landing_fx,
             ingest_fx,
+            landing_stripe,
+            ingest_stripe,
         ]
     )

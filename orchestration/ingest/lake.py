@@ -7,6 +7,7 @@ Layout under ``$LLM_MARGIN_DATA_DIR/lake/`` (engine-neutral; DuckDB reads it tod
     billing/<entity>/<sha16>-<chunk>.parquet                          table exports (and
     provider_invoices/lines/<sha16>-<chunk>.parquet                     their quarantine/<group>/)
     fx/ecb_rates/<sha16>-<chunk>.parquet
+    stripe/<table>/<sha16>-<chunk>.parquet                            (one file, several tables)
     prices/rules/<sha16>.parquet                                      price rules
     _manifests/<dataset>/<sha256>.json                                one per loaded file content
     _tmp/<dataset>/<sha256>/                                          work in progress, never read

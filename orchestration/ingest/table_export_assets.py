@@ -2,8 +2,9 @@
 one multi-asset that loads the landing folder into one lake asset per entity plus a quarantine
 asset, with a warning check that every file loaded and no row was quarantined.
 
-Billing exports and provider invoices are declared with it (``billing_assets``,
-``provider_invoice_assets``); a new export family is one more declaration.
+Billing exports, provider invoices, FX rates and Stripe objects are declared with it
+(``billing_assets``, ``provider_invoice_assets``, ``fx_assets``, ``stripe_assets``); a new export
+family is one more declaration.
 """
 
 from dagster import (
@@ -73,12 +74,12 @@ def table_export_assets(
                 f"quarantined {r.rows_quarantined}" + (f" ({r.message})" if r.message else "")
             )
         for entity, (key, _) in lake.items():
-            mine = [r for r in results if r.entity == entity and r.status == "loaded"]
+            mine = [r for r in results if r.status == "loaded" and _fills(r, entity)]
             yield MaterializeResult(
                 asset_key=key,
                 metadata={
                     "files_loaded": len(mine),
-                    "rows_loaded": sum(r.rows_loaded for r in mine),
+                    "rows_loaded": sum(r.rows_by_table.get(entity, r.rows_loaded) for r in mine),
                     LOADED_SHAS: MetadataValue.json([r.file_sha256 for r in mine]),
                 },
             )
@@ -95,6 +96,11 @@ def table_export_assets(
         )
 
     return landing, ingest
+
+
+def _fills(load: TableFileLoad, entity: str) -> bool:
+    """Whether a load wrote rows of ``entity``: its own entity, or a table of a mapped source."""
+    return load.entity == entity or load.rows_by_table.get(entity, 0) > 0
 
 
 def _problems(results: list[TableFileLoad]) -> list[str]:

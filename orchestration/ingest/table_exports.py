@@ -1,4 +1,4 @@
-"""Load CSV exports of typed rows (billing entities, provider invoice lines, FX rates) into the lake.
+"""Load exports (billing, provider invoices, FX rates, Stripe objects) into the lake as typed rows.
 
 A ``TableExports`` declares a family of exports: the lake folder group, its entities with their
 columns (``orchestration.contract.Field``, built with ``contract.column``: the same kinds and
@@ -6,6 +6,12 @@ bounds as the usage-event contract), how a file name maps to an entity, and how 
 into records of the entity's columns (``read``: the CSV's own rows by default; a source whose
 layout differs maps its file onto those columns here, as ``fx`` melts the ECB's wide rows).
 ``billing.BILLING``, ``provider_invoices.PROVIDER_INVOICES`` and ``fx.FX`` are the declarations.
+
+A source of nested JSON objects (Stripe: an invoice holds its lines and payments) declares an
+``ObjectMapping`` instead of reading rows: each record is one object, validated as JSON (so the
+number ``1500`` and the text ``"1500"`` differ), quarantined whole when any rule finds a fault, and
+flattened into several lake tables (``entities``) that are published together, with one manifest
+(``stripe.STRIPE``).
 
 Each file is loaded once per content (sha256), validated row by row in one SQL pass (rules from
 ``rules``, severity ``quarantine``: the same shape of reasons as the usage events, code, field,
@@ -50,8 +56,25 @@ KIND_WORDS = {
 
 
 @dataclass(frozen=True)
+class ObjectMapping:
+    """How records that are JSON objects become rows of several lake tables.
+
+    Each record of ``TableExports.read`` holds one object (``raw``: its JSON text; ``source_row``:
+    its position in the file). ``kind_sql`` names an object's kind from ``obj`` (the parsed JSON,
+    null when ``raw`` is not JSON). ``rules`` see ``raw``, ``obj`` and ``kind``; an object with a
+    fault is quarantined whole (``entity`` = its kind), none of its rows reach any table.
+    ``tables`` maps each entity of ``TableExports.entities`` to the SQL that flattens the good
+    objects (the relation ``good``: ``source_row``, ``obj``, ``kind``) into its columns and the
+    object's ``source_row``."""
+
+    kind_sql: str
+    rules: tuple[Rule, ...]
+    tables: dict[str, str]
+
+
+@dataclass(frozen=True)
 class TableExports:
-    """A family of CSV exports loaded by this module.
+    """A family of exports loaded by this module: CSV rows, or JSON objects (``mapping``).
 
     Good rows go to ``lake/<group>/<entity>/``, bad rows to ``lake/quarantine/<group>/``, one
     manifest per loaded file content to ``lake/_manifests/<group>/``."""
@@ -65,6 +88,16 @@ class TableExports:
     # Rules over several columns of one entity, beside the ones its columns' kinds give
     # (``rules``); they see the same ``s_<column>`` texts and ``v_<column>`` typed values.
     entity_rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    # Set for a source of JSON objects: ``entity_of`` then names the file's records as a whole
+    # (any value but None), and every file fills every entity through ``mapping.tables``.
+    mapping: ObjectMapping | None = None
+
+    def __post_init__(self) -> None:
+        if self.mapping is not None and set(self.mapping.tables) != set(self.entities):
+            raise ValueError(
+                f"{self.group}: mapping tables {sorted(self.mapping.tables)} differ from its "
+                f"entities {sorted(self.entities)}"
+            )
 
     def lake(self, lake_root: Path) -> Lake:
         return Lake(lake_root, self.group)
@@ -81,6 +114,8 @@ class TableFileLoad:
     rows_quarantined: int = 0
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     message: str = ""
+    # A mapped source (``ObjectMapping``): rows written per lake table; rows_* count objects.
+    rows_by_table: dict[str, int] = field(default_factory=dict)
 
 
 def _typed(spec: Field, text: str) -> str:
@@ -276,11 +311,23 @@ def load_table_file(
     lake.start(sha)
     good_dir = lake.work_data(sha) / entity
     bad_dir = lake.work_quarantine(sha)
-    good_dir.mkdir(parents=True)
+    if exports.mapping is None:
+        good_dir.mkdir(parents=True)
     bad_dir.mkdir(parents=True)
     result = TableFileLoad(name, entity, sha, "loaded")
     reasons: dict[str, int] = {}
     params = {"name": q(name), "sha": q(sha), "now": q(now.isoformat())}
+    if exports.mapping is not None:
+        try:
+            _load_objects(path, exports, lake.work_data(sha), bad_dir, params, result, reasons)
+        except Exception as exc:  # the file stays in landing and is retried next run
+            lake.abandon(sha)
+            return TableFileLoad(
+                name, entity, sha, "failed", message=f"{type(exc).__name__}: {exc}"
+            )
+        result.quarantine_by_reason = dict(sorted(reasons.items()))
+        lake.publish(sha, {**asdict(result), "loaded_at": now.isoformat()})
+        return result
     columns = ", ".join(s.name for s in exports.entities[entity])
     try:
         with duckdb.connect() as con:
@@ -325,6 +372,86 @@ def load_table_file(
     return result
 
 
+def objects_sql(mapping: ObjectMapping) -> str:
+    """SQL over ``records(source_row, raw)`` → ``source_row``, ``raw_record``, ``obj``, ``kind``
+    and ``errors`` (the mapping's rules, severity ``quarantine``)."""
+    return f"""
+with parsed as (
+    select source_row, raw,
+        case when raw is not null and json_valid(raw) then raw::json end as obj
+    from records
+),
+kinded as (
+    select source_row, raw, obj, {mapping.kind_sql} as kind from parsed
+)
+select source_row, raw as raw_record, obj, kind,
+    {findings_sql(list(mapping.rules), Severity.QUARANTINE)} as errors
+from kinded
+"""
+
+
+def _load_objects(
+    path: Path,
+    exports: TableExports,
+    work_data: Path,
+    bad_dir: Path,
+    params: dict[str, str],
+    result: TableFileLoad,
+    reasons: dict[str, int],
+) -> None:
+    """The mapped path of ``load_table_file``: validate each object, quarantine the bad ones
+    whole, flatten the good ones into every table of the mapping (into the load's work dir)."""
+    assert exports.mapping is not None
+    tables = {entity: 0 for entity in exports.entities}
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'UTC'")
+        for chunk, batch in enumerate(exports.read(path)):
+            con.register("records", batch.table.select(["source_row", "raw"]))
+            con.execute(f"create or replace temp table validated as {objects_sql(exports.mapping)}")
+            con.unregister("records")
+            read, bad = con.execute(
+                "select count(*), count(*) filter (where len(errors) > 0) from validated"
+            ).fetchall()[0]
+            result.rows_read += read
+            result.rows_quarantined += bad
+            result.rows_loaded += read - bad
+            part = f"{result.file_sha256[:HASH_PREFIX]}-{chunk}.parquet"
+            con.execute(
+                "create or replace temp view good as "
+                "select source_row, obj, kind from validated where len(errors) = 0"
+            )
+            for entity, specs in exports.entities.items():
+                columns = ", ".join(f"cast({s.name} as {s.sql_type}) as {s.name}" for s in specs)
+                flat = exports.mapping.tables[entity]
+                target = work_data / entity / part
+                target.parent.mkdir(parents=True, exist_ok=True)
+                con.execute(
+                    f"create or replace temp table flat as select {columns}, "
+                    f"{params['name']} as _source_file, source_row as _source_row, "
+                    f"{params['sha']} as _file_sha256, timestamptz {params['now']} as _loaded_at "
+                    f"from ({flat}) order by source_row"
+                )
+                [(rows,)] = con.execute("select count(*) from flat").fetchall()
+                tables[entity] += rows
+                if rows:
+                    con.execute(f"copy flat to '{target.as_posix()}' (format parquet)")
+            if bad:
+                con.execute(
+                    f"copy (select coalesce(kind, 'unknown') as entity, {params['name']} as source_file, "
+                    f"source_row, {params['sha']} as file_sha256, raw_record, "
+                    f"errors[1].code as error_code, errors[1].field as error_field, "
+                    f"errors[1].message as error_message, to_json(errors)::varchar as errors, "
+                    f"timestamptz {params['now']} as quarantined_at "
+                    f"from validated where len(errors) > 0 order by source_row) "
+                    f"to '{(bad_dir / part).as_posix()}' (format parquet)"
+                )
+                for code, count in con.execute(
+                    "select errors[1].code, count(*) from validated where len(errors) > 0 group by 1"
+                ).fetchall():
+                    reasons[code] = reasons.get(code, 0) + count
+    result.rows_by_table = tables
+
+
 def load_table_exports(
     landing: Path, lake_root: Path, exports: TableExports, *, now: datetime | None = None
 ) -> list[TableFileLoad]:
@@ -340,5 +467,7 @@ def loaded_parts(lake_root: Path, exports: TableExports, load: TableFileLoad) ->
     """The lake Parquet files a load wrote (``<sha prefix>-<chunk>.parquet``)."""
     if load.status != "loaded" or load.entity is None or load.file_sha256 is None:
         return []
-    folder = exports.lake(lake_root).data / load.entity
-    return sorted(folder.glob(f"{load.file_sha256[:HASH_PREFIX]}-*.parquet"))
+    data = exports.lake(lake_root).data
+    folders = [data / e for e in exports.entities] if exports.mapping else [data / load.entity]
+    prefix = load.file_sha256[:HASH_PREFIX]
+    return sorted(p for folder in folders for p in folder.glob(f"{prefix}-*.parquet"))

@@ -1,6 +1,8 @@
 {#
-    The customers of the latest customers export (an export is a full list: the latest one replaces the
-    ones before, which stay in the lake). A customer_id listed twice keeps its first row.
+    Every billed customer, from every billing source: the customers of the latest customers export
+    (an export is a full list: the latest one replaces the ones before, which stay in the lake; a
+    customer_id listed twice keeps its first row), and the Stripe customers
+    (stg_stripe__customers: the latest snapshot of each). `source` says which.
 #}
 
 with
@@ -30,7 +32,7 @@ rows_ranked as (
         on exports._loaded_at = latest_export.loaded_at
 ),
 
-final as (
+csv_customers as (
     select
         customer_id,
         customer_name,
@@ -39,9 +41,30 @@ final as (
         utm_source,
         utm_medium,
         utm_campaign,
-        source_file
+        source_file,
+        'csv' as source
     from rows_ranked
     where row_rank = 1
+),
+
+stripe_customers as (
+    select
+        customer_id,
+        customer_name,
+        plan_id,
+        signed_up_at,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        source_file,
+        'stripe' as source
+    from {{ ref('stg_stripe__customers') }}
+),
+
+final as (
+    select * from csv_customers
+    union all
+    select * from stripe_customers
 )
 
 select * from final

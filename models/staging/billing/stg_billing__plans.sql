@@ -1,6 +1,7 @@
 {#
-    The plans of the latest plans export (an export is a full list: the latest one replaces the
-    ones before, which stay in the lake). A plan_id listed twice keeps its first row.
+    Every plan, from every billing source: the plans of the latest plans export (an export is a
+    full list: the latest one replaces the ones before, which stay in the lake; a plan_id listed
+    twice keeps its first row), and the Stripe products (stg_stripe__plans). `source` says which.
 #}
 
 with
@@ -30,7 +31,7 @@ rows_ranked as (
         on exports._loaded_at = latest_export.loaded_at
 ),
 
-final as (
+csv_plans as (
     select
         plan_id,
         plan_name,
@@ -39,9 +40,30 @@ final as (
         included_tasks,
         overage_per_task_usd,
         seats_included,
-        source_file
+        source_file,
+        'csv' as source
     from rows_ranked
     where row_rank = 1
+),
+
+stripe_plans as (
+    select
+        plan_id,
+        plan_name,
+        price_per_month_usd,
+        target_gross_margin_pct,
+        included_tasks,
+        overage_per_task_usd,
+        seats_included,
+        source_file,
+        'stripe' as source
+    from {{ ref('stg_stripe__plans') }}
+),
+
+final as (
+    select * from csv_plans
+    union all
+    select * from stripe_plans
 )
 
 select * from final

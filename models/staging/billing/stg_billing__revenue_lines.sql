@@ -1,7 +1,8 @@
 {#
     Every amount that makes revenue, from every billing source, in one shape: one row per revenue
     part (docs/margin.md "Revenue"). The CSV invoices export gives one part per invoice, serving its
-    invoice month (service_date = the month's first day). Void invoices earn nothing and are left
+    invoice month (service_date = the month's first day); Stripe gives one part per invoice line,
+    credit note and refund and month served (stg_stripe__revenue_lines, docs/stripe.md). Void invoices earn nothing and are left
     out here; paid, open and uncollectible parts stay, and int_customer_monthly_revenue says which
     count as revenue. Amounts are in the part's own currency: conversion happens once, downstream.
 #}
@@ -30,8 +31,27 @@ csv_parts as (
     where csv_invoices.status != 'void'
 ),
 
+stripe_parts as (
+    select
+        source,
+        customer_id,
+        document_id,
+        line_id,
+        kind,
+        status,
+        plan_id,
+        is_proration,
+        service_month,
+        service_date,
+        currency,
+        amount
+    from {{ ref('stg_stripe__revenue_lines') }}
+),
+
 final as (
     select * from csv_parts
+    union all
+    select * from stripe_parts
 )
 
 select * from final
