@@ -73,18 +73,24 @@ def newest_load(lake_path: str, field: str) -> datetime | None:
 
 
 def evaluate(spec: SourceFreshness, now: datetime | None = None) -> AssetCheckResult:
+    """Warn when the source's newest load is older than its ``warn_after``. A source that never
+    loaded anything is not in use (billing comes from the CSV exports *or* from Stripe; a company
+    billing only in USD needs no rates file) and passes, saying so: it is what stops arriving that
+    a freshness check is for."""
     now = now or datetime.now(UTC)
     newest = newest_load(spec.lake_path, spec.loaded_at_field)
     age = None if newest is None else now - newest
     return AssetCheckResult(
         asset_key=spec.asset_key,
         check_name="source_freshness",
-        passed=age is not None and age <= spec.warn_after,
+        passed=age is None or age <= spec.warn_after,
         severity=AssetCheckSeverity.WARN,
         metadata={
             "source": spec.source,
             "loaded_at_field": spec.loaded_at_field,
-            "newest_load": None if newest is None else newest.isoformat(),
+            "newest_load": "never loaded: the source is not in use"
+            if newest is None
+            else newest.isoformat(),
             "age_hours": None if age is None else round(age.total_seconds() / 3600, 2),
             "warn_after_hours": spec.warn_after.total_seconds() / 3600,
         },
