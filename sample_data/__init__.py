@@ -175,10 +175,11 @@ def generate(
             records = deliver(rng, records, day, days - 1, day0_ms)
             records = plant(rng, records, day, formats, mandatory.get(day, []), day_start)
             incomplete += int((records["incomplete"] & (records["kind"] == 2)).sum())
-            unpriced = relabel_unpriced(calls, ledger.call_costs(calls), day, day0_ms)
+            costs = ledger.call_costs(calls)
+            unpriced = relabel_unpriced(calls, costs, day, day0_ms)
             calls["billed_model"] = unpriced["billed_model"]
             records["model"] = relabel_records(records, unpriced)
-            costs = ledger.add(calls, tasks["workspace"][calls["task_row"]], calls["billed_model"])
+            ledger.add(calls, tasks["workspace"][calls["task_row"]], calls["billed_model"], costs)
             daily.add(calls, calls["billed_model"], records)
             truth.add_tasks(tasks, calls, records, costs)
             created_records += length(records)

@@ -124,12 +124,17 @@ class CostLedger:
         self.requests = np.zeros((len(months), len(model_names())), dtype=np.int64)
 
     def add(
-        self, calls: Frame, workspace: np.ndarray, billed_model: np.ndarray | None = None
+        self,
+        calls: Frame,
+        workspace: np.ndarray,
+        billed_model: np.ndarray | None = None,
+        cost: np.ndarray | None = None,
     ) -> np.ndarray:
         """Book the calls (``workspace``: each call's real workspace; ``billed_model``: the
-        model the provider bills each call under, default the model that served it); returns
-        their USD cost at the catalog's prices."""
-        cost = self.call_costs(calls)
+        model the provider bills each call under, default the model that served it; ``cost``:
+        ``call_costs(calls)`` when already computed); returns their USD cost at the catalog's
+        prices."""
+        cost = self.call_costs(calls) if cost is None else cost
         month = self.month_of(calls["occurred_ms"])
         model = calls["model"] if billed_model is None else billed_model
         np.add.at(self.usd, (month, model), cost)
