@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from . import catalog as cat
+from .faults import FAULTS
 from .frames import NULL, Frame
 from .records import MALFORMED, OK, STREAM_FINAL, STREAM_START
 from .tasks import DAY_MS
@@ -194,6 +195,7 @@ class DailyLedger:
         self.ours = np.zeros(shape, dtype=np.int64)
         self.quarantined = np.zeros(shape, dtype=np.int64)
         self.open_streams = np.zeros(shape, dtype=np.int64)
+        self.lost_faults: dict[tuple[int, int], set[str]] = {}  # (day, model): faults of lost calls
 
     def _day(self, ms: np.ndarray) -> np.ndarray:
         return np.clip((ms - self.day0_ms) // DAY_MS, 0, self.days - 1)
@@ -214,7 +216,15 @@ class DailyLedger:
         np.add.at(self.cost, tuple(k[rows] for k in key), cost[rows])
 
         kind, true_ev = records["kind"], records["true_ev"]
-        lost = np.isin(calls["call"], true_ev[(kind == MALFORMED) & (true_ev >= 0)])
+        victims = (kind == MALFORMED) & (true_ev >= 0)
+        lost = np.isin(calls["call"], true_ev[victims])
+        fault_of = dict(
+            zip(true_ev[victims].tolist(), records["fault"][victims].tolist(), strict=True)
+        )
+        for row in np.flatnonzero(lost & report):  # a few calls a day
+            day, code = int(key[0][row]), int(key[1][row])
+            fault = FAULTS[fault_of[int(calls["call"][row])]]
+            self.lost_faults.setdefault((day, code), set()).add(fault)
         starts = (kind == STREAM_START) & records["incomplete"]
         open_ = np.isin(calls["call"], true_ev[starts])
         for flag, book in ((lost, self.quarantined), (open_, self.open_streams)):
@@ -586,6 +596,10 @@ def gap_rows(
                         "quarantined_input_tokens": int(lost[:, [UNCACHED, CACHED, WRITE]].sum()),
                         "quarantined_output_tokens": int(lost[:, OUTPUT].sum()),
                         "quarantined_cost_usd": lost_usd,
+                        "quarantined_faults": ",".join(
+                            sorted(ledger.lost_faults.get((d, code), ()))
+                        )
+                        or None,
                         "open_stream_calls": int(ledger.open_streams[d, code, :, REQ].sum()),
                     }
                 )

@@ -103,6 +103,7 @@ PROVIDER_REPORT_GAPS_SCHEMA = pa.schema(
         ("quarantined_input_tokens", pa.int64()),
         ("quarantined_output_tokens", pa.int64()),
         ("quarantined_cost_usd", pa.float64()),
+        ("quarantined_faults", pa.string()),  # the planted faults of those calls, comma-separated
         ("open_stream_calls", pa.int64()),
     ]
 )

@@ -488,3 +488,21 @@ def test_invoices_bill_the_month_of_the_daily_reports(data: Path, theirs: dict) 
             expected = reported.pop(name) * factor[plant[(provider, month)]]
             assert float(line["amount_usd"]) == pytest.approx(expected, abs=0.006), line
         assert not reported  # every reported model is billed
+
+
+def test_the_quarantined_calls_of_the_truth_are_planted_malformed_records(data: Path, gaps):
+    events = pq.read_table(data / "truth" / "events.parquet").to_pylist()
+    victims: dict[dt.date, list[str]] = defaultdict(list)
+    for e in events:
+        if e["kind"] == "malformed" and e["event_id"] is not None:
+            victims[e["occurred_at"].date()].append(e["fault"])
+    lost_calls: dict[dt.date, int] = defaultdict(int)
+    for (_, day, _), row in gaps.items():
+        lost_calls[day] += row["quarantined_calls"]
+        named = set((row["quarantined_faults"] or "").split(",")) - {""}
+        assert len(named) <= row["quarantined_calls"] and bool(named) == bool(
+            row["quarantined_calls"]
+        )
+        assert named <= set(victims[day]), (day, named)
+    assert sum(lost_calls.values()) > 0
+    assert all(n <= len(victims[day]) for day, n in lost_calls.items())
