@@ -12,7 +12,8 @@ SPARK_STAMP := $(VENV)/.installed-spark
 
 help:
 	@echo "make run        set up, generate sample data if landing is empty, build everything, print the report"
-	@echo "                (SHAPE=otel or SHAPE=litellm: sample traffic as OTLP traces or LiteLLM spend logs)"
+	@echo "                (SHAPE=otel or SHAPE=litellm: sample traffic as OTLP traces or LiteLLM spend logs;"
+	@echo "                BILLING=stripe: sample revenue as Stripe objects)"
 	@echo "make test       set up and run every test (pytest, dbt unit and data tests, the screens in headless Chromium)"
 	@echo "make test-spark the same models on DuckDB and on Spark (local PySpark, Java 17): build, test, compare"
 	@echo "make dagster    Dagster UI on http://127.0.0.1:3000"
@@ -50,8 +51,10 @@ lock: $(STAMP)
 # SHAPE=otel or SHAPE=litellm: the sample traffic as OTLP trace files or LiteLLM spend logs
 # instead of contract files (docs/sources.md).
 SHAPE ?= contract
+# BILLING=stripe: the sample revenue as Stripe API objects in landing/stripe (docs/sample-data.md).
+BILLING ?= csv
 generate: $(STAMP)
-	@$(BIN)/llm-margin generate --if-empty --shape $(SHAPE)
+	@$(BIN)/llm-margin generate --if-empty --shape $(SHAPE) --billing $(BILLING)
 
 # Runs on the persistent Dagster instance in $(DAGSTER_HOME) (created with its dagster.yaml when
 # missing), so `make dagster` shows its runs; the full logs go to $(LLM_MARGIN_DATA_DIR)/logs/.

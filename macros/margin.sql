@@ -18,3 +18,14 @@
         then cast({{ cost }} / {{ count }} as decimal(24, 12))
     end
 {%- endmacro %}
+
+{#
+    The sum of a money column over rows that each must be known: null when any row's value is
+    null (a customer month whose revenue could not be converted), so a roll-up never shows a
+    margin that silently counted unknown revenue as zero.
+#}
+{% macro sum_if_all_known(value) -%}
+    case when count(*) = count({{ value }})
+        then cast(sum({{ value }}) as decimal(24, 12))
+    end
+{%- endmacro %}

@@ -55,6 +55,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
         "start_date": args.start_date,
         "progress": not args.quiet,
     }
+    if args.billing != "csv":
+        options["billing"] = args.billing
+    if args.billing == "both" and args.shape != "contract":
+        err.print(
+            "[red]error:[/red] --billing both writes two data directories of contract files; "
+            "it does not combine with --shape"
+        )
+        return 2
+    if args.billing == "both":
+        twin = args.stripe_data_dir or paths.root.with_name(f"{paths.root.name}-stripe")
+        options["stripe_data_dir"] = twin
     if args.shape != "contract":
         from sample_data.shapes import generate_shape
 
@@ -75,6 +86,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"{summary.duplicates:,} re-deliveries, {summary.streams:,} streams, "
         f"{sum(summary.malformed.values()):,} malformed records) in {paths.landing}"
     )
+    if args.billing == "both":
+        console.print(
+            f"revenue as billing CSV exports in {paths.landing / 'billing'}; the same data with "
+            f"the revenue as Stripe objects in {options['stripe_data_dir']}"
+        )
     return 0
 
 
@@ -107,6 +123,13 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     problem = select_dbt_target(args.target)
     if problem:
         err.print(f"[red]error:[/red] {problem}")
+        return 2
+    from orchestration.settings import SettingsError, reporting_currency
+
+    try:
+        reporting_currency()
+    except SettingsError as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}")
         return 2
 
     from orchestration.instance import dagster_home, ensure_dagster_home
@@ -404,6 +427,21 @@ def build_parser() -> argparse.ArgumentParser:
         default="contract",
         help="contract: usage-event files in landing/usage_events; otel: the same traffic as "
         "OTLP trace files in landing/otel; litellm: as LiteLLM spend logs in landing/litellm",
+    )
+    gen.add_argument(
+        "--billing",
+        choices=["csv", "stripe", "both"],
+        default="csv",
+        help="the revenue side: csv: billing CSV exports in landing/billing; stripe: Stripe API "
+        "objects in landing/stripe (in EUR and GBP too) and ECB rates in landing/fx; both: the "
+        "stripe revenue as CSV exports in the data directory and as Stripe objects in a second "
+        "one (--stripe-data-dir), everything else identical",
+    )
+    gen.add_argument(
+        "--stripe-data-dir",
+        type=Path,
+        default=None,
+        help="with --billing both: where the Stripe form goes (default: <data dir>-stripe)",
     )
     gen.set_defaults(func=cmd_generate)
 

@@ -65,6 +65,23 @@ class SettingsError(ValueError):
     """A setting whose value cannot be used; the message names the setting and its variable."""
 
 
+REPORTING_CURRENCY_ENV = "LLM_MARGIN_REPORTING_CURRENCY"
+
+
+def reporting_currency(environ: Mapping[str, str] | None = None) -> str:
+    """The currency margins are reported in: USD, the only one accepted for now (dbt's
+    ``reporting_currency()`` macro refuses the same values; docs/currencies.md)."""
+    raw = (os.environ if environ is None else environ).get(REPORTING_CURRENCY_ENV, "")
+    code = raw.strip().upper() or "USD"
+    if code != "USD":
+        raise SettingsError(
+            f"{REPORTING_CURRENCY_ENV} is {code}, but only USD can be reported for now: AI costs "
+            f"are billed in USD and are not converted, so a margin in {code} would subtract "
+            f"dollars from {code} (docs/currencies.md). Unset it or set USD."
+        )
+    return code
+
+
 def max_future_hours(environ: Mapping[str, str] | None = None) -> float:
     raw = (os.environ if environ is None else environ).get(MAX_FUTURE_HOURS_ENV)
     if raw is None or not raw.strip():

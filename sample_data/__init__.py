@@ -9,6 +9,11 @@
   ``landing/provider_invoices/<provider>-<YYYY-MM>.csv``;
 * ``landing/provider_reports/<provider>/<endpoint>/*.json``: OpenAI's and Anthropic's daily usage
   and cost report pages, with planted daily gaps (``provider_reports``);
+* with ``billing="stripe"``: the revenue as Stripe API objects in ``landing/stripe/``
+  (``sample_data/stripe.py``; only ``workspaces.csv`` stays in ``landing/billing/``) and euro
+  reference rates in ``landing/fx/eurofxref-hist.csv``; ``billing="both"`` writes that same
+  revenue twice, as CSV exports (with ``currency`` and ``amount``) under ``data_dir`` and as Stripe
+  objects under ``stripe_data_dir`` (every other file identical in both);
 * ``truth/`` (outside ``landing/``, ingestion never reads it): the answer key.
 
 Same seed and parameters give byte-identical files. Only one day of records is held in memory
@@ -18,6 +23,8 @@ Same seed and parameters give byte-identical files. Only one day of records is h
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +32,16 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import catalog as cat
-from .billing import choose_plan_change, write_billing
+from .billing import (
+    choose_plan_change,
+    current_plans,
+    plan_invoices,
+    write_billing,
+    write_invoice_rows,
+)
 from .faults import FAULTS, plan_mandatory, plant
 from .frames import Frame, concat, length, take
+from .fx import write_ecb_rates
 from .ids import render_ids
 from .population import Population, build_population
 from .pricing import CostLedger, month_bounds, unit_prices
@@ -39,12 +53,15 @@ from .provider_reports import (
     write_pages,
 )
 from .records import deliver, expand_calls
+from .revenue import export_truth, plan_revenue, revenue_rows, revenue_truth
+from .stripe import write_stripe
 from .tasks import DAY_MS, DayPlan, Incident, Sequencer, plan_tasks, simulate_calls
 from .traces import default_traces_dir, load_profile
 from .truth import Truth
 from .writers import IdText, file_name, write_day
 
 __all__ = [
+    "BILLING_FORMS",
     "DEFAULT_END_DATE",
     "FAULTS",
     "GenerationSummary",
@@ -58,6 +75,8 @@ GENERATOR_VERSION = 1
 WEEKEND_FACTOR = 0.55
 DAILY_GROWTH = 0.01
 _FIRST_RATIO = 1.5  # records per task, before the first day measures it
+BILLING_FORMS = ("csv", "stripe", "both")
+FX_LEAD_DAYS = 10  # rates start this many days before the first invoiced month
 
 
 class LandingNotEmptyError(FileExistsError):
@@ -93,24 +112,36 @@ def generate(
     start_date: dt.date | None = None,
     traces_dir: Path | None = None,
     progress: bool = True,
+    billing: str = "csv",
+    stripe_data_dir: Path | None = None,
 ) -> GenerationSummary:
     """Write sample landing files and their truth under ``data_dir``; see the module docstring.
 
     ``events`` is the target number of usage records (the result is within a few percent).
     ``start_date`` defaults to the day that makes the window end on 2026-11-22. ``traces_dir``
     defaults to ``<project>/../shared/datasets``; without traces, sizes are lognormal.
+    ``billing`` is the form of the revenue side: ``csv`` (the billing exports, as before),
+    ``stripe`` (Stripe objects) or ``both`` (CSV under ``data_dir``, Stripe under
+    ``stripe_data_dir``, which ``both`` requires).
     """
     if days < 1 or events < 1 or customers < 1:
         raise ValueError("days, events and customers must all be at least 1")
+    if billing not in BILLING_FORMS:
+        raise ValueError(f"billing must be one of {', '.join(BILLING_FORMS)}, not {billing!r}")
+    if (billing == "both") != (stripe_data_dir is not None):
+        raise ValueError("stripe_data_dir is required with billing='both' and only with it")
     data_dir = Path(data_dir)
     landing = data_dir / "landing"
     usage_dir = landing / "usage_events"
-    if usage_dir.is_dir() and any(usage_dir.iterdir()):
-        count = sum(1 for _ in usage_dir.iterdir())
-        raise LandingNotEmptyError(
-            f"{usage_dir} already holds {count} file(s); generate writes a fresh data set. "
-            "Remove them (or point at another data directory) and run again."
-        )
+    _check_empty(usage_dir)
+    if stripe_data_dir is not None:
+        stripe_data_dir = Path(stripe_data_dir)
+        if stripe_data_dir.resolve() == data_dir.resolve():
+            raise ValueError(
+                "billing='both' needs two data directories: stripe_data_dir is data_dir"
+            )
+        _check_empty(stripe_data_dir / "landing" / "usage_events")
+        _check_empty(stripe_data_dir / "landing" / "stripe")
     usage_dir.mkdir(parents=True, exist_ok=True)
     start = start_date or DEFAULT_END_DATE - dt.timedelta(days=days - 1)
     end = start + dt.timedelta(days=days - 1)
@@ -200,18 +231,54 @@ def generate(
             usage_files.append(usage_dir / name)
             bar.advance(job)
 
-    files = write_billing(
-        landing / "billing",
-        rng,
+    customer_list = customer_ids.to_pylist()
+    legacy = plan_invoices(rng, pop, customer_list, start, end, change, invoice_key)
+    billing_args = (
         pop,
-        (customer_ids.to_pylist(), workspace_ids.to_pylist()),
-        start,
-        end,
+        (customer_list, workspace_ids.to_pylist()),
         change,
         runaway_ws,
         ledger.workspace_usd.max(axis=0),
-        invoice_key,
     )
+    stripe_files: list[Path] = []
+    cases: dict = {}
+    if billing == "csv":
+        files = write_billing(landing / "billing", *billing_args, legacy)
+        revenue = export_truth(legacy, customer_list)
+    else:
+        revenue_rng = np.random.Generator(np.random.PCG64([seed, 2]))
+        plan = plan_revenue(revenue_rng, pop, legacy, change, invoice_key)
+        revenue = revenue_truth(plan, customer_list)
+        first_month = min(line.first_day for line in legacy).replace(day=1) if legacy else start
+        fx_file = write_ecb_rates(
+            landing / "fx" / "eurofxref-hist.csv",
+            revenue_rng,
+            first_month - dt.timedelta(days=FX_LEAD_DAYS),
+            end,
+        )
+        stripe_dir = (stripe_data_dir or data_dir) / "landing" / "stripe"
+        stripe_files = write_stripe(
+            stripe_dir,
+            plan,
+            pop,
+            customer_list,
+            current_plans(pop, change),
+            end.replace(day=1),
+            invoice_key,
+        )
+        cases = dict(plan.cases) | {
+            f"{cur.lower()}_customer": customer_list[c] for c, cur in plan.currency.items()
+        }
+        if billing == "both":
+            files = write_billing(landing / "billing", *billing_args, None)
+            files.append(write_invoice_rows(landing / "billing", revenue_rows(plan, customer_list)))
+            files.append(fx_file)
+        else:
+            files = write_billing(
+                landing / "billing", *billing_args, None, plans=False, customers=False
+            )
+            files += [fx_file, *stripe_files]
+    truth.write_revenue(revenue)
     reported_tokens, reported_cost, daily_plants = daily.reported()
     last_day = daily.last_day()
     report_files, reported_usd = write_pages(
@@ -238,6 +305,7 @@ def generate(
         "end_date": end.isoformat(),
         "traces": list(profile.sources),
         "generator_version": GENERATOR_VERSION,
+        "billing": billing,
         "formats": {d: f for d, f in zip(_dates(start, days), formats, strict=True)},
         "plan_change": None
         if change is None
@@ -247,6 +315,7 @@ def generate(
             "to_plan": cat.PLANS[change.new_plan].plan_id,
             "on": change.on.isoformat(),
         },
+        "stripe_cases": cases or None,
         "trial_customer_id": customer_ids[pop.trial_customer].as_py(),
         "trial_workspace_id": workspace_ids[pop.trial_workspace].as_py(),
         "runaway_workspace_ids": sorted(workspace_ids[w].as_py() for w in runaway_ws),
@@ -262,6 +331,22 @@ def generate(
     summary = truth.close(
         parameters, provider_costs, [str(p.relative_to(data_dir)) for p in all_files]
     )
+    if stripe_data_dir is not None:
+        stripe_paths = [
+            stripe_data_dir / p.relative_to(data_dir)
+            for p in all_files
+            if p.parent != landing / "billing" or p.name == "workspaces.csv"
+        ]
+        _copy_other_files(data_dir, stripe_data_dir, stripe_paths)
+        stripe_summary = dict(summary) | {
+            "files": sorted(
+                str(p.relative_to(stripe_data_dir)) for p in stripe_paths + stripe_files
+            )
+        }
+        stripe_summary["parameters"] = dict(summary["parameters"]) | {"billing": "stripe"}
+        (stripe_data_dir / "truth" / "summary.json").write_text(
+            json.dumps(stripe_summary, indent=2, sort_keys=True) + "\n"
+        )
     return GenerationSummary(
         events=summary["records"],
         tasks=summary["tasks"],
@@ -275,6 +360,23 @@ def generate(
         files=all_files,
         truth_paths=dict(truth.paths),
     )
+
+
+def _check_empty(directory: Path) -> None:
+    if directory.is_dir() and any(directory.iterdir()):
+        count = sum(1 for _ in directory.iterdir())
+        raise LandingNotEmptyError(
+            f"{directory} already holds {count} file(s); generate writes a fresh data set. "
+            "Remove them (or point at another data directory) and run again."
+        )
+
+
+def _copy_other_files(data_dir: Path, other: Path, files: list[Path]) -> None:
+    """Copy ``truth/`` and the given landing files (paths under ``other``) from ``data_dir``."""
+    shutil.copytree(data_dir / "truth", other / "truth", dirs_exist_ok=True)
+    for target in files:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(data_dir / target.relative_to(other), target)
 
 
 def _plan_formats(rng: np.random.Generator, days: int) -> list[str]:

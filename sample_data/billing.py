@@ -52,88 +52,98 @@ def choose_plan_change(
     return PlanChange(customer, old, old + 1, dt.date(year, month, day))
 
 
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One row of the invoices export: what a customer was billed for part of one month."""
+
+    invoice_id: str
+    customer: int
+    month: str  # YYYY-MM
+    plan: int
+    amount_usd: float  # rounded to the cent
+    status: str  # paid | open | void
+    first_day: dt.date  # the service days the amount pays for, inclusive
+    last_day: dt.date
+
+    @property
+    def cents(self) -> int:
+        return round(self.amount_usd * 100)
+
+
 def write_billing(
     directory: Path,
-    rng: np.random.Generator,
     pop: Population,
     ids: tuple[list[str], list[str]],
-    start: dt.date,
-    end: dt.date,
     change: PlanChange | None,
     runaway_workspaces: list[int],
     workspace_spend: np.ndarray,
-    invoice_key: int,
+    invoices: list[InvoiceLine] | None,
+    *,
+    plans: bool = True,
+    customers: bool = True,
 ) -> list[Path]:
-    """Write the four billing CSVs; returns their paths.
+    """Write the billing CSVs; returns their paths.
 
+    ``invoices=None``, ``plans=False`` and ``customers=False`` leave out ``invoices.csv``,
+    ``plans.csv`` and ``customers.csv`` (the Stripe form carries them as Stripe objects).
     Hard caps are set against each capped workspace's busiest month of provider spend, so some
     workspaces cross 80% or 100% of their budget; runaway workspaces always cross it.
     """
     directory.mkdir(parents=True, exist_ok=True)
     customer_ids, workspace_ids = ids
-    plans_now = pop.customer_plan.copy()
-    if change:
-        plans_now[change.customer] = change.new_plan
+    plans_now = current_plans(pop, change)
     files = []
 
-    rows = [
-        [
-            p.plan_id,
-            p.plan_name,
-            f"{p.price_per_month_usd:.2f}",
-            f"{p.target_gross_margin_pct:.1f}",
-            p.included_tasks,
-            f"{p.overage_per_task_usd:.3f}",
-            p.seats_included,
-        ]
-        for p in PLANS
-    ]
-    files.append(
-        _write(
-            directory / "plans.csv",
+    if plans:
+        rows = [
             [
-                "plan_id",
-                "plan_name",
-                "price_per_month_usd",
-                "target_gross_margin_pct",
-                "included_tasks",
-                "overage_per_task_usd",
-                "seats_included",
-            ],
-            rows,
-        )
-    )
-
-    rows = []
-    for c in range(pop.n_customers):
-        source, medium, campaign = pop.utm[c]
-        signed = pop.customer_signup[c].strftime("%Y-%m-%dT%H:%M:%SZ")
-        rows.append(
-            [
-                customer_ids[c],
-                pop.customer_name[c],
-                PLANS[plans_now[c]].plan_id,
-                signed,
-                source or "",
-                medium or "",
-                campaign or "",
+                p.plan_id,
+                p.plan_name,
+                f"{p.price_per_month_usd:.2f}",
+                f"{p.target_gross_margin_pct:.1f}",
+                p.included_tasks,
+                f"{p.overage_per_task_usd:.3f}",
+                p.seats_included,
             ]
-        )
-    files.append(
-        _write(
-            directory / "customers.csv",
-            [
-                "customer_id",
-                "customer_name",
-                "plan_id",
-                "signed_up_at",
-                "utm_source",
-                "utm_medium",
-                "utm_campaign",
-            ],
-            rows,
-        )
-    )
+            for p in PLANS
+        ]
+        header = [
+            "plan_id",
+            "plan_name",
+            "price_per_month_usd",
+            "target_gross_margin_pct",
+            "included_tasks",
+            "overage_per_task_usd",
+            "seats_included",
+        ]
+        files.append(_write(directory / "plans.csv", header, rows))
+
+    if customers:
+        rows = []
+        for c in range(pop.n_customers):
+            source, medium, campaign = pop.utm[c]
+            signed = pop.customer_signup[c].strftime("%Y-%m-%dT%H:%M:%SZ")
+            rows.append(
+                [
+                    customer_ids[c],
+                    pop.customer_name[c],
+                    PLANS[plans_now[c]].plan_id,
+                    signed,
+                    source or "",
+                    medium or "",
+                    campaign or "",
+                ]
+            )
+        header = [
+            "customer_id",
+            "customer_name",
+            "plan_id",
+            "signed_up_at",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+        ]
+        files.append(_write(directory / "customers.csv", header, rows))
 
     caps = _nice(pop.workspace_cap_factor * np.maximum(workspace_spend, 5.0))
     for w in runaway_workspaces:
@@ -154,17 +164,47 @@ def write_billing(
         )
     )
 
-    files.append(
-        _write(
-            directory / "invoices.csv",
-            ["invoice_id", "customer_id", "invoice_month", "plan_id", "amount_usd", "status"],
-            _invoices(rng, pop, customer_ids, start, end, change, invoice_key),
-        )
-    )
+    if invoices is not None:
+        rows = [
+            [
+                line.invoice_id,
+                customer_ids[line.customer],
+                line.month,
+                PLANS[line.plan].plan_id,
+                f"{line.amount_usd:.2f}",
+                line.status,
+            ]
+            for line in invoices
+        ]
+        header = ["invoice_id", "customer_id", "invoice_month", "plan_id", "amount_usd", "status"]
+        files.append(_write(directory / "invoices.csv", header, rows))
     return files
 
 
-def _invoices(
+def write_invoice_rows(directory: Path, rows: list[dict]) -> Path:
+    """Write ``invoices.csv`` from rows with the ``currency`` and ``amount`` columns
+    (``revenue.revenue_rows``): ``amount`` in ``currency``, ``amount_usd`` only on USD rows."""
+    header = [
+        "invoice_id",
+        "customer_id",
+        "invoice_month",
+        "plan_id",
+        "amount_usd",
+        "status",
+        "currency",
+        "amount",
+    ]
+    return _write(directory / "invoices.csv", header, [[row[h] for h in header] for row in rows])
+
+
+def current_plans(pop: Population, change: PlanChange | None) -> np.ndarray:
+    plans_now = pop.customer_plan.copy()
+    if change:
+        plans_now[change.customer] = change.new_plan
+    return plans_now
+
+
+def plan_invoices(
     rng,
     pop: Population,
     customer_ids: list[str],
@@ -172,14 +212,16 @@ def _invoices(
     end: dt.date,
     change: PlanChange | None,
     invoice_key: int,
-) -> list[list]:
+) -> list[InvoiceLine]:
+    """The invoices export, in order: one line per customer, month and plan segment."""
     # the export holds a little history before the usage window too
     first = dt.date(start.year, start.month, 1)
     for _ in range(HISTORY_MONTHS):
         first = (first - dt.timedelta(days=1)).replace(day=1)
     months = sorted({(d.year, d.month) for d in _days(first, end)})
     discount = rng.choice(ENTERPRISE_DISCOUNTS, size=pop.n_customers)
-    lines: list[tuple[str, int, int, float, str]] = []  # month, customer, plan, amount, status
+    # month, customer, plan, amount, status, first day, last day
+    lines: list[tuple[str, int, int, float, str, dt.date, dt.date]] = []
     for c in range(pop.n_customers):
         signup = pop.customer_signup[c].date()
         for year, month in months:
@@ -210,7 +252,7 @@ def _invoices(
                 if price <= 0:
                     continue
                 share = ((seg_end - seg_start).days + 1) / days_in
-                lines.append((label, c, plan, round(price * share, 2), status))
+                lines.append((label, c, plan, round(price * share, 2), status, seg_start, seg_end))
     lines.sort(key=lambda line: (line[0], customer_ids[line[1]], line[2]))
     # a couple of invoices issued wrong: voided and reissued at the right amount
     paid = [i for i, line in enumerate(lines) if line[4] == "paid"]
@@ -220,12 +262,12 @@ def _invoices(
     out_lines = []
     for i, line in enumerate(lines):
         if i in voided:
-            out_lines.append((line[0], line[1], line[2], round(line[3] * 1.1, 2), "void"))
+            out_lines.append((*line[:3], round(line[3] * 1.1, 2), "void", *line[5:]))
         out_lines.append(line)
     invoice_ids = render_ids(np.arange(len(out_lines)), "in_", invoice_key).to_pylist()
     return [
-        [invoice_ids[i], customer_ids[c], month, PLANS[plan].plan_id, f"{amount:.2f}", status]
-        for i, (month, c, plan, amount, status) in enumerate(out_lines)
+        InvoiceLine(invoice_ids[i], c, month, plan, amount, status, day0, day1)
+        for i, (month, c, plan, amount, status, day0, day1) in enumerate(out_lines)
     ]
 
 

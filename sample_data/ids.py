@@ -42,4 +42,12 @@ def render_ids(seq: np.ndarray, prefix: str, key: int, width: int = 16) -> pa.Ar
 
 
 def render_id(seq: int, prefix: str, key: int, width: int = 16) -> str:
-    return render_ids(np.array([seq]), prefix, key, width)[0].as_py()
+    """``render_ids`` of one sequence number (>= 0), in plain Python: quick for one id at a time."""
+    mask = 0xFFFFFFFFFFFFFFFF
+    x = (seq + (key & mask)) & mask
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & mask
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & mask
+    x ^= x >> 31
+    return prefix + f"{x:016x}"[:width]

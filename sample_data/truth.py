@@ -7,6 +7,11 @@
 * ``provider_report_gaps.parquet``: per provider, UTC day and model of the providers' daily
   reports (OpenAI, Anthropic), our and the reported tokens and cost, the planted gap and the
   cause the daily reconciliation should name (``provider_reports.gap_rows``).
+* ``revenue.parquet``: the revenue the billing side was planned to carry, per customer,
+  service month and invoice currency (``sample_data/revenue.py``): ``revenue`` (paid and open
+  invoices, less credit notes and refunds), ``revenue_open`` (the part not yet paid),
+  ``uncollectible`` (billed, written off; not revenue), in minor units (``*_minor``) and in major
+  units (decimal).
 * ``summary.json``: counts and the parameters of the run.
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +115,21 @@ PROVIDER_REPORT_GAPS_SCHEMA = pa.schema(
 )
 
 
+REVENUE_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("service_month", pa.date32()),
+        ("currency", pa.string()),
+        ("revenue_minor", pa.int64()),
+        ("open_minor", pa.int64()),
+        ("uncollectible_minor", pa.int64()),
+        ("revenue", pa.decimal128(18, 2)),
+        ("revenue_open", pa.decimal128(18, 2)),
+        ("uncollectible", pa.decimal128(18, 2)),
+    ]
+)
+
+
 class Truth:
     """Streams truth rows to Parquet and keeps the counters for ``summary.json``."""
 
@@ -123,6 +144,7 @@ class Truth:
             "tasks": directory / "tasks.parquet",
             "provider_costs": directory / "provider_costs.parquet",
             "provider_report_gaps": directory / "provider_report_gaps.parquet",
+            "revenue": directory / "revenue.parquet",
             "summary": directory / "summary.json",
         }
         self._events = pq.ParquetWriter(self.paths["events"], EVENTS_SCHEMA, compression="zstd")
@@ -273,6 +295,29 @@ class Truth:
     def write_provider_report_gaps(self, rows: list[dict]) -> None:
         table = pa.Table.from_pylist(rows, schema=PROVIDER_REPORT_GAPS_SCHEMA)
         pq.write_table(table, self.paths["provider_report_gaps"], compression="zstd")
+
+    # -- revenue -------------------------------------------------------------------------------
+    def write_revenue(self, rows: list[dict]) -> None:
+        """Rows of ``revenue.revenue_truth``: every currency here has two decimals."""
+
+        def major(key: str) -> list[Decimal]:
+            return [Decimal(r[key]).scaleb(-2) for r in rows]
+
+        table = pa.table(
+            {
+                "customer_id": [r["customer_id"] for r in rows],
+                "service_month": [dt.date.fromisoformat(r["service_month"] + "-01") for r in rows],
+                "currency": [r["currency"] for r in rows],
+                "revenue_minor": [r["revenue_minor"] for r in rows],
+                "open_minor": [r["open_minor"] for r in rows],
+                "uncollectible_minor": [r["uncollectible_minor"] for r in rows],
+                "revenue": major("revenue_minor"),
+                "revenue_open": major("open_minor"),
+                "uncollectible": major("uncollectible_minor"),
+            },
+            schema=REVENUE_SCHEMA,
+        )
+        pq.write_table(table, self.paths["revenue"], compression="zstd")
 
     # -- end -----------------------------------------------------------------------------------
     def close(self, parameters: dict, provider_costs: list, files: list[str]) -> dict:

@@ -299,13 +299,13 @@ def _serving_with_margin_and_budget_marts(built: DataPaths, tmp_path: Path) -> P
         con.execute(
             """
             create or replace table marts.mart_plan_monthly_margin as select * from (values
-                ('team', date '2026-11-01', true, 3, 3, 900.0, 300.0, 600.0, 66.67, 80.0, 100.0, 50, 40, 7.5, false),
-                ('team', date '2026-10-01', false, 3, 3, 900.0, 100.0, 800.0, 88.89, 80.0, 33.3, 50, 40, 2.5, false),
-                ('<b>pro</b>', date '2026-11-01', true, 1, 1, 100.0, 150.0, -50.0, -50.0, 70.0, 150.0, 9, 3, 50.0, true)
+                ('team', date '2026-11-01', true, 3, 3, 900.0, 300.0, 600.0, 66.67, 80.0, 100.0, 50, 40, 7.5, false, 0),
+                ('team', date '2026-10-01', false, 3, 3, 900.0, 100.0, 800.0, 88.89, 80.0, 33.3, 50, 40, 2.5, false, 0),
+                ('<b>pro</b>', date '2026-11-01', true, 1, 1, 100.0, 150.0, -50.0, -50.0, 70.0, 150.0, 9, 3, 50.0, true, 0)
             ) as t(plan_id, month, is_month_to_date, customers, active_customers, revenue_usd,
                    ai_cost_usd, gross_margin_usd, gross_margin_pct, target_gross_margin_pct,
                    cost_per_active_customer_usd, tasks, successful_tasks,
-                   cost_per_successful_task_usd, is_negative_margin)
+                   cost_per_successful_task_usd, is_negative_margin, unconverted_customers)
             """
         )
         con.execute(
@@ -328,6 +328,30 @@ def _serving_with_margin_and_budget_marts(built: DataPaths, tmp_path: Path) -> P
             "timestamp '2026-11-22 23:00:00', 1, 'customer_budget', 0, 0.99, 0, 0, 'ok')"
         )
     return copy
+
+
+def test_a_plan_with_unconverted_revenue_is_blank_and_says_why(built, tmp_path):
+    copy = _serving_with_margin_and_budget_marts(built, tmp_path)
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            "update marts.mart_plan_monthly_margin set revenue_usd = null, gross_margin_usd = null, "
+            "gross_margin_pct = null, unconverted_customers = 1 "
+            "where plan_id = 'team' and month = date '2026-11-01'"
+        )
+    html = render_html(read_report(copy, IsoWeek.parse("2026-W47")))
+    page = ReportPage()
+    page.feed(html)
+
+    rows = dict(
+        zip(
+            page.column("plan-margin", "plan_id"),
+            page.column("plan-margin", "revenue_usd"),
+            strict=True,
+        )
+    )
+    assert rows["team"] == ""  # blank, not $0
+    assert "Revenue not converted to USD for want of an exchange rate: team." in html
+    assert "A plan without revenue in the month has no margin percentage" not in html
 
 
 def test_margin_by_plan_and_workspaces_near_caps_read_their_marts(built, tmp_path):

@@ -47,3 +47,23 @@ def test_the_reader_role_defaults_and_must_be_a_plain_name(monkeypatch):
 def test_a_configured_data_dir_is_used_as_a_path(tmp_path: Path):
     paths = Settings(data_dir=str(tmp_path / "d")).paths()
     assert paths.root == tmp_path / "d" and paths.serving.is_dir()
+
+
+def test_the_reporting_currency_is_usd_and_another_is_refused_with_the_reason():
+    from orchestration.settings import reporting_currency
+
+    assert reporting_currency({}) == "USD"
+    assert reporting_currency({"LLM_MARGIN_REPORTING_CURRENCY": " usd "}) == "USD"
+    with pytest.raises(SettingsError, match="is GBP, but only USD can be reported"):
+        reporting_currency({"LLM_MARGIN_REPORTING_CURRENCY": "gbp"})
+
+
+def test_materialize_refuses_another_reporting_currency_before_building(
+    data_dir, monkeypatch, capsys
+):
+    from orchestration import cli
+
+    monkeypatch.setenv("LLM_MARGIN_REPORTING_CURRENCY", "EUR")
+    assert cli.main(["materialize"]) == 2
+    assert "LLM_MARGIN_REPORTING_CURRENCY is EUR" in capsys.readouterr().err
+    assert not (data_dir.root / "dagster_home").exists()  # nothing started

@@ -81,8 +81,12 @@ def manifest_is_stale(manifest: Path | None = None) -> bool:
 
 
 def _singular_tests_changed() -> bool:
+    """A singular test or a macro (singular tests call macros, and a changed macro re-parses
+    them) changed since the manifest was written."""
     manifest = llm_margin_project.manifest_path
-    return not manifest.exists() or _changed_since(manifest.stat().st_mtime, ("tests/dbt",))
+    return not manifest.exists() or _changed_since(
+        manifest.stat().st_mtime, ("tests/dbt", "macros")
+    )
 
 
 def dbt_parse(
@@ -115,7 +119,7 @@ def parse_project(*, force: bool = False) -> Path:
     if force or manifest_is_stale():
         if _singular_tests_changed():
             # dbt 1.11's partial parsing drops the yml properties of a singular test whose SQL
-            # changed (its description, and meta.dagster.ref, which attaches the test to an
+            # or macro changed (its description, and meta.dagster.ref, which attaches the test to an
             # asset): its saved state is thrown away and the project parsed from scratch.
             (PROJECT_ROOT / llm_margin_project.target_path / "partial_parse.msgpack").unlink(
                 missing_ok=True

@@ -13,6 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 from orchestration.contract import Field, column
+from orchestration.ingest.currencies import unknown_currency_rule
+from orchestration.ingest.readers import CSV_CELLS_MARK
+from orchestration.ingest.rules import Rule, q
 from orchestration.ingest.table_exports import TableExports, TableFileLoad, load_table_exports
 
 ENTITIES: dict[str, list[Field]] = {
@@ -45,10 +48,30 @@ ENTITIES: dict[str, list[Field]] = {
         column("customer_id", "string", True),
         column("invoice_month", "month", True),
         column("plan_id", "string"),
-        column("amount_usd", "signed_decimal", True),  # a credit note is negative
-        column("status", "enum", True, enum=("paid", "open", "void")),
+        # A credit note is negative. amount_usd is the older layout's amount (USD only); amount
+        # with currency carries any currency (docs/billing-exports.md).
+        column("amount_usd", "signed_decimal"),
+        column("status", "enum", True, enum=("paid", "open", "void", "uncollectible")),
+        column("currency", "string"),
+        column("amount", "signed_decimal"),
     ],
 }
+
+# An invoice needs an amount in its currency: ``amount``, or ``amount_usd`` when the invoice is in
+# USD (no currency given means USD). A EUR invoice with only amount_usd is refused: llm-margin
+# converts with the ECB's rates itself, it does not guess which rate an export used.
+INVOICE_RULES = (
+    Rule(
+        "missing_required",
+        "amount",
+        f"not starts_with(raw, {q(CSV_CELLS_MARK)}) and s_amount is null "
+        "and (s_amount_usd is null or upper(coalesce(s_currency, 'USD')) != 'USD')",
+        "'amount is required (amount_usd is read only for an invoice in USD); currency is ' "
+        "|| coalesce(upper(s_currency), 'USD')",
+        10,
+    ),
+    unknown_currency_rule("currency", "s_currency"),
+)
 
 
 def entity_of(path: Path) -> str | None:
@@ -63,6 +86,7 @@ BILLING = TableExports(
     ENTITIES,
     entity_of,
     "plans*.csv, customers*.csv, workspaces*.csv or invoices*.csv",
+    entity_rules={"invoices": INVOICE_RULES},
 )
 
 

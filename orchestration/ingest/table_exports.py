@@ -62,6 +62,9 @@ class TableExports:
     expected_files: str  # for the message on a file no entity matches
     # A file → records (``source_row``, ``raw``: a JSON object of the entity's columns as text).
     read: Callable[[Path], Iterator[RecordBatch]] = read_records
+    # Rules over several columns of one entity, beside the ones its columns' kinds give
+    # (``rules``); they see the same ``s_<column>`` texts and ``v_<column>`` typed values.
+    entity_rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
 
     def lake(self, lake_root: Path) -> Lake:
         return Lake(lake_root, self.group)
@@ -203,9 +206,21 @@ select
         then substr(raw, strpos(substr(raw, {len(CSV_CELLS_MARK) + 1}), ':') + {len(CSV_CELLS_MARK) + 1})
         else raw end as raw_record,
     {typed},
-    {findings_sql(rules(specs), Severity.QUARANTINE)} as errors
+    {findings_sql(rules(specs) + list(exports.entity_rules.get(entity, ())), Severity.QUARANTINE)} as errors
 from valued
 """
+
+
+LOAD_COLUMNS = ["_source_file", "_source_row", "_file_sha256", "_loaded_at"]
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, parquet: Path) -> list[str]:
+    return [
+        row[0]
+        for row in con.execute(
+            f"describe select * from read_parquet('{parquet.as_posix()}')"
+        ).fetchall()
+    ]
 
 
 def ensure_table_lake(lake_root: Path, exports: TableExports) -> None:
@@ -215,8 +230,11 @@ def ensure_table_lake(lake_root: Path, exports: TableExports) -> None:
         con.execute("set timezone = 'UTC'")
         for entity, specs in exports.entities.items():
             target = lake.data / entity / SCHEMA_FILE
-            if target.exists():
-                continue
+            if (
+                target.exists()
+                and _columns_of(con, target) == [s.name for s in specs] + LOAD_COLUMNS
+            ):
+                continue  # written by this version (an entity that gained a column is rewritten)
             target.parent.mkdir(parents=True, exist_ok=True)
             cols = ", ".join(f"null::{s.sql_type} as {s.name}" for s in specs)
             con.execute(

@@ -550,7 +550,8 @@ def _plan_margin(con, tables: set[str], week: IsoWeek) -> Section:
             last_month.gross_margin_pct as previous_gross_margin_pct,
             this_month.gross_margin_pct - last_month.gross_margin_pct as change_points,
             this_month.cost_per_successful_task_usd,
-            this_month.is_negative_margin
+            this_month.is_negative_margin,
+            this_month.unconverted_customers
         from marts.mart_plan_monthly_margin as this_month
         left join marts.mart_plan_monthly_margin as last_month
             on last_month.month = ? and last_month.plan_id = this_month.plan_id
@@ -568,7 +569,16 @@ def _plan_margin(con, tables: set[str], week: IsoWeek) -> Section:
     negative = [row["plan_id"] for row in section.rows if row["is_negative_margin"]]
     if negative:
         section.notes.append(f"Negative gross margin: {', '.join(negative)}.")
-    if any(row["gross_margin_pct"] is None for row in section.rows):
+    unconverted = [row["plan_id"] for row in section.rows if row["unconverted_customers"]]
+    if unconverted:
+        section.notes.append(
+            f"Revenue not converted to USD for want of an exchange rate: {', '.join(unconverted)}. "
+            "Their revenue and margin are blank (–), not counted as zero; load a newer ECB rates "
+            "file into landing/fx (docs/currencies.md)."
+        )
+    if any(
+        row["gross_margin_pct"] is None and not row["unconverted_customers"] for row in section.rows
+    ):
         section.notes.append(
             "A plan without revenue in the month has no margin percentage (–); its gross margin "
             "in dollars is minus its AI cost."

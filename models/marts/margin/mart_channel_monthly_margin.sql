@@ -44,7 +44,8 @@ by_channel as (
         cast(count(*) as bigint) as customers,
         cast(sum(case when customer_margin_with_channels.calls > 0 then 1 else 0 end) as bigint)
             as active_customers,
-        cast(sum(customer_margin_with_channels.revenue_usd) as decimal(24, 12)) as revenue_usd,
+        {{ sum_if_all_known('customer_margin_with_channels.revenue_usd') }} as revenue_usd,
+        cast(count(customer_margin_with_channels.unconverted_reason) as bigint) as unconverted_customers,
         cast(sum(customer_margin_with_channels.ai_cost_usd) as decimal(24, 12)) as ai_cost_usd,
         cast(sum(customer_margin_with_channels.tasks) as bigint) as tasks,
         cast(sum(customer_margin_with_channels.successful_tasks) as bigint) as successful_tasks
@@ -67,6 +68,7 @@ final as (
         customers,
         active_customers,
         revenue_usd,
+        unconverted_customers,
         ai_cost_usd,
         cast(revenue_usd - ai_cost_usd as decimal(24, 12)) as gross_margin_usd,
         {{ margin_pct('revenue_usd', 'ai_cost_usd') }} as gross_margin_pct,

@@ -3,7 +3,9 @@
     AI cost: every call's cost in the UTC month of the call, charged to its task's customer. Months
     run from the first to the latest month of usage data; the latest is month-to-date. Usage of
     customers billing does not know is kept as its own rows (is_known_customer false, plan
-    '(unknown customer)'); customers billed but without usage appear with cost 0.
+    '(unknown customer)'); customers billed but without usage appear with cost 0. Money is in the
+    reporting currency (USD); a month whose revenue could not be converted has no revenue and no
+    margin (null, with unconverted_reason), never a margin computed from zero revenue.
 #}
 
 with
@@ -78,7 +80,13 @@ customer_months_joined as (
             as is_known_customer,
         customers.customer_name,
         coalesce(revenue_in_usage_months.plan_id, customers.plan_id, '(unknown customer)') as plan_id,
-        cast(coalesce(revenue_in_usage_months.revenue_usd, 0) as decimal(24, 12)) as revenue_usd,
+        case when revenue_in_usage_months.unconverted_reason is null
+            then cast(coalesce(revenue_in_usage_months.revenue_usd, 0) as decimal(24, 12))
+        end as revenue_usd,
+        cast(coalesce(revenue_in_usage_months.revenue_open_usd, 0) as decimal(24, 12)) as revenue_open_usd,
+        cast(coalesce(revenue_in_usage_months.uncollectible_usd, 0) as decimal(24, 12)) as uncollectible_usd,
+        revenue_in_usage_months.billing_currency,
+        revenue_in_usage_months.unconverted_reason,
         cast(coalesce(usage_by_customer.ai_cost_usd, 0) as decimal(24, 12)) as ai_cost_usd,
         coalesce(usage_by_customer.calls, 0) as calls,
         coalesce(usage_by_customer.unpriced_calls, 0) as unpriced_calls,
@@ -111,7 +119,12 @@ final as (
         is_month_to_date,
         customer_name,
         plan_id,
+        '{{ reporting_currency() }}' as reporting_currency,
+        billing_currency,
         revenue_usd,
+        revenue_open_usd,
+        uncollectible_usd,
+        unconverted_reason,
         ai_cost_usd,
         cast(revenue_usd - ai_cost_usd as decimal(24, 12)) as gross_margin_usd,
         {{ margin_pct('revenue_usd', 'ai_cost_usd') }} as gross_margin_pct,

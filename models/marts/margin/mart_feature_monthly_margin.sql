@@ -70,7 +70,7 @@ revenue_allocated as (
         cast(0 as decimal(24, 12)) as ai_cost_usd,
         customer_margin.revenue_usd as allocated_revenue_usd
     from customer_margin
-    where customer_margin.ai_cost_usd = 0 and customer_margin.revenue_usd != 0
+    where customer_margin.ai_cost_usd = 0 and (customer_margin.revenue_usd != 0 or customer_margin.revenue_usd is null)
 ),
 
 by_feature as (
@@ -82,7 +82,7 @@ by_feature as (
         cast(sum(revenue_allocated.calls) as bigint) as calls,
         cast(sum(revenue_allocated.unpriced_calls) as bigint) as unpriced_calls,
         cast(sum(revenue_allocated.ai_cost_usd) as decimal(24, 12)) as ai_cost_usd,
-        cast(sum(revenue_allocated.allocated_revenue_usd) as decimal(24, 12)) as allocated_revenue_usd
+        {{ sum_if_all_known('revenue_allocated.allocated_revenue_usd') }} as allocated_revenue_usd
     from revenue_allocated
     group by revenue_allocated.feature, revenue_allocated.month
 ),

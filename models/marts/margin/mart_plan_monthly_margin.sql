@@ -1,7 +1,8 @@
 {#
     AI gross margin per plan and month: the customer margin mart summed by each customer's plan in
     that month (the plan in force at month end). Usage of customers billing does not know is the
-    '(unknown customer)' plan, kept and costed.
+    '(unknown customer)' plan, kept and costed. Revenue is unknown (null) when any of the plan's
+    customers has revenue that could not be converted to USD (unconverted_customers says how many).
 #}
 
 with
@@ -21,7 +22,8 @@ by_plan as (
         customer_margin.is_month_to_date,
         cast(count(*) as bigint) as customers,
         cast(sum(case when customer_margin.calls > 0 then 1 else 0 end) as bigint) as active_customers,
-        cast(sum(customer_margin.revenue_usd) as decimal(24, 12)) as revenue_usd,
+        {{ sum_if_all_known('customer_margin.revenue_usd') }} as revenue_usd,
+        cast(count(customer_margin.unconverted_reason) as bigint) as unconverted_customers,
         cast(sum(customer_margin.ai_cost_usd) as decimal(24, 12)) as ai_cost_usd,
         cast(sum(customer_margin.tasks) as bigint) as tasks,
         cast(sum(customer_margin.successful_tasks) as bigint) as successful_tasks
@@ -37,6 +39,7 @@ final as (
         by_plan.customers,
         by_plan.active_customers,
         by_plan.revenue_usd,
+        by_plan.unconverted_customers,
         by_plan.ai_cost_usd,
         cast(by_plan.revenue_usd - by_plan.ai_cost_usd as decimal(24, 12)) as gross_margin_usd,
         {{ margin_pct('by_plan.revenue_usd', 'by_plan.ai_cost_usd') }} as gross_margin_pct,

@@ -1,6 +1,8 @@
 {#
     The invoices of the latest invoices export (an export is a full list: the latest one replaces the
-    ones before, which stay in the lake). A invoice_id listed twice keeps its first row.
+    ones before, which stay in the lake). An invoice_id listed twice keeps its first row. The amount
+    is in the invoice's currency: `amount` with `currency`, or the older layout's `amount_usd`
+    (ingestion refuses a non-USD invoice without `amount`).
 #}
 
 with
@@ -20,7 +22,8 @@ rows_ranked as (
         exports.customer_id,
         exports.invoice_month,
         exports.plan_id,
-        exports.amount_usd,
+        upper(coalesce(exports.currency, 'USD')) as currency,
+        cast(coalesce(exports.amount, exports.amount_usd) as decimal(24, 12)) as amount,
         exports.status,
         exports._source_file as source_file,
         row_number() over (partition by exports.invoice_id order by exports._source_row) as row_rank
@@ -35,7 +38,8 @@ final as (
         customer_id,
         invoice_month,
         plan_id,
-        amount_usd,
+        currency,
+        amount,
         status,
         source_file
     from rows_ranked
