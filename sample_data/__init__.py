@@ -7,6 +7,8 @@
   re-deliveries, late arrivals, unknown extra fields and planted malformed records;
 * ``landing/billing/{plans,customers,workspaces,invoices}.csv`` and
   ``landing/provider_invoices/<provider>-<YYYY-MM>.csv``;
+* ``landing/provider_reports/<provider>/<endpoint>/*.json``: OpenAI's and Anthropic's daily usage
+  and cost report pages, with planted daily gaps (``provider_reports``);
 * with ``billing="stripe"``: the revenue as Stripe API objects in ``landing/stripe/``
   (``sample_data/stripe.py``; only ``workspaces.csv`` stays in ``landing/billing/``) and euro
   reference rates in ``landing/fx/eurofxref-hist.csv``; ``billing="both"`` writes that same
@@ -43,6 +45,13 @@ from .fx import write_ecb_rates
 from .ids import render_ids
 from .population import Population, build_population
 from .pricing import CostLedger, month_bounds, unit_prices
+from .provider_reports import (
+    DailyLedger,
+    gap_rows,
+    relabel_records,
+    relabel_unpriced,
+    write_pages,
+)
 from .records import deliver, expand_calls
 from .revenue import export_truth, plan_revenue, revenue_rows, revenue_truth
 from .stripe import write_stripe
@@ -161,6 +170,7 @@ def generate(
         months, month_starts, unit_prices(start + (end - start) / 2), len(pop.workspace_seq)
     )
     truth = Truth(data_dir / "truth", event_key, task_key, (customer_ids, workspace_ids, user_ids))
+    daily = DailyLedger(start, days, ledger.prices)
 
     day0_ms = _epoch_ms(start)
     weights = np.array(
@@ -196,7 +206,12 @@ def generate(
             records = deliver(rng, records, day, days - 1, day0_ms)
             records = plant(rng, records, day, formats, mandatory.get(day, []), day_start)
             incomplete += int((records["incomplete"] & (records["kind"] == 2)).sum())
-            costs = ledger.add(calls, tasks["workspace"][calls["task_row"]])
+            costs = ledger.call_costs(calls)
+            unpriced = relabel_unpriced(calls, costs, day, day0_ms)
+            calls["billed_model"] = unpriced["billed_model"]
+            records["model"] = relabel_records(records, unpriced)
+            ledger.add(calls, tasks["workspace"][calls["task_row"]], calls["billed_model"], costs)
+            daily.add(calls, calls["billed_model"], records)
             truth.add_tasks(tasks, calls, records, costs)
             created_records += length(records)
             created_tasks += length(tasks)
@@ -264,11 +279,23 @@ def generate(
             )
             files += [fx_file, *stripe_files]
     truth.write_revenue(revenue)
+    reported_tokens, reported_cost, daily_plants = daily.reported()
+    last_day = daily.last_day()
+    report_files, reported_usd = write_pages(
+        landing / "provider_reports", start, last_day, reported_tokens, reported_cost
+    )
+    truth.write_provider_report_gaps(
+        gap_rows(daily, reported_tokens, daily_plants, reported_usd, last_day)
+    )
+    by_month: dict[tuple[int, int], float] = {}
+    for (_, d, code), usd in reported_usd.items():
+        month = int(ledger.month_of(np.array([day0_ms + d * DAY_MS]))[0])
+        by_month[(month, code)] = by_month.get((month, code), 0.0) + usd
     invoice_rng = np.random.Generator(np.random.PCG64([seed, 1]))
     invoice_files, provider_costs = ledger.write_invoices(
-        landing / "provider_invoices", invoice_rng
+        landing / "provider_invoices", invoice_rng, by_month
     )
-    all_files = usage_files + files + invoice_files
+    all_files = usage_files + files + invoice_files + report_files
     parameters = {
         "seed": seed,
         "events": events,

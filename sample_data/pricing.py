@@ -3,8 +3,10 @@
 Unit prices are read once per model, tier and half-hour slot of the day (DeepSeek is cheaper at
 night), at the middle of the window; costs are then a vectorised dot product per day of calls.
 Providers bill every call that really happened, including those whose usage record was lost or
-mangled, and their invoices are a hair off the computed cost, as real ones are. On top of that
-noise, each provider month gets one planted difference for reconciliation to find (roles rotate
+mangled. OpenAI and Anthropic bill what their daily usage and cost reports say
+(``provider_reports``, planted daily gaps included); the other providers' invoices are a hair off
+the computed cost, as real ones are. On top of that, each provider month gets one planted
+difference for reconciliation to find (roles rotate
 over providers month by month, see ``PLANTS``): a line for a model we do not price, calls that
 never reached our logs (requests and amount both higher), a price drift (same requests, higher
 amount), or nothing.
@@ -23,6 +25,7 @@ import numpy as np
 
 from . import catalog as cat
 from .frames import NULL, Frame
+from .provider_reports import REPORT_PROVIDERS, model_names, model_provider
 from .tasks import DAY_MS
 
 SLOTS = 48  # half hours
@@ -115,22 +118,34 @@ class CostLedger:
         self.months = months
         self.month_starts_ms = month_starts_ms
         self.prices = prices
-        self.usd = np.zeros((len(months), len(cat.MODELS)))
+        # per model as billed: the catalog's, then the unpriced models (provider_reports)
+        self.usd = np.zeros((len(months), len(model_names())))
         self.workspace_usd = np.zeros((len(months), workspaces))
-        self.requests = np.zeros((len(months), len(cat.MODELS)), dtype=np.int64)
+        self.requests = np.zeros((len(months), len(model_names())), dtype=np.int64)
 
-    def add(self, calls: Frame, workspace: np.ndarray) -> np.ndarray:
-        """Book the calls (``workspace``: each call's real workspace); returns their USD cost."""
-        cost = self.call_costs(calls)
-        month = np.clip(
-            np.searchsorted(self.month_starts_ms, calls["occurred_ms"], "right") - 1,
-            0,
-            len(self.months) - 1,
-        )
-        np.add.at(self.usd, (month, calls["model"]), cost)
-        np.add.at(self.requests, (month, calls["model"]), 1)
+    def add(
+        self,
+        calls: Frame,
+        workspace: np.ndarray,
+        billed_model: np.ndarray | None = None,
+        cost: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Book the calls (``workspace``: each call's real workspace; ``billed_model``: the
+        model the provider bills each call under, default the model that served it; ``cost``:
+        ``call_costs(calls)`` when already computed); returns their USD cost at the catalog's
+        prices."""
+        cost = self.call_costs(calls) if cost is None else cost
+        month = self.month_of(calls["occurred_ms"])
+        model = calls["model"] if billed_model is None else billed_model
+        np.add.at(self.usd, (month, model), cost)
+        np.add.at(self.requests, (month, model), 1)
         np.add.at(self.workspace_usd, (month, workspace), cost)
         return cost
+
+    def month_of(self, ms: np.ndarray) -> np.ndarray:
+        return np.clip(
+            np.searchsorted(self.month_starts_ms, ms, "right") - 1, 0, len(self.months) - 1
+        )
 
     def call_costs(self, calls: Frame) -> np.ndarray:
         prompt = calls["cost_prompt"]
@@ -146,14 +161,25 @@ class CostLedger:
             + calls["cost_completion"] * unit[:, 3]
         )
 
-    def write_invoices(self, directory: Path, rng: np.random.Generator) -> tuple[list[Path], list]:
+    def write_invoices(
+        self,
+        directory: Path,
+        rng: np.random.Generator,
+        reported: dict[tuple[int, int], float] | None = None,
+    ) -> tuple[list[Path], list]:
         """One CSV per provider and month, with the planted differences; returns the files and
         truth rows (provider, month, model, computed_usd, billed_usd, requests, billed_requests,
-        planted)."""
+        planted).
+
+        ``reported``: per (month, model code) the cost the provider's daily reports carry
+        (``provider_reports``). A provider with reports bills what they say, before the month's
+        planted difference, instead of the computed cost plus noise, so the monthly and the
+        daily reconciliations tell the same story."""
         directory.mkdir(parents=True, exist_ok=True)
         files, truth = [], []
+        names = model_names()
         for p, provider in enumerate(cat.PROVIDERS):
-            models = [i for i, m in enumerate(cat.MODELS) if m.provider == provider]
+            models = [i for i in range(len(names)) if model_provider(i) == provider]
             for mo, month in enumerate(self.months):
                 plant = PLANTS[(p + mo) % len(PLANTS)]
                 rows = []
@@ -163,18 +189,21 @@ class CostLedger:
                         continue
                     requests = int(self.requests[mo, i])
                     factor = 1 + rng.normal(0, INVOICE_NOISE)
+                    base = computed
+                    if reported is not None and provider in REPORT_PROVIDERS:
+                        factor, base = 1.0, reported.get((mo, i), 0.0)
                     billed_requests = requests
                     if plant == "missing_events":
                         factor *= 1 + MISSING_EVENTS_SHARE
                         billed_requests = int(round(requests * (1 + MISSING_EVENTS_SHARE)))
                     elif plant == "price_drift":
                         factor *= 1 + PRICE_DRIFT
-                    billed = round(computed * factor, 2)
+                    billed = round(base * factor, 2)
                     rows.append(
                         [
                             provider,
                             month,
-                            cat.MODELS[i].name,
+                            names[i],
                             billed_requests,
                             f"{billed:.2f}",
                             "USD",
@@ -184,7 +213,7 @@ class CostLedger:
                         (
                             provider,
                             month,
-                            cat.MODELS[i].name,
+                            names[i],
                             computed,
                             billed,
                             requests,

@@ -4,6 +4,9 @@
   every physical line; CSV: data row, header excluded; Parquet: row).
 * ``tasks.parquet``: one row per real task.
 * ``provider_costs.parquet``: computed vs billed provider cost per provider, month and model.
+* ``provider_report_gaps.parquet``: per provider, UTC day and model of the providers' daily
+  reports (OpenAI, Anthropic), our and the reported tokens and cost, the planted gap and the
+  cause the daily reconciliation should name (``provider_reports.gap_rows``).
 * ``revenue.parquet``: the revenue the billing side was planned to carry, per customer,
   service month and invoice currency (``sample_data/revenue.py``): ``revenue`` (paid and open
   invoices, less credit notes and refunds), ``revenue_open`` (the part not yet paid),
@@ -74,7 +77,40 @@ TASKS_SCHEMA = pa.schema(
         ("is_trial", pa.bool_()),
         ("has_tagless_attempt", pa.bool_()),
         ("has_malformed_record", pa.bool_()),
+        ("has_unpriced_attempt", pa.bool_()),  # a call served by a model we cannot price
         ("provider_cost_usd", pa.float64()),
+    ]
+)
+
+PROVIDER_REPORT_GAPS_SCHEMA = pa.schema(
+    [
+        ("provider", pa.string()),
+        ("day", pa.date32()),
+        ("model", pa.string()),  # as the provider reports it (OpenAI: the dated snapshot)
+        ("our_model", pa.string()),  # as our usage events log it
+        ("planted", pa.string()),  # the planted gap (a likely cause) or null
+        ("expected_cause", pa.string()),
+        ("our_calls", pa.int64()),
+        ("reported_requests", pa.int64()),  # null for Anthropic: its report has no count
+        ("provider_requests", pa.int64()),  # what the provider served (Anthropic too)
+        ("our_input_tokens", pa.int64()),
+        ("reported_input_tokens", pa.int64()),
+        ("our_cache_read_tokens", pa.int64()),
+        ("reported_cache_read_tokens", pa.int64()),
+        ("our_cache_write_tokens", pa.int64()),
+        ("reported_cache_write_tokens", pa.int64()),
+        ("our_output_tokens", pa.int64()),
+        ("reported_output_tokens", pa.int64()),
+        ("our_batch_input_tokens", pa.int64()),
+        ("reported_batch_input_tokens", pa.int64()),
+        ("our_cost_usd", pa.float64()),
+        ("reported_cost_usd", pa.float64()),
+        ("quarantined_calls", pa.int64()),
+        ("quarantined_input_tokens", pa.int64()),
+        ("quarantined_output_tokens", pa.int64()),
+        ("quarantined_cost_usd", pa.float64()),
+        ("quarantined_faults", pa.string()),  # the planted faults of those calls, comma-separated
+        ("open_stream_calls", pa.int64()),
     ]
 )
 
@@ -107,6 +143,7 @@ class Truth:
             "events": directory / "events.parquet",
             "tasks": directory / "tasks.parquet",
             "provider_costs": directory / "provider_costs.parquet",
+            "provider_report_gaps": directory / "provider_report_gaps.parquet",
             "revenue": directory / "revenue.parquet",
             "summary": directory / "summary.json",
         }
@@ -177,6 +214,8 @@ class Truth:
             row, weights=(calls["attempt"] > 1) & (calls["fallback_from"] < 0), minlength=n
         )
         tagless = np.bincount(row, weights=calls["tagless"], minlength=n) > 0
+        billed = calls.get("billed_model", calls["model"])
+        unpriced = np.bincount(row, weights=billed >= len(cat.MODELS), minlength=n) > 0
         first = np.full(n, -1, dtype=np.int64)
         is_first = calls["attempt"] == 1
         first[row[is_first]] = calls["call"][is_first]
@@ -230,6 +269,7 @@ class Truth:
                 "is_trial": pa.array(tasks["trial"]),
                 "has_tagless_attempt": pa.array(tagless),
                 "has_malformed_record": pa.array(malformed),
+                "has_unpriced_attempt": pa.array(unpriced),
                 "provider_cost_usd": pa.array(np.bincount(row, weights=costs, minlength=n)),
             },
             schema=TASKS_SCHEMA,
@@ -250,6 +290,11 @@ class Truth:
         self.counts["malformed_calls"] += int(
             np.unique(records["true_ev"][~valid & (records["true_ev"] >= 0)]).size
         )
+
+    # -- provider reports ----------------------------------------------------------------------
+    def write_provider_report_gaps(self, rows: list[dict]) -> None:
+        table = pa.Table.from_pylist(rows, schema=PROVIDER_REPORT_GAPS_SCHEMA)
+        pq.write_table(table, self.paths["provider_report_gaps"], compression="zstd")
 
     # -- revenue -------------------------------------------------------------------------------
     def write_revenue(self, rows: list[dict]) -> None:

@@ -24,6 +24,7 @@ from . import catalog as cat
 from .faults import FAULT_CODE
 from .frames import NULL, Frame, length, take
 from .ids import render_ids
+from .provider_reports import model_names
 from .records import TZ_MINUTES, TZ_SUFFIX
 
 CHUNK_ROWS = 10_000  # rows rendered at once: bounds the memory of the string columns
@@ -130,7 +131,7 @@ def _values(records: Frame, ids: IdText, fmt: str) -> dict[str, pa.Array]:
                 records["provider"],
             ),
         ),
-        "model": _names([m.name for m in cat.MODELS], records["model"]),
+        "model": _names(model_names(), records["model"]),
         "route": _names([r.name for r in cat.ROUTES], records["route"]),
         "fallback_from_route": _names([r.name for r in cat.ROUTES], records["fallback_from"]),
         "service_tier": _names(cat.TIERS, records["tier"]),
