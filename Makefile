@@ -13,7 +13,7 @@ SPARK_STAMP := $(VENV)/.installed-spark
 help:
 	@echo "make run        set up, generate sample data if landing is empty, build everything, print the report"
 	@echo "                (SHAPE=otel or SHAPE=litellm: sample traffic as OTLP traces or LiteLLM spend logs;"
-	@echo "                BILLING=stripe: sample revenue as Stripe objects)"
+	@echo "                BILLING=csv: sample revenue as billing CSV exports instead of Stripe objects)"
 	@echo "make test       set up and run every test (pytest, dbt unit and data tests, the screens in headless Chromium)"
 	@echo "make test-spark the same models on DuckDB and on Spark (local PySpark, Java 17): build, test, compare"
 	@echo "make dagster    Dagster UI on http://127.0.0.1:3000"
@@ -51,8 +51,9 @@ lock: $(STAMP)
 # SHAPE=otel or SHAPE=litellm: the sample traffic as OTLP trace files or LiteLLM spend logs
 # instead of contract files (docs/sources.md).
 SHAPE ?= contract
-# BILLING=stripe: the sample revenue as Stripe API objects in landing/stripe (docs/sample-data.md).
-BILLING ?= csv
+# BILLING=csv: the sample revenue as billing CSV exports in landing/billing instead of Stripe API
+# objects in landing/stripe (docs/sample-data.md).
+BILLING ?= stripe
 generate: $(STAMP)
 	@$(BIN)/llm-margin generate --if-empty --shape $(SHAPE) --billing $(BILLING)
 

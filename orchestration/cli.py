@@ -431,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--billing",
         choices=["csv", "stripe", "both"],
-        default="csv",
+        default="stripe",
         help="the revenue side: csv: billing CSV exports in landing/billing; stripe: Stripe API "
         "objects in landing/stripe (in EUR and GBP too) and ECB rates in landing/fx; both: the "
         "stripe revenue as CSV exports in the data directory and as Stripe objects in a second "
