@@ -1,0 +1,47 @@
+{#
+    The tokens of usage events llm-margin quarantined (audit.quarantined_usage_events), per
+    provider, UTC day and model, as far as the quarantined record says: the provider saw those
+    calls, we did not count them. The daily reconciliation names a gap they explain
+    `lost in quarantine` instead of `bypassed gateway`. Records that are not JSON, or lack a
+    provider, model or date, cannot be attributed and are left out; the day is the first ten
+    characters of occurred_at (the UTC date for a timestamp written in UTC); a negative count
+    counts as 0.
+#}
+
+with
+
+quarantined as (
+    select * from {{ ref('quarantined_usage_events') }}
+),
+
+fielded as (
+    select
+        lower(trim({{ json_text_or_null('quarantined.raw_record', 'provider') }})) as provider,
+        trim({{ json_text_or_null('quarantined.raw_record', 'model') }}) as model,
+        {{ dbt.safe_cast(
+            'substring(' ~ json_text_or_null('quarantined.raw_record', 'occurred_at') ~ ', 1, 10)',
+            api.Column.translate_type('date')) }} as event_date,
+        {{ dbt.safe_cast(json_text_or_null('quarantined.raw_record', 'prompt_tokens'),
+            api.Column.translate_type('bigint')) }} as prompt_tokens,
+        {{ dbt.safe_cast(json_text_or_null('quarantined.raw_record', 'completion_tokens'),
+            api.Column.translate_type('bigint')) }} as completion_tokens
+    from quarantined
+    where quarantined.source_format <> 'otlp'
+),
+
+final as (
+    select
+        fielded.provider,
+        fielded.event_date,
+        fielded.model,
+        count(*) as quarantined_events,
+        sum(greatest(coalesce(fielded.prompt_tokens, 0), 0)) as quarantined_prompt_tokens,
+        sum(greatest(coalesce(fielded.completion_tokens, 0), 0)) as quarantined_completion_tokens
+    from fielded
+    where fielded.provider is not null
+        and fielded.model is not null
+        and fielded.event_date is not null
+    group by fielded.provider, fielded.event_date, fielded.model
+)
+
+select * from final
