@@ -276,3 +276,22 @@ def test_a_restated_pull_loaded_after_the_main_pages_wins_its_day(tmp_path):
     assert others == {
         (r[0], r[1], r[2]): r[19] for r in EXPECTED_ROWS if r[:2] != ("anthropic", "2026-11-29")
     }
+
+
+def test_the_monthly_reconciliation_shows_what_the_reports_add_up_to(reconciled):
+    rows = _query(
+        reconciled,
+        "select provider, computed_cost_usd, billed_usd, reported_usd, likely_cause "
+        "from marts.mart_provider_reconciliation where month = date '2026-11-01' order by provider",
+    )
+    # EXPECTED.md's per-day table summed over the three days; no invoice landed
+    want = {
+        p: (
+            sum(Decimal(d[2]) for d in EXPECTED_DAYS if d[0] == p),
+            sum(Decimal(d[3]) for d in EXPECTED_DAYS if d[0] == p),
+        )
+        for p in ("anthropic", "openai")
+    }
+    assert [(p, Decimal(c), b, Decimal(r), cause) for p, c, b, r, cause in rows] == [
+        (p, want[p][0], None, want[p][1], "not invoiced") for p in ("anthropic", "openai")
+    ]
