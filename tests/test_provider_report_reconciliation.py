@@ -295,3 +295,52 @@ def test_the_monthly_reconciliation_shows_what_the_reports_add_up_to(reconciled)
     assert [(p, Decimal(c), b, Decimal(r), cause) for p, c, b, r, cause in rows] == [
         (p, want[p][0], None, want[p][1], "not invoiced") for p in ("anthropic", "openai")
     ]
+
+
+def test_the_yesterday_check_warns_for_anthropic_only(reconciled, monkeypatch):
+    from orchestration.checks.reconciliation import provider_yesterday_reconciles
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(reconciled.root))
+    # EXPECTED.md: today 2026-11-30, yesterday 2026-11-29; anthropic +5.91 %, openai +0.35 %
+    monkeypatch.setenv("LLM_MARGIN_AS_OF_DATE", "2026-11-30")
+    result = provider_yesterday_reconciles()
+    assert not result.passed
+    assert result.metadata["day"].value == "2026-11-29"
+    assert result.metadata["providers_outside_tolerance"].value == ["anthropic"]
+    assert "claude-sonnet-4-20250514, price drift" in result.metadata["gaps"].value
+    # unset, the as-of date is the day after the latest call (2026-11-29): the same day
+    monkeypatch.delenv("LLM_MARGIN_AS_OF_DATE")
+    assert provider_yesterday_reconciles().metadata["day"].value == "2026-11-29"
+    # pinned a day earlier, yesterday is 2026-11-28: openai +6.69 % is outside, anthropic is not
+    monkeypatch.setenv("LLM_MARGIN_AS_OF_DATE", "2026-11-29")
+    earlier = provider_yesterday_reconciles()
+    assert earlier.metadata["providers_outside_tolerance"].value == ["openai"]
+    # 2026-11-30 has neither calls nor reports: nothing to warn about
+    monkeypatch.setenv("LLM_MARGIN_AS_OF_DATE", "2026-12-01")
+    assert provider_yesterday_reconciles().passed
+    monkeypatch.setenv("LLM_MARGIN_AS_OF_DATE", "30/11/2026")
+    with pytest.raises(ValueError, match="LLM_MARGIN_AS_OF_DATE must be a date YYYY-MM-DD"):
+        provider_yesterday_reconciles()
+
+
+def test_the_report_line_names_the_provider_the_gap_and_its_cause(reconciled, monkeypatch):
+    from orchestration.report.formatting import provider_gap_line
+    from orchestration.report.queries import provider_gaps_yesterday
+
+    monkeypatch.setenv("LLM_MARGIN_AS_OF_DATE", "2026-11-30")
+    with duckdb.connect(str(reconciled.warehouse), read_only=True) as con:
+        gaps = provider_gaps_yesterday(con)
+    lines = [provider_gap_line(row) for row in gaps]
+    assert len(lines) == 1
+    # EXPECTED.md: anthropic charged 11.84608, we computed 11.185, +0.66108 (+5.91 %); the
+    # largest row is claude-sonnet-4-20250514, +0.6525, price drift
+    assert lines[0].startswith(
+        "Provider reports, 2026-11-29: anthropic charged $11.85, we computed $11.1"
+    )
+    assert (
+        "(+$0.66, +5.9 %, tolerance 1 %): price drift on claude-sonnet-4-20250514 (+$0.65)."
+        in lines[0]
+    )
+    monkeypatch.setenv("LLM_MARGIN_AS_OF_DATE", "2026-11-29")
+    with duckdb.connect(str(reconciled.warehouse), read_only=True) as con:
+        assert [r["provider"] for r in provider_gaps_yesterday(con)] == ["openai"]
