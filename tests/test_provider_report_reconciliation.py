@@ -344,3 +344,26 @@ def test_the_report_line_names_the_provider_the_gap_and_its_cause(reconciled, mo
     monkeypatch.setenv("LLM_MARGIN_AS_OF_DATE", "2026-11-29")
     with duckdb.connect(str(reconciled.warehouse), read_only=True) as con:
         assert [r["provider"] for r in provider_gaps_yesterday(con)] == ["openai"]
+
+
+def test_both_renderings_of_the_founder_report_carry_the_line(reconciled, monkeypatch):
+    import html
+    import io
+
+    from rich.console import Console
+
+    from orchestration.report import print_report, read_report, render_html
+
+    monkeypatch.setenv("LLM_MARGIN_AS_OF_DATE", "2026-11-30")
+    # the warehouse holds every mart the serving copy would
+    report = read_report(reconciled.warehouse)
+    out = io.StringIO()
+    print_report(report, Console(file=out, width=300, color_system=None))
+    page = html.unescape(render_html(report))
+    for text in (out.getvalue(), page):
+        assert "Provider reports, 2026-11-29: anthropic charged $11.85" in text
+        assert "price drift on claude-sonnet-4-20250514 (+$0.65)." in text
+        assert "openai charged" not in text  # +0.35 %: inside the tolerance
+    monkeypatch.setenv("LLM_MARGIN_AS_OF_DATE", "2026-11-28")  # yesterday 11-27: both outside
+    page = html.unescape(render_html(read_report(reconciled.warehouse)))
+    assert "openai charged $22.29" in page and "anthropic charged $11.37" in page
