@@ -1,6 +1,11 @@
 {#
     The llm-margin side of every provider reconciliation, summed once: the calls of
     fct_llm_calls per provider, UTC day, model as logged and the catalog model it was priced as.
+    Intermediate models do not read marts, so it reads what fct_llm_calls is built from, the same
+    way: the staged calls, their current price (int_llm_calls_priced) and their attempt
+    (int_attempts_chained_to_tasks); a call is priced when it has no unpriced_reason. The
+    singular test assert_provider_reconciliation_reconciles_with_calls_and_invoices holds the
+    sums to fct_llm_calls.
     The daily reconciliation (mart_provider_daily_reconciliation) reads it per day and model, the
     monthly invoice reconciliation (mart_provider_reconciliation) rolls it up to the month.
 
@@ -10,10 +15,41 @@
     comparison to leave out.
 #}
 
+{{ config(materialized='table') }}
+
 with
 
+calls as (
+    select * from {{ ref('stg_usage__events') }}
+),
+
+calls_priced as (
+    select * from {{ ref('int_llm_calls_priced') }}
+    where price_state = 'current'
+),
+
+attempts as (
+    select * from {{ ref('int_attempts_chained_to_tasks') }}
+),
+
 llm_calls as (
-    select * from {{ ref('fct_llm_calls') }}
+    select
+        calls.provider,
+        calls.event_date,
+        calls.model,
+        calls.service_tier,
+        coalesce(calls.prompt_tokens, 0) as prompt_tokens,
+        calls.cached_prompt_tokens,
+        calls.cache_write_tokens,
+        coalesce(calls.completion_tokens, 0) as completion_tokens,
+        calls_priced.price_model_id,
+        calls_priced.unpriced_reason is null as is_priced,
+        calls_priced.cost_usd
+    from calls
+    inner join calls_priced
+        on calls.event_id = calls_priced.event_id
+    inner join attempts
+        on calls.event_id = attempts.event_id
 ),
 
 final as (

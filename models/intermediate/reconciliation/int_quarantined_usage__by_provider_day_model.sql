@@ -1,5 +1,6 @@
 {#
-    The tokens of usage events llm-margin quarantined (audit.quarantined_usage_events), per
+    The tokens of usage events llm-margin quarantined (the usage quarantine source, listed in
+    audit.quarantined_usage_events; OTLP lines are left out: no tokens to read), per
     provider, UTC day and model, as far as the quarantined record says: the provider saw those
     calls, we did not count them. The daily reconciliation names a gap they explain
     `lost in quarantine` instead of `bypassed gateway`. Records that are not JSON, or lack a
@@ -11,7 +12,7 @@
 with
 
 quarantined as (
-    select * from {{ ref('quarantined_usage_events') }}
+    select * from {{ source('usage', 'quarantine') }}
 ),
 
 fielded as (
@@ -26,7 +27,6 @@ fielded as (
         {{ dbt.safe_cast(json_text_or_null('quarantined.raw_record', 'completion_tokens'),
             api.Column.translate_type('bigint')) }} as completion_tokens
     from quarantined
-    where quarantined.source_format <> 'otlp'
 ),
 
 final as (
