@@ -19,13 +19,13 @@ fielded as (
     select
         lower(trim({{ json_text_or_null('quarantined.raw_record', 'provider') }})) as provider,
         trim({{ json_text_or_null('quarantined.raw_record', 'model') }}) as model,
-        {{ dbt.safe_cast(
+        {{ try_cast_or_null(
             'substring(' ~ json_text_or_null('quarantined.raw_record', 'occurred_at') ~ ', 1, 10)',
-            api.Column.translate_type('date')) }} as event_date,
-        {{ dbt.safe_cast(json_text_or_null('quarantined.raw_record', 'prompt_tokens'),
-            api.Column.translate_type('bigint')) }} as prompt_tokens,
-        {{ dbt.safe_cast(json_text_or_null('quarantined.raw_record', 'completion_tokens'),
-            api.Column.translate_type('bigint')) }} as completion_tokens
+            'date') }} as event_date,
+        {{ try_cast_or_null(json_text_or_null('quarantined.raw_record', 'prompt_tokens'), 'bigint') }}
+            as prompt_tokens,
+        {{ try_cast_or_null(json_text_or_null('quarantined.raw_record', 'completion_tokens'), 'bigint') }}
+            as completion_tokens
     from quarantined
 ),
 
