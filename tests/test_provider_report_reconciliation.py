@@ -260,25 +260,28 @@ def test_the_provider_day_roll_up(reconciled):
 
 
 # The gateway logged openai's missing 11-28 gpt-4o-mini traffic (EXPECTED.md, gap 2: 2,000 calls,
-# 4,000,000 input and 600,000 output tokens) as one record llm-margin quarantined (an attempt
-# number that is not a number): the gap is then ours, not a bypass.
-LOST_RECORD = {
-    "event_id": "rec-lost",
-    "occurred_at": "2026-11-28T12:00:00Z",
-    "customer_id": "cus_rec",
-    "workspace_id": "ws_rec",
-    "feature": "reconciliation",
-    "attempt": "first",
-    "provider": "openai",
-    "model": "gpt-4o-mini-2024-07-18",
-    "prompt_tokens": 4_000_000,
-    "cached_prompt_tokens": 1_000_000,
-    "completion_tokens": 600_000,
-}
+# 4,000,000 input of which 1,000,000 cached, 600,000 output) as records llm-margin quarantined
+# (an attempt number that is not a number): the gap is then ours, not a bypass.
+LOST_RECORDS = [
+    {
+        "event_id": f"rec-lost-{i}",
+        "occurred_at": "2026-11-28T12:00:00Z",
+        "customer_id": "cus_rec",
+        "workspace_id": "ws_rec",
+        "feature": "reconciliation",
+        "attempt": "first",
+        "provider": "openai",
+        "model": "gpt-4o-mini-2024-07-18",
+        "prompt_tokens": 2_000,
+        "cached_prompt_tokens": 500,
+        "completion_tokens": 300,
+    }
+    for i in range(2_000)
+]
 
 
 def test_a_restated_pull_loaded_after_the_main_pages_wins_its_day(tmp_path):
-    paths = _build(tmp_path, restated="after", quarantined=[LOST_RECORD])
+    paths = _build(tmp_path, restated="after", quarantined=LOST_RECORDS)
     rows = _query(
         paths,
         "select provider, cast(usage_date as varchar), model, our_input_tokens + our_output_tokens, "

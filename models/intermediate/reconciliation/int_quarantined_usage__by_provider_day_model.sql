@@ -25,7 +25,12 @@ fielded as (
         {{ try_cast_or_null(json_text_or_null('quarantined.raw_record', 'prompt_tokens'), 'bigint') }}
             as prompt_tokens,
         {{ try_cast_or_null(json_text_or_null('quarantined.raw_record', 'completion_tokens'), 'bigint') }}
-            as completion_tokens
+            as completion_tokens,
+        {{ try_cast_or_null(json_text_or_null('quarantined.raw_record', 'cached_prompt_tokens'), 'bigint') }}
+            as cached_prompt_tokens,
+        {{ try_cast_or_null(json_text_or_null('quarantined.raw_record', 'cache_write_tokens'), 'bigint') }}
+            as cache_write_tokens,
+        lower(trim({{ json_text_or_null('quarantined.raw_record', 'service_tier') }})) as service_tier
     from quarantined
 ),
 
@@ -36,7 +41,12 @@ final as (
         fielded.model,
         count(*) as quarantined_events,
         sum(greatest(coalesce(fielded.prompt_tokens, 0), 0)) as quarantined_prompt_tokens,
-        sum(greatest(coalesce(fielded.completion_tokens, 0), 0)) as quarantined_completion_tokens
+        sum(greatest(coalesce(fielded.completion_tokens, 0), 0)) as quarantined_completion_tokens,
+        sum(greatest(coalesce(fielded.cached_prompt_tokens, 0), 0)) as quarantined_cached_prompt_tokens,
+        sum(greatest(coalesce(fielded.cache_write_tokens, 0), 0)) as quarantined_cache_write_tokens,
+        sum(
+            case when fielded.service_tier = 'batch' then greatest(coalesce(fielded.prompt_tokens, 0), 0) else 0 end
+        ) as quarantined_batch_prompt_tokens
     from fielded
     where fielded.provider is not null
         and fielded.model is not null

@@ -1,21 +1,27 @@
 {#
     What each provider's own reports say against what llm-margin saw and computed, per provider,
     UTC day and model (docs/provider-reconciliation.md, "Provider reports"), with the likely
-    cause of each gap. Only providers that have reports, from their first reported day; a model
-    is matched by its name as logged and as reported (the same snapshot string on both sides).
+    cause of each gap. Only providers that have reports, from their first reported day. A model we
+    logged is matched to the provider's name for it on the day (macros/provider_models.sql: the
+    same string, or ours plus a dated snapshot suffix; the exact name first, else the latest
+    snapshot), and the row carries the provider's name.
 
     Likely cause, the first that holds (t = tolerance / 100; tokens = input + output):
 
         not reported            the provider's usage or cost report has no row for the day yet
         unpriced model          some of our calls of the row are unpriced (our cost counts 0)
         within tolerance        |gap| <= max(t x computed, min_gap_usd) and the tokens agree within t
-        lost in quarantine      provider tokens > ours x (1 + t), but not more than ours plus the
-                                tokens of our quarantined events of the row (x (1 + t))
-        bypassed gateway        provider tokens > ours x (1 + t), or provider requests > our calls x (1 + t)
+        bypassed gateway        provider tokens > ours' x (1 + t), or provider requests > our calls' x (1 + t)
         provider reports fewer  our tokens > provider tokens x (1 + t) (a partial pull, late data)
-        batch or tier discount  |provider batch input - ours| > t x our input
-        cache accounting        |provider cache reads - ours| > t x our input, or the same for cache writes
+        batch or tier discount  |provider batch input - ours'| > t x our input'
+        cache accounting        |provider cache reads - ours'| > t x our input', or the same for cache writes
+        lost in quarantine      provider tokens > ours x (1 + t), or requests > our calls x (1 + t):
+                                more than we counted, but no more than our quarantined records add
         price drift             anything else: same tokens, same split, another amount
+
+    ours' = ours plus what our quarantined usage records of the row say (the provider saw those
+    calls): a gap they explain is not a bypass, and a tier, cache or price gap on a day with some
+    quarantined calls is still named.
 
     Anthropic reports no request count (provider_requests null: tokens only), and its cost report
     leaves out Priority Tier costs: for Anthropic, computed_cost_usd leaves out our priority-tier
@@ -63,11 +69,53 @@ cost_days as (
     from reported_cost
 ),
 
+reported_models as (
+    select distinct named.provider, named.usage_date, named.model
+    from (
+        select reported_usage.provider, reported_usage.usage_date, reported_usage.model
+        from reported_usage
+        union all
+        select reported_cost.provider, reported_cost.usage_date, reported_cost.model
+        from reported_cost
+    ) as named
+),
+
+our_models as (
+    select distinct ours_by_model.provider, ours_by_model.event_date, ours_by_model.model
+    from ours_by_model
+),
+
+name_candidates as (
+    select
+        our_models.provider,
+        our_models.event_date,
+        our_models.model as our_model,
+        reported_models.model as reported_model,
+        row_number() over (
+            partition by our_models.provider, our_models.event_date, our_models.model
+            order by
+                case when reported_models.model = our_models.model then 0 else 1 end,
+                reported_models.model desc
+        ) as match_rank
+    from our_models
+    inner join reported_models
+        on our_models.provider = reported_models.provider
+        and our_models.event_date = reported_models.usage_date
+        and {{ provider_model_matches('reported_models.model', 'our_models.model') }}
+),
+
+model_names as (
+    select name_candidates.provider, name_candidates.event_date, name_candidates.our_model,
+        name_candidates.reported_model
+    from name_candidates
+    where name_candidates.match_rank = 1
+),
+
 ours as (
     select
         ours_by_model.provider,
         ours_by_model.event_date as usage_date,
-        ours_by_model.model,
+        coalesce(model_names.reported_model, ours_by_model.model) as model,
         sum(ours_by_model.calls) as calls,
         sum(ours_by_model.priced_calls) as priced_calls,
         sum(ours_by_model.prompt_tokens) as input_tokens,
@@ -86,7 +134,14 @@ ours as (
     inner join reporting_providers
         on ours_by_model.provider = reporting_providers.provider
         and ours_by_model.event_date >= reporting_providers.first_reported_date
-    group by ours_by_model.provider, ours_by_model.event_date, ours_by_model.model
+    left join model_names
+        on ours_by_model.provider = model_names.provider
+        and ours_by_model.event_date = model_names.event_date
+        and ours_by_model.model = model_names.our_model
+    group by
+        ours_by_model.provider,
+        ours_by_model.event_date,
+        coalesce(model_names.reported_model, ours_by_model.model)
 ),
 
 theirs as (
@@ -135,6 +190,27 @@ joined as (
         and theirs.model = ours.model
 ),
 
+quarantined_by_row as (
+    -- quarantined records carry the name we logged: matched to the row as our calls are
+    select
+        row_models.provider,
+        row_models.usage_date,
+        row_models.model,
+        sum(quarantined.quarantined_prompt_tokens + quarantined.quarantined_completion_tokens)
+            as quarantined_tokens,
+        sum(quarantined.quarantined_events) as quarantined_events,
+        sum(quarantined.quarantined_prompt_tokens) as quarantined_input_tokens,
+        sum(coalesce(quarantined.quarantined_cached_prompt_tokens, 0)) as quarantined_cache_read_tokens,
+        sum(coalesce(quarantined.quarantined_cache_write_tokens, 0)) as quarantined_cache_write_tokens,
+        sum(coalesce(quarantined.quarantined_batch_prompt_tokens, 0)) as quarantined_batch_input_tokens
+    from (select distinct joined.provider, joined.usage_date, joined.model from joined) as row_models
+    inner join quarantined
+        on row_models.provider = quarantined.provider
+        and row_models.usage_date = quarantined.event_date
+        and {{ provider_model_matches('row_models.model', 'quarantined.model') }}
+    group by row_models.provider, row_models.usage_date, row_models.model
+),
+
 compared as (
     select
         joined.*,
@@ -144,9 +220,12 @@ compared as (
             when cost_days.usage_date is not null
                 then cast(coalesce(joined.reported_cost_usd, 0) as decimal(24, 12))
         end as provider_cost_usd,
-        cast(coalesce(quarantined.quarantined_prompt_tokens, 0)
-            + coalesce(quarantined.quarantined_completion_tokens, 0) as bigint)
-            as quarantined_tokens,
+        cast(coalesce(quarantined_by_row.quarantined_tokens, 0) as bigint) as quarantined_tokens,
+        cast(coalesce(quarantined_by_row.quarantined_events, 0) as double) as quarantined_events,
+        cast(coalesce(quarantined_by_row.quarantined_input_tokens, 0) as double) as quarantined_input,
+        cast(coalesce(quarantined_by_row.quarantined_cache_read_tokens, 0) as double) as quarantined_cache_read,
+        cast(coalesce(quarantined_by_row.quarantined_cache_write_tokens, 0) as double) as quarantined_cache_write,
+        cast(coalesce(quarantined_by_row.quarantined_batch_input_tokens, 0) as double) as quarantined_batch_input,
         cast(joined.our_input_tokens + joined.our_output_tokens as double) as our_tokens,
         cast(joined.provider_input_tokens + joined.provider_output_tokens as double) as provider_tokens,
         cast({{ tolerance_pct }} as double) / 100 as t
@@ -157,10 +236,10 @@ compared as (
     left join cost_days
         on joined.provider = cost_days.provider
         and joined.usage_date = cost_days.usage_date
-    left join quarantined
-        on joined.provider = quarantined.provider
-        and joined.usage_date = quarantined.event_date
-        and joined.model = quarantined.model
+    left join quarantined_by_row
+        on joined.provider = quarantined_by_row.provider
+        and joined.usage_date = quarantined_by_row.usage_date
+        and joined.model = quarantined_by_row.model
 ),
 
 gaps as (
@@ -215,22 +294,21 @@ final as (
             when not gaps.is_reported then 'not reported'
             when gaps.our_priced_calls < gaps.our_calls then 'unpriced model'
             when gaps.is_cost_within and gaps.is_tokens_within then 'within tolerance'
-            when gaps.quarantined_tokens > 0
-                and gaps.provider_tokens > gaps.our_tokens * (1 + gaps.t)
-                and gaps.provider_tokens <= (gaps.our_tokens + gaps.quarantined_tokens) * (1 + gaps.t)
-                then 'lost in quarantine'
-            when gaps.provider_tokens > gaps.our_tokens * (1 + gaps.t)
-                or gaps.provider_requests > gaps.our_calls * (1 + gaps.t)
+            when gaps.provider_tokens > (gaps.our_tokens + gaps.quarantined_tokens) * (1 + gaps.t)
+                or gaps.provider_requests > (gaps.our_calls + gaps.quarantined_events) * (1 + gaps.t)
                 then 'bypassed gateway'
             when gaps.our_tokens > gaps.provider_tokens * (1 + gaps.t) then 'provider reports fewer'
-            when abs(cast(gaps.provider_batch_input_tokens - gaps.our_batch_input_tokens as double))
-                > gaps.t * gaps.our_input_tokens
+            when abs(gaps.provider_batch_input_tokens - (gaps.our_batch_input_tokens + gaps.quarantined_batch_input))
+                > gaps.t * (gaps.our_input_tokens + gaps.quarantined_input)
                 then 'batch or tier discount'
-            when abs(cast(gaps.provider_cache_read_tokens - gaps.our_cache_read_tokens as double))
-                > gaps.t * gaps.our_input_tokens
-                or abs(cast(gaps.provider_cache_write_tokens - gaps.our_cache_write_tokens as double))
-                > gaps.t * gaps.our_input_tokens
+            when abs(gaps.provider_cache_read_tokens - (gaps.our_cache_read_tokens + gaps.quarantined_cache_read))
+                > gaps.t * (gaps.our_input_tokens + gaps.quarantined_input)
+                or abs(gaps.provider_cache_write_tokens - (gaps.our_cache_write_tokens + gaps.quarantined_cache_write))
+                > gaps.t * (gaps.our_input_tokens + gaps.quarantined_input)
                 then 'cache accounting'
+            when gaps.provider_tokens > gaps.our_tokens * (1 + gaps.t)
+                or gaps.provider_requests > gaps.our_calls * (1 + gaps.t)
+                then 'lost in quarantine'
             else 'price drift'
         end as likely_cause
     from gaps
