@@ -26,6 +26,7 @@ LANDING_SOURCES = (
     "provider_invoices",
     "fx",
     "stripe",
+    "provider_reports",
 )
 
 

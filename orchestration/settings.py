@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -31,6 +32,9 @@ DBT_EXCLUDE_ENV = "LLM_MARGIN_DBT_EXCLUDE"
 LITELLM_DATABASE_URL_ENV = "LLM_MARGIN_LITELLM_DATABASE_URL"
 LITELLM_OVERLAP_ENV = "LLM_MARGIN_LITELLM_OVERLAP_MINUTES"
 OTEL_TRACE_WAIT_ENV = "LLM_MARGIN_OTEL_TRACE_WAIT_MINUTES"
+AS_OF_DATE_ENV = "LLM_MARGIN_AS_OF_DATE"
+# The latest day with calls: the as-of date is the day after it.
+LATEST_CALL_DATE_SQL = "select max(event_date) from marts.fct_llm_calls"
 SERVING_POSTGRES_URL_ENV = "LLM_MARGIN_SERVING_POSTGRES_URL"
 SERVING_POSTGRES_READER_ENV = "LLM_MARGIN_SERVING_POSTGRES_READER_ROLE"
 DEFAULT_SERVING_POSTGRES_READER = "llm_margin_reader"
@@ -92,6 +96,25 @@ def max_future_hours(environ: Mapping[str, str] | None = None) -> float:
         raise SettingsError(
             f"{MAX_FUTURE_HOURS_ENV} must be a number of hours, got {raw!r}"
         ) from None
+
+
+def as_of_date(
+    query: Callable[[str], list[tuple]], environ: Mapping[str, str] | None = None
+) -> date:
+    """The day checks and reports treat as today ("yesterday" is the day before it):
+    ``$LLM_MARGIN_AS_OF_DATE`` (YYYY-MM-DD) when set, else the day after the latest call in
+    ``marts.fct_llm_calls`` (data can be in the past), else today's UTC date. ``query`` runs SQL
+    on the warehouse or its serving copy and returns the rows."""
+    raw = (os.environ if environ is None else environ).get(AS_OF_DATE_ENV, "").strip()
+    if raw:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise SettingsError(
+                f"{AS_OF_DATE_ENV} must be a date YYYY-MM-DD, got {raw!r}"
+            ) from None
+    latest = query(LATEST_CALL_DATE_SQL)[0][0]
+    return latest + timedelta(days=1) if latest is not None else datetime.now(UTC).date()
 
 
 def minutes(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:

@@ -454,3 +454,44 @@ def test_the_benchmark_implementations_agree_with_the_pipeline(built, tmp_path):
             "pandas": pandas_baseline.run(built.root, resolutions),
         },
     )
+
+
+DAILY_CAUSES = {
+    "bypassed gateway",
+    "batch or tier discount",
+    "cache accounting",
+    "price drift",
+    "unpriced model",
+}
+
+
+def test_planted_daily_report_gaps_are_found_with_their_cause(built):
+    """The generator's report pages against the daily reconciliation: one mart row per provider,
+    day and model of truth/provider_report_gaps.parquet, and the generator's expected cause on
+    every row whose quarantined records the warehouse can attribute (a record without its
+    provider, model or day cannot be, and its calls then read as a bypass)."""
+    truth = {
+        (t["provider"], t["day"], t["model"]): t
+        for t in pq.read_table(built.truth / "provider_report_gaps.parquet").to_pylist()
+    }
+    rows = _query(
+        built,
+        "select provider, usage_date, model, likely_cause, quarantined_tokens "
+        "from marts.mart_provider_daily_reconciliation",
+    )
+    found = {(p, d, m): (cause, q) for p, d, m, cause, q in rows}
+    assert set(found) == set(truth)
+    attributable = {
+        key
+        for key, t in truth.items()
+        if (t["quarantined_input_tokens"] or 0) + (t["quarantined_output_tokens"] or 0)
+        == found[key][1]
+    }
+    assert DAILY_CAUSES <= {truth[k]["planted"] for k in attributable}  # each cause is checked
+    assert len(attributable) >= 0.9 * len(truth)
+    wrong = {
+        key: (truth[key]["expected_cause"], found[key][0])
+        for key in attributable
+        if truth[key]["expected_cause"] != found[key][0]
+    }
+    assert wrong == {}

@@ -209,6 +209,7 @@ def test_every_python_check_that_opens_the_warehouse_waits_for_the_writer_pool(d
         "no_unpriced_usage",
         "restatements_reported",
         "provider_costs_reconcile",
+        "provider_yesterday_reconciles",
         "alerts_agree_with_their_thresholds",
         "serving_copy_matches_warehouse",
     } <= readers.keys()

@@ -10,7 +10,10 @@ def definitions() -> Definitions:
     from orchestration.checks.freshness import lake_source_freshness
     from orchestration.checks.pricing import no_unpriced_usage, restatements_reported
     from orchestration.checks.raw_batches import GX_CHECKS
-    from orchestration.checks.reconciliation import provider_costs_reconcile
+    from orchestration.checks.reconciliation import (
+        provider_costs_reconcile,
+        provider_yesterday_reconciles,
+    )
     from orchestration.checks.serving import serving_copy_matches_warehouse
 
     return Definitions(
@@ -18,6 +21,7 @@ def definitions() -> Definitions:
             no_unpriced_usage,
             restatements_reported,
             provider_costs_reconcile,
+            provider_yesterday_reconciles,
             *GX_CHECKS,
             lake_source_freshness,
             alerts_agree_with_their_thresholds,

@@ -32,6 +32,8 @@ TASK_TAG_FIELDS = ("customer_id", "workspace_id", "feature")
 #   signed_decimal  the same as decimal, declared where a negative amount is normal (credits)
 #   percent         a decimal number of percent (4 decimal places)
 #   rate            a decimal number, at most 8 decimal places kept (exchange rates)
+#   amount          a signed decimal number kept to 12 decimal places (provider report amounts:
+#                   OpenAI's float dollars, Anthropic's fractional cents); more places are rounded
 #   timestamp       ISO-8601 (offset or Z; no offset means UTC)
 #   date            YYYY-MM-DD
 #   month           YYYY-MM
@@ -45,6 +47,7 @@ KINDS: dict[str, str] = {
     "signed_decimal": "decimal(18, 6)",
     "percent": "decimal(9, 4)",
     "rate": "decimal(18, 8)",
+    "amount": "decimal(24, 12)",
     "timestamp": "timestamptz",
     "date": "date",
     "month": "varchar",

@@ -12,6 +12,10 @@ def definitions() -> Definitions:
         ingest_provider_invoices,
         landing_provider_invoices,
     )
+    from orchestration.ingest.provider_report_assets import (
+        ingest_provider_reports,
+        landing_provider_reports,
+    )
     from orchestration.ingest.source_assets import landing_otel, litellm_spend_logs, otel_spans
     from orchestration.ingest.stripe_assets import ingest_stripe, landing_stripe
 
@@ -30,5 +34,7 @@ def definitions() -> Definitions:
             ingest_fx,
             landing_stripe,
             ingest_stripe,
+            landing_provider_reports,
+            ingest_provider_reports,
         ]
     )

@@ -31,6 +31,10 @@ PARQUET_BATCH_ROWS = 250_000
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet",)
+# A record whose ``raw`` starts with FAULT_MARK is not a record but a fault found while reading
+# (``\x00<kind>:<detail>:<text>``): a CSV row with the wrong cell count, or a page that is not a
+# report page (``report_pages``). Validators quarantine it with the text after the second colon.
+FAULT_MARK = "\x00"
 CSV_CELLS_MARK = "\x00csv-cells:"
 
 

@@ -5,7 +5,8 @@ columns (``orchestration.contract.Field``, built with ``contract.column``: the s
 bounds as the usage-event contract), how a file name maps to an entity, and how a file is read
 into records of the entity's columns (``read``: the CSV's own rows by default; a source whose
 layout differs maps its file onto those columns here, as ``fx`` melts the ECB's wide rows).
-``billing.BILLING``, ``provider_invoices.PROVIDER_INVOICES`` and ``fx.FX`` are the declarations.
+``billing.BILLING``, ``provider_invoices.PROVIDER_INVOICES``, ``fx.FX`` and
+``provider_reports.PROVIDER_REPORTS`` are the declarations.
 
 A source of nested JSON objects (Stripe: an invoice holds its lines and payments) declares an
 ``ObjectMapping`` instead of reading rows: each record is one object, validated as JSON (so the
@@ -30,8 +31,9 @@ import duckdb
 
 from orchestration.contract import Field
 from orchestration.ingest.lake import HASH_PREFIX, SCHEMA_FILE, Lake, file_sha256
-from orchestration.ingest.readers import CSV_CELLS_MARK, RecordBatch, read_records
+from orchestration.ingest.readers import CSV_CELLS_MARK, FAULT_MARK, RecordBatch, read_records
 from orchestration.ingest.rules import (
+    DECIMAL_TEXT,
     Rule,
     Severity,
     bound_rules,
@@ -52,7 +54,10 @@ KIND_WORDS = {
     "percent": "a percentage",
     "rate": "a decimal number",
     "timestamp": "an ISO-8601 timestamp",
+    "amount": "a decimal number",
 }
+# A fault record's text: after ``\x00<kind>:<detail>:`` (readers.FAULT_MARK).
+FAULT_TEXT = "^\\x00[^:]*:[^:]*:"
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,12 @@ def _typed(spec: Field, text: str) -> str:
         return f"lower({text})"
     if spec.kind == "integer":
         return whole_number_from_text(text)
+    if spec.kind == "amount":
+        # plain decimal text, rounded to the column's 12 places (JSON floats carry more digits)
+        return (
+            f"case when regexp_full_match({text}, {q(DECIMAL_TEXT)}) "
+            f"then try_cast(try_cast({text} as decimal(38, 24)) as {spec.sql_type}) end"
+        )
     if spec.sql_type.startswith("decimal("):
         return decimal_from_text(text, spec.sql_type)
     if spec.kind == "date":
@@ -144,7 +155,7 @@ def _column_rules(spec: Field, text: str, value: str) -> list[Rule]:
             Rule(
                 "missing_required",
                 name,
-                f"not starts_with(raw, {q(CSV_CELLS_MARK)}) and {text} is null",
+                f"not starts_with(raw, {q(FAULT_MARK)}) and {text} is null",
                 q(f"{name} is required but is empty"),
                 10,
             )
@@ -219,7 +230,7 @@ def validation_sql(entity: str, exports: TableExports) -> str:
     )
     values = ", ".join(f"{_typed(s, f's_{s.name}')} as v_{s.name}" for s in specs)
     typed = ", ".join(f"v_{s.name} as {s.name}" for s in specs)
-    mark = q(CSV_CELLS_MARK)
+    mark = q(FAULT_MARK)
     return f"""
 with parsed as (
     select source_row, raw,
@@ -238,7 +249,7 @@ valued as (
 select
     source_row,
     case when starts_with(raw, {mark})
-        then substr(raw, strpos(substr(raw, {len(CSV_CELLS_MARK) + 1}), ':') + {len(CSV_CELLS_MARK) + 1})
+        then regexp_replace(raw, {q(FAULT_TEXT)}, '')
         else raw end as raw_record,
     {typed},
     {findings_sql(rules(specs) + list(exports.entity_rules.get(entity, ())), Severity.QUARANTINE)} as errors

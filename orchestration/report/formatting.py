@@ -118,6 +118,25 @@ def runaway_line(row: dict) -> str:
     return f"{row['spend_date']:%a %d %b}: {row['workspace_label']} {what}"
 
 
+def provider_gap_line(row: dict) -> str:
+    """One provider's yesterday in plain words: its report against our computed cost (shared
+    by the terminal and the HTML report)."""
+    head = f"Provider reports, {row['usage_date']:%Y-%m-%d}: {row['provider']}"
+    computed = fmt(row["computed_cost_usd"], USD)
+    if not row["is_reported"]:
+        return (
+            f"{head} has no usage or cost report loaded for the day; we computed {computed} "
+            f"on {row['our_calls']:,} calls (is the report pull running?)."
+        )
+    pct = "" if row["gap_pct"] is None else f", {float(row['gap_pct']):+.1f} %"
+    return (
+        f"{head} charged {fmt(row['provider_cost_usd'], USD)}, we computed {computed} "
+        f"({fmt(row['gap_usd'], DELTA_USD)}{pct}, tolerance {float(row['tolerance_pct']):g} %): "
+        f"{row['largest_gap_cause']} on {row['largest_gap_model']} "
+        f"({fmt(row['largest_gap_usd'], DELTA_USD)})."
+    )
+
+
 def small_runaways_line(health: dict) -> str:
     """The runaway workspace-days under the threshold, counted in one line (or '')."""
     count = health.get("small_runaways", 0)

@@ -13,7 +13,14 @@ from html import escape
 from pathlib import Path
 
 from orchestration.report.charts import Bar, bar_chart
-from orchestration.report.formatting import arrow, fmt, meaning, runaway_line, small_runaways_line
+from orchestration.report.formatting import (
+    arrow,
+    fmt,
+    meaning,
+    provider_gap_line,
+    runaway_line,
+    small_runaways_line,
+)
 from orchestration.report.queries import (
     BUDGET_STATE,
     DELTA_USD,
@@ -200,6 +207,15 @@ def _health(report: WeeklyReport) -> str:
         out.append(
             "<p>Quarantined records by reason (kept, not loaded; every one is listed in "
             f"audit.quarantined_usage_events):</p><ul>{items}</ul>"
+        )
+    if health.get("provider_gaps"):
+        items = "".join(
+            f'<li title="{escape(row["provider"])}">{escape(provider_gap_line(row))}</li>'
+            for row in health["provider_gaps"]
+        )
+        out.append(
+            "<p>The providers' own reports for yesterday differ from what we computed (per model: "
+            f"marts.mart_provider_daily_reconciliation):</p><ul>{items}</ul>"
         )
     out.append(_runaways(health))
     if health.get("restatements"):

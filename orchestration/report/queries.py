@@ -19,6 +19,7 @@ import duckdb
 
 from orchestration.report.thresholds import RUNAWAY_MIN_SPEND_USD
 from orchestration.report.weeks import IsoWeek
+from orchestration.settings import as_of_date
 
 # Column kinds decide formatting in both renderers: text, int, usd, usd4 (small money), pct
 # (a share 0..1), pct_points (a difference of two shares), ratio, delta_usd, delta_pct (relative).
@@ -755,4 +756,22 @@ def _health(con, tables: set[str], week: IsoWeek, names: Names) -> dict:
     health["small_runaways"] = len(small)
     health["small_runaways_usd"] = sum((row["spend_usd"] for row in small), Decimal(0))
     health["runaway_min_spend_usd"] = RUNAWAY_MIN_SPEND_USD
+    if "marts.mart_provider_daily_gaps" in tables and "marts.fct_llm_calls" in tables:
+        health["provider_gaps"] = provider_gaps_yesterday(con)
     return health
+
+
+def provider_gaps_yesterday(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Yesterday's providers whose own reports differ from our computed cost by more than the
+    tolerance, or that have calls and no report (yesterday: the day before the as-of date,
+    ``orchestration.settings.as_of_date``); worst first."""
+    yesterday = as_of_date(lambda sql: con.execute(sql).fetchall()) - timedelta(days=1)
+    return _dicts(
+        con,
+        "select provider, usage_date, computed_cost_usd, provider_cost_usd, gap_usd, gap_pct, "
+        "tolerance_pct, is_reported, our_calls, largest_gap_model, largest_gap_usd, "
+        "largest_gap_cause from marts.mart_provider_daily_gaps "
+        "where usage_date = ? and (is_within_tolerance = false or (not is_reported and our_calls > 0)) "
+        "order by abs(coalesce(gap_usd, computed_cost_usd)) desc, provider",
+        [yesterday],
+    )

@@ -14,6 +14,7 @@ from orchestration.report.formatting import (
     arrow,
     fmt,
     meaning,
+    provider_gap_line,
     runaway_line,
     small_runaways_line,
 )
@@ -131,6 +132,12 @@ def _print_health(report: WeeklyReport, console: Console) -> None:
             where = f" (field {field})" if field else ""
             console.print(Text(f"  {count:,} × {quarantine_reason(code)}{where}"))
         console.print(Text("details: select * from audit.quarantined_usage_events", style="dim"))
+    for row in health.get("provider_gaps", []):
+        console.print(Text(provider_gap_line(row), style="yellow"))
+    if health.get("provider_gaps"):
+        console.print(
+            Text("details: select * from marts.mart_provider_daily_reconciliation", style="dim")
+        )
     threshold = fmt(health.get("runaway_min_spend_usd"), USD)
     small = small_runaways_line(health)
     if health.get("runaways"):

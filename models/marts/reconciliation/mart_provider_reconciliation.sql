@@ -11,6 +11,11 @@
                           the share of extra requests is at least half the share of extra cost
         price drift       otherwise: about the same requests, another amount
 
+    The llm-margin side is int_llm_calls__by_provider_day_model rolled up to the month (the same
+    sums the daily reconciliation reads). reported_usd is what the providers' own daily cost
+    reports add up to for the month (null when the provider has no reports): the causes are
+    judged on the invoice; the reports show what to expect before it arrives.
+
     The tolerance is var('provider_reconciliation_tolerance_pct'), else
     $LLM_MARGIN_RECONCILIATION_TOLERANCE_PCT, else 1 (percent).
 #}
@@ -23,25 +28,38 @@ invoice_lines as (
     select * from {{ ref('stg_provider_invoices__lines') }}
 ),
 
-llm_calls as (
-    select * from {{ ref('fct_llm_calls') }}
+calls_by_day as (
+    select * from {{ ref('int_llm_calls__by_provider_day_model') }}
+),
+
+reported_cost as (
+    select * from {{ ref('int_provider_reports__cost_by_day_model') }}
 ),
 
 calls_by_model as (
     select
-        llm_calls.provider,
-        cast({{ dbt.date_trunc('month', 'llm_calls.event_date') }} as date) as invoice_month,
-        llm_calls.model,
-        llm_calls.price_model_id,
-        count(*) as calls,
-        sum(case when llm_calls.is_priced then 1 else 0 end) as priced_calls,
-        sum(llm_calls.cost_usd) as cost_usd
-    from llm_calls
+        calls_by_day.provider,
+        {{ month_start('calls_by_day.event_date') }} as invoice_month,
+        calls_by_day.model,
+        calls_by_day.price_model_id,
+        sum(calls_by_day.calls) as calls,
+        sum(calls_by_day.priced_calls) as priced_calls,
+        sum(calls_by_day.cost_usd) as cost_usd
+    from calls_by_day
     group by
-        llm_calls.provider,
-        cast({{ dbt.date_trunc('month', 'llm_calls.event_date') }} as date),
-        llm_calls.model,
-        llm_calls.price_model_id
+        calls_by_day.provider,
+        {{ month_start('calls_by_day.event_date') }},
+        calls_by_day.model,
+        calls_by_day.price_model_id
+),
+
+reported as (
+    select
+        reported_cost.provider,
+        {{ month_start('reported_cost.usage_date') }} as invoice_month,
+        sum(reported_cost.cost_usd) as reported_usd
+    from reported_cost
+    group by reported_cost.provider, {{ month_start('reported_cost.usage_date') }}
 ),
 
 computed as (
@@ -166,6 +184,8 @@ final as (
         differences.billed_requests,
         differences.invoice_lines,
         differences.tolerance_pct,
+        cast(reported.reported_usd as decimal(24, 12)) as reported_usd,
+        cast(differences.billed_usd - reported.reported_usd as decimal(24, 12)) as billed_minus_reported_usd,
         case
             when differences.billed_usd is null then null
             else abs(cast(differences.difference_usd as double))
@@ -192,6 +212,9 @@ final as (
             else 'price drift'
         end as likely_cause
     from differences
+    left join reported
+        on differences.provider = reported.provider
+        and differences.invoice_month = reported.invoice_month
 )
 
 select * from final
