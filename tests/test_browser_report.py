@@ -6,13 +6,13 @@ export in landing (the report reads the warehouse's copy of it)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from contextlib import redirect_stdout
 from datetime import date, timedelta
 
 import duckdb
+from landed_billing import landed_customer_names
 from playwright.sync_api import expect
 
 from orchestration import cli
@@ -42,21 +42,10 @@ def _costliest_customers(built: DataPaths, monday: date, sunday: date) -> list[s
     return [customer for (customer,) in rows]
 
 
-def _billing_names(built: DataPaths) -> dict[str, str]:
-    """customer_id → customer_name from the billing exports in landing, later files winning."""
-    names: dict[str, str] = {}
-    for path in sorted(built.landing_for("billing").glob("customers*.csv")):
-        with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                if row.get("customer_name"):
-                    names[row["customer_id"]] = row["customer_name"]
-    return names
-
-
 def test_the_report_shows_its_week_and_its_customers_by_name(built, browser_page, screenshots):
     label, monday, sunday = _latest_week(built)
     customers = _costliest_customers(built, monday, sunday)
-    names = _billing_names(built)
+    names = landed_customer_names(built)
     named = [names[customer] for customer in customers if customer in names]
     assert len(named) >= 3, f"the shared data set names its customers in billing: {customers}"
 

@@ -6,7 +6,6 @@ billing export files the sample generator wrote."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import HeldReader, event, write_jsonl
+from landed_billing import landed_customer_names, landed_workspaces
 from rich.console import Console
 
 from orchestration import cli
@@ -421,16 +421,8 @@ def test_every_data_value_is_html_escaped(built, tmp_path):
 
 
 def _billing_names(built: DataPaths) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
-    """Names as the billing export files hold them (what the sample generator wrote)."""
-    folder = built.landing_for("billing")
-    with open(folder / "customers.csv", newline="", encoding="utf-8") as handle:
-        customers = {row["customer_id"]: row["customer_name"] for row in csv.DictReader(handle)}
-    with open(folder / "workspaces.csv", newline="", encoding="utf-8") as handle:
-        workspaces = {
-            row["workspace_id"]: (row["workspace_name"], row["customer_id"])
-            for row in csv.DictReader(handle)
-        }
-    return customers, workspaces
+    """Names as the landed billing files hold them (what the sample generator wrote)."""
+    return landed_customer_names(built), landed_workspaces(built)
 
 
 def _terminal(report) -> str:

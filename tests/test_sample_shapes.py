@@ -421,7 +421,7 @@ def test_cli_generate_shape_litellm(tmp_path: Path, monkeypatch):
     landing = root / "landing"
     assert not any((landing / "usage_events").iterdir())
     assert sorted(p.name for p in (landing / "litellm").iterdir()) == ["spend_logs-000001.jsonl"]
-    assert (landing / "billing" / "customers.csv").exists()
+    assert (landing / "stripe" / "customers-page-1.json").exists()
     assert any((landing / "provider_invoices").iterdir())
     about = json.loads((root / "truth" / "shape.json").read_text())
     assert about["shape"] == "litellm" and about["files"] == ["spend_logs-000001.jsonl"]

@@ -85,7 +85,14 @@ def table_export_assets(
             )
         yield MaterializeResult(
             asset_key=quarantine_key,
-            metadata={"rows_quarantined": sum(r.rows_quarantined for r in results)},
+            metadata={
+                "rows_quarantined": sum(r.rows_quarantined for r in results),
+                # every file loaded, also one that filled no table (an empty page, or every
+                # object quarantined): the run's summary counts files from these
+                LOADED_SHAS: MetadataValue.json(
+                    [r.file_sha256 for r in results if r.status == "loaded"]
+                ),
+            },
         )
         problems = _problems(results)
         yield AssetCheckResult(
