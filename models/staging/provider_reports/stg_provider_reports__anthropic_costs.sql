@@ -9,27 +9,8 @@
 
 with
 
-results as (
-    select * from {{ source('provider_reports', 'anthropic_costs') }}
-),
-
 dated as (
-    select
-        results.*,
-        cast({{ to_utc_timestamp('results.bucket_start') }} as date) as usage_date
-    from results
-),
-
-pulls_ranked as (
-    select
-        dated.usage_date,
-        dated._file_sha256,
-        row_number() over (
-            partition by dated.usage_date
-            order by max(dated._loaded_at) desc, max(dated._source_file) desc, dated._file_sha256 desc
-        ) as pull_rank
-    from dated
-    group by dated.usage_date, dated._file_sha256
+    {{ latest_pull_rows(source('provider_reports', 'anthropic_costs')) }}
 ),
 
 final as (
@@ -55,10 +36,6 @@ final as (
         dated._source_file as source_file,
         dated.position
     from dated
-    inner join pulls_ranked
-        on dated.usage_date = pulls_ranked.usage_date
-        and dated._file_sha256 = pulls_ranked._file_sha256
-        and pulls_ranked.pull_rank = 1
 )
 
 select * from final
