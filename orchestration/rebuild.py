@@ -17,7 +17,6 @@ from datetime import date
 from dagster import (
     AssetMaterialization,
     DailyPartitionsDefinition,
-    MetadataValue,
     OpExecutionContext,
     job,
     op,
@@ -29,7 +28,7 @@ from orchestration.dbt.translator import LlmMarginTranslator
 from orchestration.ingest.validate import EARLIEST_PLAUSIBLE
 from orchestration.paths import DATA_DIR_ENV, DEFAULT_DBT_TARGET
 from orchestration.pools import WAREHOUSE_POOL
-from orchestration.serving.assets import SERVING_ASSET_KEY
+from orchestration.serving.assets import SERVING_ASSET_KEY, serving_copy_metadata
 from orchestration.serving.publish import publish_serving_copy
 from orchestration.settings import Settings
 
@@ -75,13 +74,11 @@ def rebuild_days_op(context: OpExecutionContext, dbt: DbtCliResource, settings: 
         context=context,
     ).stream()
     if llm_margin_project.target == DEFAULT_DBT_TARGET:
-        copy = publish_serving_copy(paths.warehouse, paths.serving)
+        copy = publish_serving_copy(paths.warehouse, paths.serving, log=context.log.info)
         yield AssetMaterialization(
             asset_key=SERVING_ASSET_KEY,
             metadata={
-                "published": True,
-                "path": MetadataValue.path(str(copy.path)),
-                "tables": len(copy.rows),
+                **serving_copy_metadata(copy),
                 "rebuilt_days": f"{window.start}..{window.end}",
             },
         )

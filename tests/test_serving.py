@@ -50,6 +50,10 @@ def test_publish_copies_every_marts_and_audit_relation_as_a_table(tmp_path):
     with duckdb.connect(str(copy.path), read_only=True) as con:
         kinds = con.execute(
             "select table_schema || '.' || table_name, table_type from information_schema.tables "
+            "where table_schema <> '_serving' order by 1"
+        ).fetchall()
+        bookkeeping = con.execute(
+            "select table_name from information_schema.tables where table_schema = '_serving' "
             "order by 1"
         ).fetchall()
         total = con.execute("select items, cost_usd from marts.mart_total").fetchone()
@@ -60,6 +64,8 @@ def test_publish_copies_every_marts_and_audit_relation_as_a_table(tmp_path):
         ("marts.mart_total", "BASE TABLE"),
     ]
     assert total == (3, 6)
+    # Besides them, only what the next publish needs to know what changed.
+    assert bookkeeping == [("publish",), ("table_fingerprints",)]
     # Only the serving file is left: no temporary file, no WAL; and nobody writes to it in place.
     assert sorted(p.name for p in copy.path.parent.iterdir()) == ["llm_margin.duckdb"]
     assert copy.path.stat().st_mode & 0o222 == 0
@@ -76,9 +82,14 @@ def test_a_reader_holding_the_old_file_keeps_its_data_and_does_not_block_the_swa
             == "[(3, Decimal('6.000000000000'))]"
         )
         make_warehouse(warehouse, [10, 20, 30, 40])
-        publish_serving_copy(
-            warehouse, tmp_path / "serving"
-        )  # returns: nothing waits for the reader
+        # Returns: nothing waits for the reader. It starts from a copy of the held file and
+        # replaces the two changed tables; the held file itself is not touched.
+        second = publish_serving_copy(warehouse, tmp_path / "serving")
+        assert second.full_copy_reason is None
+        assert (second.copied, second.kept) == (
+            ["marts.fct_costs", "marts.mart_total"],
+            ["audit.file_loads"],
+        )
         # The held connection still answers, with the old, consistent data (both tables agree).
         assert (
             reader.ask(

@@ -11,7 +11,12 @@ from orchestration.paths import DEFAULT_DBT_TARGET
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.serving.descriptions import descriptions_from_manifest
 from orchestration.serving.postgres_publish import publish_to_postgres
-from orchestration.serving.publish import SERVED_SCHEMAS, publish_serving_copy, serving_file
+from orchestration.serving.publish import (
+    SERVED_SCHEMAS,
+    PublishedCopy,
+    publish_serving_copy,
+    serving_file,
+)
 from orchestration.settings import SERVING_POSTGRES_URL_ENV, Settings
 
 SERVING_ASSET_KEY = AssetKey(["serving", "llm_margin"])
@@ -29,9 +34,10 @@ SERVED_DBT_ASSETS = sorted(
     group_name="serving",
     pool=WAREHOUSE_POOL,  # reads the warehouse: never while dbt writes it
     description="Read-only DuckDB copy of every marts and audit table for BI tools, swapped "
-    "atomically after each successful build (docs/serving.md).",
+    "atomically after each successful build; only the tables the build changed are copied again, "
+    "the metadata lists which were copied and which kept (docs/serving.md).",
 )
-def serving_copy(settings: Settings) -> MaterializeResult:
+def serving_copy(context, settings: Settings) -> MaterializeResult:
     paths = settings.paths()
     if llm_margin_project.target != DEFAULT_DBT_TARGET:
         # The Spark warehouse lives in its metastore; the DuckDB serving file is not rebuilt from it.
@@ -41,16 +47,22 @@ def serving_copy(settings: Settings) -> MaterializeResult:
                 "reason": f"dbt target {llm_margin_project.target!r}: serving copy is built from DuckDB only",
             }
         )
-    copy = publish_serving_copy(paths.warehouse, paths.serving)
-    return MaterializeResult(
-        metadata={
-            "published": True,
-            "path": MetadataValue.path(str(copy.path)),
-            "tables": len(copy.rows),
-            "rows": MetadataValue.json(copy.rows),
-            "total_rows": sum(copy.rows.values()),
-        }
-    )
+    copy = publish_serving_copy(paths.warehouse, paths.serving, log=context.log.info)
+    return MaterializeResult(metadata=serving_copy_metadata(copy))
+
+
+def serving_copy_metadata(copy: PublishedCopy) -> dict:
+    """The serving asset's metadata: the file, and which tables this publish copied from the
+    warehouse, kept from the previous file or partly replaced, each with its rows."""
+    facts = copy.metadata()
+    return {
+        "published": True,
+        "path": MetadataValue.path(str(copy.path)),
+        **{
+            key: MetadataValue.json(value) if isinstance(value, dict) else value
+            for key, value in facts.items()
+        },
+    }
 
 
 @asset(
