@@ -148,11 +148,14 @@ def write_meta(
         for name, fp in sorted(prints.items())
         for value, (count, content) in fp.parts.items()
     ]
-    if rows:
-        con.executemany(
-            f"insert into {quote(catalog)}.{META_SCHEMA}.{FINGERPRINT_TABLE} "
-            "values (?, ?, ?, ?, ?, ?::hugeint)",
-            [(*row[:5], str(row[5])) for row in rows],
+    if rows:  # one statement, the columns as lists (executemany costs a statement per row)
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        columns[5] = [str(content) for content in columns[5]]
+        con.execute(
+            f"insert into {quote(catalog)}.{META_SCHEMA}.{FINGERPRINT_TABLE} select "
+            "unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::varchar[]), "
+            "unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::varchar[])::hugeint",
+            columns,
         )
     con.execute(
         f"insert into {quote(catalog)}.{META_SCHEMA}.{PUBLISH_TABLE} "
