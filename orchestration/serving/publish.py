@@ -186,11 +186,13 @@ def _build(
     names = _served_names(con, alias, schemas)
     if previous is not None:
         held = _served_names(con, "serving", schemas)
-        if set(names) != set(previous) or set(held) != set(previous):
+        added, removed = set(names) - set(previous), set(previous) - set(names)
+        if added or removed:
             raise _FullCopyNeeded(
-                "the served tables changed: "
-                f"{len(set(names) ^ set(previous))} added or removed since the previous publish"
+                f"the served tables changed: added {sorted(added)}, removed {sorted(removed)}"
             )
+        if set(held) != set(previous):
+            raise _FullCopyNeeded("the previous file holds other tables than it records")
     for schema in schemas:
         con.execute(f"create schema if not exists serving.{_quote(schema)}")
     expected: dict[str, Fingerprint] = {}
