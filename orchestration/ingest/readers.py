@@ -38,6 +38,16 @@ FAULT_MARK = "\x00"
 CSV_CELLS_MARK = "\x00csv-cells:"
 
 
+def all_utf8(column: pa.ChunkedArray) -> bool:
+    """Whether every value of a binary column is UTF-8 text: Arrow checks the whole column in
+    one vectorised pass, so a loader can decode it strictly (``line_text_sql``)."""
+    try:
+        column.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def line_text_sql(*, strict: bool, column: str = "raw_bytes") -> str:
     """SQL: a JSON Lines record's text from its bytes (``_lines_table`` keeps each line's final
     newline byte), decoded as UTF-8 without that byte; finish with ``line_end_trimmed_sql``.

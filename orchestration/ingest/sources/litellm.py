@@ -41,7 +41,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.ingest.readers import CSV_CELLS_MARK, RecordBatch, read_records
+from orchestration.ingest.readers import (
+    CSV_CELLS_MARK,
+    RecordBatch,
+    all_utf8,
+    line_end_trimmed_sql,
+    line_text_sql,
+    read_records,
+)
 from orchestration.ingest.rules import q
 from orchestration.ingest.validate import MAPPING_ERROR
 
@@ -136,11 +143,13 @@ def _status_sql() -> str:
     )
 
 
-def mapping_sql(*, from_bytes: bool) -> str:
+def mapping_sql(*, from_bytes: bool, strict_decode: bool = False) -> str:
     """SQL over ``source_rows(source_row, raw | raw_bytes)`` → ``(source_row, raw)`` contract
     records. Text that is not a JSON object (a truncated line, a CSV row with the wrong number
-    of cells) passes through unchanged: the validator quarantines it with its own reason."""
-    text = "rtrim(try(decode(raw_bytes)), chr(13) || chr(10))" if from_bytes else "raw"
+    of cells) passes through unchanged: the validator quarantines it with its own reason.
+    ``strict_decode`` (``raw_bytes`` only): as in ``validate.validation_sql``."""
+    text = line_text_sql(strict=strict_decode) if from_bytes else "raw"
+    trimmed = line_end_trimmed_sql("text") if from_bytes else "text"
     metadata, metadata_error = _json_cell("metadata", "OBJECT")
     tags, tags_error = _json_cell("request_tags", "ARRAY")
     slm = "(meta -> '$.spend_logs_metadata')"
@@ -197,9 +206,13 @@ def mapping_sql(*, from_bytes: bool) -> str:
     record[MAPPING_ERROR] = f"to_json(coalesce({metadata_error}, {tags_error}))"
     pairs = ",\n            ".join(f"{q(k)}, {v}" for k, v in record.items())
     return f"""
-with source_text as (
-    select source_row, {text} as decoded
+with source_lines as (
+    select source_row, {text} as text
     from source_rows
+),
+source_text as (
+    select source_row, {trimmed} as decoded
+    from source_lines
 ),
 source_parsed as (
     select
@@ -232,9 +245,17 @@ from source_cells
 def map_batch(con: duckdb.DuckDBPyConnection, batch: RecordBatch) -> RecordBatch:
     """One batch of spend-log rows (as ``readers`` reads them) → contract records."""
     from_bytes = "raw_bytes" in batch.table.column_names
+    strict = from_bytes and all_utf8(batch.table["raw_bytes"])
     con.register("source_rows", batch.table)
     try:
-        table = con.sql(mapping_sql(from_bytes=from_bytes)).to_arrow_table()
+        try:
+            table = con.sql(
+                mapping_sql(from_bytes=from_bytes, strict_decode=strict)
+            ).to_arrow_table()
+        except duckdb.Error:
+            if not strict:
+                raise
+            table = con.sql(mapping_sql(from_bytes=from_bytes)).to_arrow_table()
     finally:
         con.unregister("source_rows")
     return RecordBatch(
