@@ -3,8 +3,10 @@
 Input: a relation ``records(source_row, raw)`` (or ``raw_bytes`` for JSON Lines) as produced by
 ``readers``. Output: one row per record with the typed contract fields, the unknown fields as an
 ``attributes`` JSON object, and ``errors``: a list of ``{code, field, message}``, empty when the
-record is good. Every rule is a column expression, so a batch of a million records is validated
-in one vectorised pass; no Python runs per record.
+record is good (or, cheaper, only ``is_bad``: the loader splits a batch with that and builds the
+error lists over its bad records alone, ``usage_events.validate_batch``). Every rule is a column
+expression, so a batch of a million records is validated in one vectorised pass; no Python runs
+per record.
 
 The rules come from the contract (``orchestration.contract.fields()``, read from the JSON Schema:
 required fields, types, enums, ``minimum``) plus the few rules across fields the schema cannot
