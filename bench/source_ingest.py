@@ -1,18 +1,21 @@
-"""OTLP ingestion against contract JSON Lines ingestion, per call, on the same traffic.
+"""OTLP and LiteLLM ingestion against contract JSON Lines ingestion, per call, on the same traffic.
 
     python -m bench.source_ingest <generated data dir> <out.json>
 
 Takes a generated data set's final records (``sample_data.shapes.final_records``: one record per
-call), writes them twice into a scratch folder beside ``out.json`` (as contract JSON Lines, and
+call), writes them three times into a scratch folder beside ``out.json`` (as contract JSON Lines,
 as OTLP trace files the way the Collector writes them, with a root span per task carrying the
-customer), then loads each into its own fresh lake, one file at a time on one worker:
+customer, and as LiteLLM spend-log JSON Lines exports), then loads each into its own fresh lake,
+one file at a time on one worker:
 
 * contract: ``usage_events.load_landing`` (validate, write, publish);
 * OTLP: ``otel.load_span_file`` per file (the span store), then ``otel_assemble.assemble`` (every
-  trace to calls, through the same validate-write-publish).
+  trace to calls, through the same validate-write-publish);
+* LiteLLM: ``usage_events.load_landing`` with ``litellm.read_spend_logs`` (each row mapped to a
+  contract record in SQL, then the same validate-write-publish).
 
-Both account for the same calls in the lake, loaded or quarantined (checked); the target is OTLP
-<= 2x contract per call.
+All three account for the same calls in the lake, loaded or quarantined (checked); the target is
+OTLP (and LiteLLM) <= 2x contract per call.
 Writing the files is not timed.
 """
 
@@ -28,10 +31,10 @@ from pathlib import Path
 import duckdb
 
 from orchestration.ingest.lake import Lake
-from orchestration.ingest.sources import otel
+from orchestration.ingest.sources import litellm, otel
 from orchestration.ingest.sources.otel_assemble import assemble
 from orchestration.ingest.usage_events import landing_files, load_landing
-from sample_data.shapes import final_records, write_otlp
+from sample_data.shapes import final_records, write_litellm, write_otlp
 
 TARGET_OTLP_VS_CONTRACT = 2.0
 FILES = 10
@@ -79,6 +82,7 @@ def run(generated: Path, out: Path) -> dict:
     calls = len(records)
     _write_contract(records, scratch / "contract" / "landing", FILES)
     spans_per_line = 500
+    step = max(1, -(-calls // FILES))
     lines = max(1, -(-calls // (spans_per_line * FILES)))
     written = write_otlp(
         records,
@@ -103,6 +107,19 @@ def run(generated: Path, out: Path) -> dict:
         lambda: assemble(scratch / "otel" / "lake", now=NOW + timedelta(days=1))
     )
     otel_loaded = assembly.load.records_loaded if assembly.load else 0
+
+    write_litellm(records, scratch / "litellm" / "landing", rows_per_file=step)
+    litellm_lake = Lake(scratch / "litellm" / "lake")
+    litellm_loads, litellm_wall, litellm_cpu = _timed(
+        lambda: load_landing(
+            scratch / "litellm" / "landing",
+            litellm_lake,
+            now=NOW,
+            workers=1,
+            read=litellm.read_spend_logs,
+            source_format=litellm.SOURCE_FORMAT,
+        )
+    )
     result = {
         "calls": calls,
         "contract_files": len(loads),
@@ -115,17 +132,26 @@ def run(generated: Path, out: Path) -> dict:
             "spans": sum(s.spans_stored for s in spans),
         },
         "otlp_assemble": {"wall": assemble_wall, "cpu": assemble_cpu, "loaded": otel_loaded},
+        "litellm": {
+            "wall": litellm_wall,
+            "cpu": litellm_cpu,
+            "loaded": sum(load.records_loaded for load in litellm_loads),
+        },
         "quarantined": {
             "contract": sum(load.records_quarantined for load in loads),
             "otlp": assembly.load.records_quarantined if assembly.load else 0,
+            "litellm": sum(load.records_quarantined for load in litellm_loads),
         },
         "same_calls": _accounted(scratch / "contract" / "lake")
         == _accounted(scratch / "otel" / "lake")
+        == _accounted(scratch / "litellm" / "lake")
         == calls,
     }
     otlp_wall = store_wall + assemble_wall
     result["otlp_vs_contract_wall"] = otlp_wall / contract_wall
     result["otlp_vs_contract_cpu"] = (store_cpu + assemble_cpu) / max(contract_cpu, 1e-9)
+    result["litellm_vs_contract_wall"] = litellm_wall / contract_wall
+    result["litellm_vs_contract_cpu"] = litellm_cpu / max(contract_cpu, 1e-9)
     result["met"] = (
         result["same_calls"] and result["otlp_vs_contract_wall"] <= TARGET_OTLP_VS_CONTRACT
     )
@@ -136,6 +162,7 @@ def run(generated: Path, out: Path) -> dict:
 def markdown(result: dict) -> str:
     per = lambda seconds: f"{seconds / result['calls'] * 1e6:,.1f}"  # noqa: E731
     c, s, a = result["contract"], result["otlp_store"], result["otlp_assemble"]
+    m = result["litellm"]
     return "\n".join(
         [
             f"Source ingestion, the same {result['calls']:,} calls on one worker "
@@ -148,15 +175,19 @@ def markdown(result: dict) -> str:
             f"| OTLP: span store (flatten every span) | {s['wall']:.1f} | {s['cpu']:.1f} | {per(s['wall'])} |",
             f"| OTLP: assemble traces → calls (validate, write, publish) | {a['wall']:.1f} | {a['cpu']:.1f} | {per(a['wall'])} |",
             f"| OTLP total | {s['wall'] + a['wall']:.1f} | {s['cpu'] + a['cpu']:.1f} | {per(s['wall'] + a['wall'])} |",
+            f"| LiteLLM spend logs (JSON Lines): map, validate, write, publish | {m['wall']:.1f} | {m['cpu']:.1f} | {per(m['wall'])} |",
             "",
             f"- {'met' if result['met'] else '**missed**'}: OTLP ingestion "
             f"{result['otlp_vs_contract_wall']:.2f}x contract JSON Lines per call in wall time "
             f"({result['otlp_vs_contract_cpu']:.2f}x in CPU time); target <= "
-            f"{TARGET_OTLP_VS_CONTRACT:g}x; both lakes account for the same {result['calls']:,} "
-            f"calls, loaded or quarantined: {'yes' if result['same_calls'] else '**no**'} "
+            f"{TARGET_OTLP_VS_CONTRACT:g}x; LiteLLM {result['litellm_vs_contract_wall']:.2f}x "
+            f"({result['litellm_vs_contract_cpu']:.2f}x in CPU time); the three lakes account "
+            f"for the same {result['calls']:,} calls, loaded or quarantined: "
+            f"{'yes' if result['same_calls'] else '**no**'} "
             f"(quarantined: contract {result['quarantined']['contract']:,}, OTLP "
-            f"{result['quarantined']['otlp']:,}: calls whose task's first attempt was a "
-            "malformed record in the generated contract files, so their trace carries no customer).",
+            f"{result['quarantined']['otlp']:,}, LiteLLM {result['quarantined']['litellm']:,}: "
+            "calls whose task's first attempt was a malformed record in the generated contract "
+            "files, so their trace or spend-log row carries no customer).",
         ]
     )
 

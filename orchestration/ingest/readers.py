@@ -38,6 +38,38 @@ FAULT_MARK = "\x00"
 CSV_CELLS_MARK = "\x00csv-cells:"
 
 
+def all_utf8(column: pa.ChunkedArray) -> bool:
+    """Whether every value of a binary column is UTF-8 text: Arrow checks the whole column in
+    one vectorised pass, so a loader can decode it strictly (``line_text_sql``)."""
+    try:
+        column.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def line_text_sql(*, strict: bool, column: str = "raw_bytes") -> str:
+    """SQL: a JSON Lines record's text from its bytes (``_lines_table`` keeps each line's final
+    newline byte), decoded as UTF-8 without that byte; finish with ``line_end_trimmed_sql``.
+
+    ``strict``: fail on bytes that are not UTF-8 (``decode``) instead of reading them as null
+    (``try(decode(...))``, which costs some 30 times more per record)."""
+    cut = (
+        f"case when octet_length({column}) > 0 and {column}[-1:] = '\\x0A'::blob "
+        f"then {column}[1:-2] else {column} end"
+    )
+    return f"decode({cut})" if strict else f"try(decode({cut}))"
+
+
+def line_end_trimmed_sql(text: str) -> str:
+    """SQL: ``rtrim(text, CR || LF)``, the ``rtrim`` (which costs more than the rest of decoding
+    together) run only on the few texts that still end in either."""
+    return (
+        f"case when suffix({text}, chr(13)) or suffix({text}, chr(10)) "
+        f"then rtrim({text}, chr(13) || chr(10)) else {text} end"
+    )
+
+
 class UnsupportedFileError(ValueError):
     """A landing file whose name does not say which format it holds."""
 

@@ -85,7 +85,7 @@ def findings_sql(rules: list[Rule], severity: Severity = Severity.QUARANTINE) ->
     chosen = sorted((r for r in rules if r.severity == severity), key=lambda r: r.priority)
     if not chosen:
         return f"[]::{ERROR_TYPE}[]"
-    any_error = "\n            or ".join(f"coalesce({r.condition}, false)" for r in chosen)
+    any_error = any_finding_sql(chosen, severity)
     error_list = ",\n            ".join(r.error_sql() for r in chosen)
     return f"""case when
             {any_error}
@@ -94,6 +94,17 @@ def findings_sql(rules: list[Rule], severity: Severity = Severity.QUARANTINE) ->
         ], lambda e: e is not null)
         else []::{ERROR_TYPE}[]
         end"""
+
+
+def any_finding_sql(rules: list[Rule], severity: Severity = Severity.QUARANTINE) -> str:
+    """Whether any rule of ``severity`` holds for a record: one boolean, never null.
+
+    Cheaper than ``findings_sql`` by far when a loader needs only to split good records from
+    bad ones and builds the error lists afterwards over the bad ones alone (usage events)."""
+    chosen = [r for r in rules if r.severity == severity]
+    if not chosen:
+        return "false"
+    return "(" + "\n            or ".join(f"coalesce({r.condition}, false)" for r in chosen) + ")"
 
 
 def whole_number_from_text(text_sql: str) -> str:

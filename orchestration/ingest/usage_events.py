@@ -20,12 +20,15 @@ from functools import partial
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from orchestration.contract import contract_version, fields
 from orchestration.ingest.lake import HASH_PREFIX, Lake, file_sha256
 from orchestration.ingest.readers import (
     RecordBatch,
     UnsupportedFileError,
+    all_utf8,
     file_format,
     is_landing_file,
     read_records,
@@ -169,6 +172,74 @@ def load_file(
     )
 
 
+def validate_batch(con: duckdb.DuckDBPyConnection, batch: RecordBatch) -> int:
+    """Validate one batch: every record into the temp table ``validated`` (typed fields,
+    ``attributes``, ``is_bad``), and the bad ones again, alone, into ``rejected`` with their
+    ``errors`` and ``raw_record`` (``validate.validation_sql``; not made when none is bad).
+    Returns how many are bad.
+
+    Two passes because building ~100 error structs per record is most of a one-pass
+    validator's cost even when only a few records fail: the first pass decides good or bad
+    with one boolean per record, the second builds the reasons over the bad records only.
+
+    Lines of bytes are decoded strictly when Arrow finds them all UTF-8; should DuckDB still
+    refuse one, or the batch hold a line that is not UTF-8, the tolerant decode runs (which
+    quarantines such a line as ``invalid_encoding``)."""
+    table = batch.table
+    table = table.append_column("record_index", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    columns = table.column_names
+    from_bytes = "raw_bytes" in columns
+
+    def sql(*, strict: bool, with_errors: bool) -> str:
+        return validation_sql(
+            numbers_as_text=batch.numbers_as_text,
+            from_bytes=from_bytes,
+            with_source_file="source_file" in columns,
+            strict_decode=strict,
+            with_errors=with_errors,
+            with_record_index=True,
+        )
+
+    strict = from_bytes and all_utf8(table["raw_bytes"])
+    con.register("records", table)
+    try:
+        try:
+            con.execute(
+                f"create or replace temp table validated as {sql(strict=strict, with_errors=False)}"
+            )
+        except duckdb.Error:
+            if not strict:
+                raise
+            log.debug("strict UTF-8 decode failed; validating with the tolerant decode")
+            strict = False
+            con.execute(
+                f"create or replace temp table validated as {sql(strict=False, with_errors=False)}"
+            )
+        bad = con.execute(
+            "select record_index from validated where is_bad order by record_index"
+        ).fetchnumpy()["record_index"]
+    finally:
+        con.unregister("records")
+    if not len(bad):
+        return 0  # (planning the second pass costs some 0.1 s: skipped when nothing is bad)
+    con.register("records", table.take(pa.array(bad, pa.int64())))
+    try:
+        con.execute(
+            f"create or replace temp table rejected as {sql(strict=strict, with_errors=True)}"
+        )
+    finally:
+        con.unregister("records")
+    unexplained = con.execute(
+        "select count(*) filter (where len(errors) = 0), count(*) from rejected"
+    ).fetchall()[0]
+    if unexplained != (0, len(bad)):
+        raise RuntimeError(
+            f"the validator's two passes disagree: {len(bad)} bad records, "
+            f"{unexplained[1]} validated again, {unexplained[0]} of them without an error"
+        )
+    return len(bad)
+
+
 def load_records(
     name: str,
     sha: str,
@@ -216,24 +287,15 @@ def load_records(
             con.execute("set timezone = 'UTC'")
             con.execute(f"create temp table run_clock as {run_clock_sql(now, max_future_hours)}")
             for chunk, batch in enumerate(batches()):
-                con.register("records", batch.table)
-                sql = validation_sql(
-                    numbers_as_text=batch.numbers_as_text,
-                    from_bytes="raw_bytes" in batch.table.column_names,
-                    with_source_file="source_file" in batch.table.column_names,
-                )
-                con.execute(f"create or replace temp table validated as {sql}")
-                con.unregister("records")
-                read, bad = con.execute(
-                    "select count(*), count(*) filter (where len(errors) > 0) from validated"
-                ).fetchall()[0]
+                bad = validate_batch(con, batch)
+                read = batch.table.num_rows
                 result.records_read += read
                 result.records_quarantined += bad
                 result.records_loaded += read - bad
                 if read - bad:
                     con.execute(
                         substitute(
-                            f"copy (select {lake_columns_sql()} from validated where len(errors) = 0) "
+                            f"copy (select {lake_columns_sql()} from validated where not is_bad) "
                             f"to '{events_dir}' (format parquet, partition_by (event_date), "
                             f"filename_pattern '{sha[:HASH_PREFIX]}-{chunk}-{{i}}', overwrite_or_ignore)",
                             params,
@@ -242,20 +304,20 @@ def load_records(
                     lo, hi = con.execute(
                         "select min(cast(timezone('UTC', occurred_at) as date))::varchar, "
                         "max(cast(timezone('UTC', occurred_at) as date))::varchar "
-                        "from validated where len(errors) = 0"
+                        "from validated where not is_bad"
                     ).fetchall()[0]
                     dates += [lo, hi]
                 if bad:
                     target = (quarantine_dir / f"{sha[:HASH_PREFIX]}-{chunk}.parquet").as_posix()
                     con.execute(
                         substitute(
-                            f"copy (select {QUARANTINE_COLUMNS_SQL} from validated where len(errors) > 0 "
+                            f"copy (select {QUARANTINE_COLUMNS_SQL} from rejected "
                             f"order by source_file, source_row) to '{target}' (format parquet)",
                             params,
                         )
                     )
                     for code, count in con.execute(
-                        "select errors[1].code, count(*) from validated where len(errors) > 0 group by 1"
+                        "select errors[1].code, count(*) from rejected group by 1"
                     ).fetchall():
                         reasons[code] += count
     except Exception as exc:  # the unit stays where it was and is retried on the next run

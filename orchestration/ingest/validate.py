@@ -3,8 +3,10 @@
 Input: a relation ``records(source_row, raw)`` (or ``raw_bytes`` for JSON Lines) as produced by
 ``readers``. Output: one row per record with the typed contract fields, the unknown fields as an
 ``attributes`` JSON object, and ``errors``: a list of ``{code, field, message}``, empty when the
-record is good. Every rule is a column expression, so a batch of a million records is validated
-in one vectorised pass; no Python runs per record.
+record is good (or, cheaper, only ``is_bad``: the loader splits a batch with that and builds the
+error lists over its bad records alone, ``usage_events.validate_batch``). Every rule is a column
+expression, so a batch of a million records is validated in one vectorised pass; no Python runs
+per record.
 
 The rules come from the contract (``orchestration.contract.fields()``, read from the JSON Schema:
 required fields, types, enums, ``minimum``) plus the few rules across fields the schema cannot
@@ -18,10 +20,11 @@ import json
 from datetime import datetime
 
 from orchestration.contract import TASK_TAG_FIELDS, Field, fields
-from orchestration.ingest.readers import CSV_CELLS_MARK
+from orchestration.ingest.readers import CSV_CELLS_MARK, line_end_trimmed_sql, line_text_sql
 from orchestration.ingest.rules import (
     Rule,
     Severity,
+    any_finding_sql,
     bound_rules,
     enum_rule,
     findings_sql,
@@ -49,7 +52,8 @@ def _field_columns(specs: tuple[Field, ...]) -> list[str]:
     """
     cols = []
     for index, spec in enumerate(specs, start=1):
-        cols.append(f"field_types[{index}] as t_{spec.name}")
+        # all_types[1] is the record's own kind: the fields' types start at [2]
+        cols.append(f"all_types[{index + 1}] as t_{spec.name}")
         cols.append(f"field_texts[{index}] as s_{spec.name}")
     return cols
 
@@ -223,14 +227,14 @@ def _record_shape_rules() -> list[Rule]:
         Rule(
             "empty_record",
             None,
-            "decoded is not null and trim(decoded) = ''",
+            "decoded is not null and is_blank",
             "'the line is empty'",
             2,
         ),
         Rule(
             "bad_json",
             None,
-            f"trim(decoded) <> '' and not starts_with(decoded, {q(CSV_CELLS_MARK)}) and not is_json",
+            f"not is_blank and not starts_with(decoded, {q(CSV_CELLS_MARK)}) and not is_json",
             "'not valid JSON: ' || left(decoded, 60)",
             3,
         ),
@@ -260,63 +264,116 @@ def rules() -> list[Rule]:
 
 
 def validation_sql(
-    *, numbers_as_text: bool, from_bytes: bool, with_source_file: bool = False
+    *,
+    numbers_as_text: bool,
+    from_bytes: bool,
+    with_source_file: bool = False,
+    strict_decode: bool = False,
+    with_errors: bool = True,
+    with_record_index: bool = False,
 ) -> str:
     """SQL over ``records`` (and a one-row ``run_clock(now_utc, max_future)``) → validated rows.
 
     ``with_source_file``: ``records`` has a ``source_file`` column (a source that assembles its
-    records from several files names each record's own file); otherwise it is null."""
+    records from several files names each record's own file); otherwise it is null.
+    ``strict_decode`` (``raw_bytes`` only): fail on bytes that are not UTF-8 instead of reading
+    them as null; much cheaper than the tolerant decode, so a loader tries it first and falls
+    back to ``strict_decode=False`` for a batch it fails on (``usage_events.validate_batch``).
+    ``with_errors``: each row's ``errors`` list and ``raw_record`` (the quarantine's); without,
+    only ``is_bad`` (whether any rule holds), which costs a fraction of it: a loader splits a
+    batch with it, then validates its bad records again, alone, with their errors.
+    ``with_record_index``: ``records`` has a ``record_index`` column (unique in the batch),
+    carried through to say which record each output row is.
+
+    The work per record, in order (BENCHMARKS.md, "Ingestion, record by record"):
+
+    * the text is checked for JSON once (``json_valid``); blank text is found from its first
+      character, so a whole record is trimmed only when it starts with a blank;
+    * one list-form ``json_type`` gives the record's kind and every field's JSON type, one
+      list-form ``json_extract_string`` every field's text (each parses the record once);
+    * each field's typed value is a cast of its text, each rule a boolean expression over the
+      typed columns, evaluated for every record in one pass; the error list is built only for
+      the records where a rule holds (``rules.findings_sql``), and the record's raw text is kept
+      only for them (the quarantine's ``raw_record``);
+    * unknown fields: a record has some when it has more keys (``json_keys``) than contract
+      fields present; only those records are rewritten without the contract's fields
+      (``attributes``).
+    """
     specs = fields()
     names = [f.name for f in specs]
     if from_bytes:
-        raw = "rtrim(try(decode(raw_bytes)), chr(13) || chr(10))"
-        raw_text = f"coalesce({raw}, 'hex:' || hex(raw_bytes))"
+        raw = line_text_sql(strict=strict_decode)
+        raw_text = "coalesce(decoded, 'hex:' || hex(raw_bytes))"
+        carried = "raw_bytes"
     else:
         raw = "raw"
         skip = len(CSV_CELLS_MARK)
         raw_text = (
-            f"case when starts_with(raw, {q(CSV_CELLS_MARK)}) "
-            f"then substr(raw, {skip} + strpos(substr(raw, {skip + 1}), ':') + 1) else raw end"
+            f"case when starts_with(decoded, {q(CSV_CELLS_MARK)}) "
+            f"then substr(decoded, {skip} + strpos(substr(decoded, {skip + 1}), ':') + 1) "
+            "else decoded end"
         )
-    paths = "[" + ", ".join(q(f"$.{name}") for name in names) + "]"
+        carried = "null::blob as raw_bytes"
+    # Types: [1] is the record itself (its kind), then one per field, then the source mapping's
+    # error; texts: one per field, then the mapping's error. A path into a record that is not an
+    # object (an array, a string) finds nothing: its fields' types are null.
+    type_paths = "['$', " + ", ".join(q(f"$.{name}") for name in names + [MAPPING_ERROR]) + "]"
+    text_paths = "[" + ", ".join(q(f"$.{name}") for name in names + [MAPPING_ERROR]) + "]"
     field_cols = ",\n        ".join(_field_columns(specs))
     typed_cols = ",\n        ".join(_typed_column(spec, numbers_as_text) for spec in specs)
-    known_null = json.dumps({name: None for name in names} | {MAPPING_ERROR: None})
+    known = [*names, MAPPING_ERROR]
+    # A record has no unknown field when it has as many keys as known fields present (a repeated
+    # key counts twice, so such a record is rewritten, and comes out the same).
+    known_keys = " + ".join(
+        [f"(t_{name} is not null)::int" for name in names] + ["has_mapping_error_key::int"]
+    )
+    known_null = json.dumps(dict.fromkeys(known))
     source_file = "source_file" if with_source_file else "null::varchar"
-    errors = findings_sql(rules(), Severity.QUARANTINE)
-    typed = ",\n        ".join(f"v_{name} as {name}" for name in names)
+    if with_errors:
+        verdict = f"{findings_sql(rules(), Severity.QUARANTINE)} as errors"
+        outcome = f"case when len(errors) > 0 then {raw_text} end as raw_record,"
+        result = "errors"
+    else:
+        verdict = f"{any_finding_sql(rules(), Severity.QUARANTINE)} as is_bad"
+        outcome = ""
+        result = "is_bad"
+    index = "record_index, " if with_record_index else ""
+    typed = ",\n    ".join(f"v_{name} as {name}" for name in names)
     return f"""
-with decoded as (
-    select source_row, {source_file} as source_file, {raw} as decoded, {raw_text} as raw_record
+with lines as (
+    select {index}source_row, {source_file} as source_file, {carried}, {raw} as line
     from records
+),
+decoded as (
+    select * exclude (line), {line_end_trimmed_sql("line") if from_bytes else "line"} as decoded
+    from lines
 ),
 parsed as (
     select *,
-        coalesce(json_valid(decoded), false) as is_json
+        coalesce(json_valid(decoded), false) as is_json,
+        -- trim(decoded) = '', trimming only the records that start with a blank
+        case when trim(left(decoded, 1)) = '' then trim(decoded) = ''
+            when decoded is not null then false end as is_blank
     from decoded
 ),
-shaped as (
+listed as (
     select *,
-        case when is_json then json_type(decoded::json) end as json_kind
+        case when is_json then json_type(decoded, {type_paths}) end as all_types
     from parsed
 ),
 objects as (
-    select *, case when json_kind = 'OBJECT' then decoded::json end as obj
-    from shaped
-),
-listed as (
-    select
-        source_row, source_file, raw_record, decoded, is_json, json_kind, obj,
-        json_extract_string(obj, {q("$." + MAPPING_ERROR)}) as mapping_error,
-        json_type(obj, {paths}) as field_types,
-        json_extract_string(obj, {paths}) as field_texts
-    from objects
+    select *,
+        all_types[1] as json_kind,
+        case when all_types[1] = 'OBJECT'
+            then json_extract_string(decoded, {text_paths}) end as field_texts
+    from listed
 ),
 fielded as (
-    select
-        source_row, source_file, raw_record, decoded, is_json, json_kind, obj, mapping_error,
+    select *,
+        field_texts[{len(names) + 1}] as mapping_error,
+        all_types[{len(names) + 2}] is not null as has_mapping_error_key,
         {field_cols}
-    from listed
+    from objects
 ),
 valued as (
     select *,
@@ -325,17 +382,17 @@ valued as (
 ),
 checked as (
     select *,
-        {errors} as errors
+        {verdict}
     from valued
 )
 select
-    source_row,
+    {index}source_row,
     source_file,
-    raw_record,
+    {outcome}
     {typed},
-    case when obj is not null
-        then nullif(json_merge_patch(obj, {q(known_null)})::varchar, '{{}}') end as attributes,
-    errors
+    case when json_kind = 'OBJECT' and len(json_keys(decoded)) <> {known_keys}
+        then nullif(json_merge_patch(decoded, {q(known_null)})::varchar, '{{}}') end as attributes,
+    {result}
 from checked
 """
 

@@ -35,13 +35,21 @@ cost on the wrong customer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from orchestration.ingest.readers import CSV_CELLS_MARK, RecordBatch, read_records
+from orchestration.ingest.readers import (
+    CSV_CELLS_MARK,
+    RecordBatch,
+    all_utf8,
+    line_end_trimmed_sql,
+    line_text_sql,
+    read_records,
+)
 from orchestration.ingest.rules import q
 from orchestration.ingest.validate import MAPPING_ERROR
 
@@ -136,15 +144,49 @@ def _status_sql() -> str:
     )
 
 
-def mapping_sql(*, from_bytes: bool) -> str:
+class _Reads:
+    """The JSON reads of the mapping, each ``(<json> -> 'path')`` (a JSON value) or
+    ``(<json> ->> 'path')`` (its text), gathered per JSON column and served from one list-form
+    ``json_extract`` and one ``json_extract_string`` of that column (same paths, same results,
+    one parse of the column instead of one per read)."""
+
+    _READ = re.compile(r"\((row_json|meta|slm|usage) (->>|->) '([^']*)'\)")
+
+    def __init__(self) -> None:
+        self.paths: dict[str, list[str]] = {}
+
+    def rewrite(self, sql: str) -> str:
+        def served(match: re.Match) -> str:
+            column, arrow, path = match.groups()
+            paths = self.paths.setdefault(column, [])
+            if path not in paths:
+                paths.append(path)
+            kind = "texts" if arrow == "->>" else "values"
+            return f"{column}_{kind}[{paths.index(path) + 1}]"
+
+        return self._READ.sub(served, sql)
+
+    def lists(self, column: str) -> str:
+        paths = "[" + ", ".join(q(p) for p in self.paths.get(column, [])) + "]"
+        if paths == "[]":
+            return f"null::json[] as {column}_values, null::varchar[] as {column}_texts"
+        return (
+            f"json_extract({column}, {paths}) as {column}_values, "
+            f"json_extract_string({column}, {paths}) as {column}_texts"
+        )
+
+
+def mapping_sql(*, from_bytes: bool, strict_decode: bool = False) -> str:
     """SQL over ``source_rows(source_row, raw | raw_bytes)`` → ``(source_row, raw)`` contract
     records. Text that is not a JSON object (a truncated line, a CSV row with the wrong number
-    of cells) passes through unchanged: the validator quarantines it with its own reason."""
-    text = "rtrim(try(decode(raw_bytes)), chr(13) || chr(10))" if from_bytes else "raw"
+    of cells) passes through unchanged: the validator quarantines it with its own reason.
+    ``strict_decode`` (``raw_bytes`` only): as in ``validate.validation_sql``."""
+    text = line_text_sql(strict=strict_decode) if from_bytes else "raw"
+    trimmed = line_end_trimmed_sql("text") if from_bytes else "text"
     metadata, metadata_error = _json_cell("metadata", "OBJECT")
     tags, tags_error = _json_cell("request_tags", "ARRAY")
-    slm = "(meta -> '$.spend_logs_metadata')"
-    usage = "(meta -> '$.usage_object')"
+    slm = "slm"  # (meta -> '$.spend_logs_metadata'), a column of its own
+    usage = "usage"  # (meta -> '$.usage_object')
     start = "try_cast((row_json ->> 'startTime') as timestamp)"
     end = "try_cast((row_json ->> 'endTime') as timestamp)"
     feature_tag = "substr(list_filter(from_json(tags, '[\"VARCHAR\"]'), lambda t: starts_with(t, 'feature:'))[1], 9)"
@@ -196,10 +238,22 @@ def mapping_sql(*, from_bytes: bool) -> str:
     record["feature"] = f"to_json(coalesce({_text(slm + ' -> ' + q('feature'))}, {feature_tag}))"
     record[MAPPING_ERROR] = f"to_json(coalesce({metadata_error}, {tags_error}))"
     pairs = ",\n            ".join(f"{q(k)}, {v}" for k, v in record.items())
+    # Every ``(<json> -> 'path')`` and ``(<json> ->> 'path')`` above parses its JSON again; each
+    # JSON is read instead once, with the list forms of json_extract / json_extract_string.
+    reads = _Reads()
+    pairs = reads.rewrite(pairs)
+    metadata, tags = reads.rewrite(metadata), reads.rewrite(tags)
+    nested = reads.rewrite(
+        "(meta -> '$.spend_logs_metadata') as slm, (meta -> '$.usage_object') as usage"
+    )
     return f"""
-with source_text as (
-    select source_row, {text} as decoded
+with source_lines as (
+    select source_row, {text} as text
     from source_rows
+),
+source_text as (
+    select source_row, {trimmed} as decoded
+    from source_lines
 ),
 source_parsed as (
     select
@@ -213,9 +267,25 @@ source_parsed as (
         end as row_json
     from source_text
 ),
+source_values as (
+    select *, {reads.lists("row_json")}
+    from source_parsed
+),
 source_cells as (
     select *, {metadata} as meta, {tags} as tags
-    from source_parsed
+    from source_values
+),
+source_meta as (
+    select *, {reads.lists("meta")}
+    from source_cells
+),
+source_nested as (
+    select *, {nested}
+    from source_meta
+),
+source_nested_values as (
+    select *, {reads.lists("slm")}, {reads.lists("usage")}
+    from source_nested
 )
 select
     source_row,
@@ -225,16 +295,24 @@ select
             {pairs}
         )::varchar
     end as raw
-from source_cells
+from source_nested_values
 """
 
 
 def map_batch(con: duckdb.DuckDBPyConnection, batch: RecordBatch) -> RecordBatch:
     """One batch of spend-log rows (as ``readers`` reads them) → contract records."""
     from_bytes = "raw_bytes" in batch.table.column_names
+    strict = from_bytes and all_utf8(batch.table["raw_bytes"])
     con.register("source_rows", batch.table)
     try:
-        table = con.sql(mapping_sql(from_bytes=from_bytes)).to_arrow_table()
+        try:
+            table = con.sql(
+                mapping_sql(from_bytes=from_bytes, strict_decode=strict)
+            ).to_arrow_table()
+        except duckdb.Error:
+            if not strict:
+                raise
+            table = con.sql(mapping_sql(from_bytes=from_bytes)).to_arrow_table()
     finally:
         con.unregister("source_rows")
     return RecordBatch(

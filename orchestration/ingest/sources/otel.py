@@ -29,7 +29,12 @@ from pathlib import Path
 import duckdb
 
 from orchestration.ingest.lake import HASH_PREFIX, Lake, file_sha256
-from orchestration.ingest.readers import JSONL_SUFFIXES, read_json_lines
+from orchestration.ingest.readers import (
+    JSONL_SUFFIXES,
+    line_end_trimmed_sql,
+    line_text_sql,
+    read_json_lines,
+)
 from orchestration.ingest.rules import q, substitute
 
 log = logging.getLogger(__name__)
@@ -124,11 +129,14 @@ def lines_sql(*, strict_decode: bool = True) -> str:
     """SQL over ``records(source_row, raw_bytes)`` (lines of one file) → each line's text and
     why it is not an OTLP traces request (null when it is). ``strict_decode``: fail on bytes that
     are not UTF-8 instead of reading them as null (faster; the loader retries without it)."""
-    decode = "decode(raw_bytes)" if strict_decode else "try(decode(raw_bytes))"
     return f"""
-with decoded as (
-    select source_row, rtrim({decode}, chr(13) || chr(10)) as line
+with undelimited as (
+    select source_row, {line_text_sql(strict=strict_decode)} as text
     from records
+),
+decoded as (
+    select source_row, {line_end_trimmed_sql("text")} as line
+    from undelimited
 ),
 checked as (
     select source_row, line, coalesce(json_valid(line), false) as is_json
