@@ -85,6 +85,7 @@ COLUMNS = (
     "status",
 )
 PRICE_CHUNK = 500_000
+MAX_TOKENS = 10_000_000  # the contract's maximum of every token count
 
 
 def _blank(v) -> bool:
@@ -132,6 +133,8 @@ def check_record(rec, numbers_as_text: bool):
         if not ok:
             return None
         if value is not None and value < (1 if f == "attempt" else 0):
+            return None
+        if value is not None and f.endswith("_tokens") and value > MAX_TOKENS:
             return None
         ints[f] = value
     for f, allowed in ENUMS.items():

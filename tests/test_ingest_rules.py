@@ -54,6 +54,22 @@ def test_a_minimum_gives_a_rule_and_its_code_follows_the_bound():
     ]
 
 
+def test_an_inclusive_maximum_is_its_own_rule_and_the_minimum_keeps_its_code():
+    tokens = field_from_schema(
+        "tokens", {"type": ["integer", "null"], "minimum": 0, "maximum": 100}, False
+    )
+    found = _errors(findings_sql(bound_rules(tokens, "v", "v::varchar")), [-1, 0, 100, 101])
+    assert found == [
+        [("negative_value", "tokens", "tokens must not be negative, got -1")],
+        [],
+        [],
+        [("out_of_range", "tokens", "tokens must be at most 100, got 101")],
+    ]
+    assert {f.name: f.maximum for f in fields() if f.maximum is not None} == {
+        name: spec["maximum"] for name, spec in schema()["properties"].items() if "maximum" in spec
+    }
+
+
 def test_a_range_gives_one_out_of_range_rule():
     pct = column("pct", "percent", True, minimum=0, exclusive_maximum=100)
     found = _errors(findings_sql(bound_rules(pct, "v", "v::varchar")), [-1, 0, 99, 100])

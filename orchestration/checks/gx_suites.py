@@ -9,6 +9,13 @@ The batch is what the last materialization of the asset loaded: its metadata ``l
 lists the content hashes of the landing files it loaded, and the lake's file names carry them.
 GX runs on a pandas DataFrame (its SQL datasource does not work over DuckDB): DuckDB reads the
 batch's Parquet files into one frame per suite part.
+
+A suite with a ``sample`` (the usage events) is validated on a deterministic sample of its batch:
+the rows whose DuckDB ``hash`` of the sample key falls in the lowest ``rows / batch rows`` of the
+hash range, so about ``rows`` rows, the same ones on every run of the same batch, and every
+version of one key together. A batch of at most ``rows`` rows is validated whole. Such a suite
+holds distribution and batch-level expectations only: the per-record rules are the ingestion
+validator's, which checks every record (DECISIONLOG, "Great Expectations on a sample").
 """
 
 import json
@@ -43,6 +50,57 @@ ROW_WISE = {
     "expect_column_pair_values_a_to_be_greater_than_b",
 }
 CHUNK_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Sample:
+    """How a part's batch was narrowed before GX saw it."""
+
+    key: str | None  # the column hashed; None: the whole batch
+    batch_rows: int
+    threshold: int | None = None  # keep rows with hash(key) < threshold; None: every row
+
+    def where_sql(self) -> str:
+        if self.threshold is None:
+            return ""
+        return f" where hash({self.key}) < {self.threshold}::ubigint"
+
+    def describe(self, rows_validated: int) -> dict:
+        if self.threshold is None:
+            drawn = "the whole batch"
+        else:
+            drawn = (
+                f"the rows whose DuckDB hash({self.key}) is below {self.threshold} "
+                f"(about {self.threshold / HASH_RANGE:.4%} of the hash range); the same rows on "
+                f"every run of this batch, all versions of one {self.key} together"
+            )
+        return {"rows_validated": rows_validated, "batch_rows": self.batch_rows, "drawn": drawn}
+
+
+HASH_RANGE = 2**64  # DuckDB's hash() is a ubigint
+
+
+def plan_sample(files: list[Path], spec: dict | None) -> Sample:
+    """The sample a suite's ``sample`` spec (``{"rows": n, "key": column}``) draws from the batch
+    ``files``, the batch's size read from the Parquet footers; no spec: the whole batch."""
+    import pyarrow.parquet as pq
+
+    batch_rows = sum(pq.read_metadata(path).num_rows for path in files)
+    if not spec or batch_rows <= spec["rows"]:
+        return Sample(key=None, batch_rows=batch_rows)
+    return Sample(
+        key=spec["key"],
+        batch_rows=batch_rows,
+        threshold=spec["rows"] * HASH_RANGE // batch_rows,
+    )
+
+
+@dataclass
+class Validation:
+    """A suite's outcomes on one batch, and per part what GX saw of it."""
+
+    outcomes: list["Outcome"]
+    samples: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,13 +149,16 @@ def suite_parts(suite: dict) -> dict[str, dict]:
     }
 
 
-def read_batch(files: list[Path], read_sql: str):
-    """The batch's Parquet files as one pandas DataFrame, through ``read_sql`` over view ``batch``."""
+def read_batch(files: list[Path], read_sql: str, sample: Sample | None = None):
+    """The batch's Parquet files as one pandas DataFrame, through ``read_sql`` over view
+    ``batch`` (only the ``sample``'s rows when one is given)."""
     paths = ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in files)
+    where = sample.where_sql() if sample else ""
     with duckdb.connect() as con:
         con.execute("set timezone = 'UTC'")
         con.execute(
             f"create view batch as select * from read_parquet([{paths}], union_by_name = true)"
+            + where
         )
         return con.execute(read_sql).df()
 
@@ -250,25 +311,40 @@ def file_chunks(files: list[Path], max_rows: int) -> list[list[Path]]:
 
 
 def validate_batch(
-    suite_name: str, files_by_part: dict[str, list[Path]], *, chunk_rows: int = CHUNK_ROWS
-) -> list[Outcome]:
-    """Validate each part's files. Suites of row-wise expectations only are read and validated
-    ``chunk_rows`` rows at a time, so memory does not grow with the batch; others at once."""
+    suite_name: str,
+    files_by_part: dict[str, list[Path]],
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    sample_rows: int | None = None,
+) -> Validation:
+    """Validate each part's files. A suite with a ``sample`` is validated on that sample of the
+    batch (``sample_rows`` overrides its size); one of row-wise expectations only is read and
+    validated ``chunk_rows`` rows at a time, so memory does not grow with the batch; others at
+    once."""
     suite = load_suite(suite_name)
-    outcomes: list[Outcome] = []
+    sample_spec = suite.get("sample")
+    if sample_spec and sample_rows is not None:
+        sample_spec = {**sample_spec, "rows": sample_rows}
+    result = Validation(outcomes=[])
     for part, spec in suite_parts(suite).items():
         files = files_by_part.get(part, [])
         if not files:
             continue
-        row_wise = all(
-            e["type"] in ROW_WISE and "mostly" not in e["kwargs"] for e in spec["expectations"]
-        )
-        chunks = file_chunks(files, chunk_rows) if row_wise else [files]
-        frames = (read_batch(chunk, spec["read"]) for chunk in chunks)
-        outcomes += validate_frames(
+        if sample_spec:
+            sample = plan_sample(files, sample_spec)
+            frame = read_batch(files, spec["read"], sample)
+            result.samples[part] = sample.describe(len(frame))
+            frames = [frame]
+        else:
+            row_wise = all(
+                e["type"] in ROW_WISE and "mostly" not in e["kwargs"] for e in spec["expectations"]
+            )
+            chunks = file_chunks(files, chunk_rows) if row_wise else [files]
+            frames = (read_batch(chunk, spec["read"]) for chunk in chunks)
+        result.outcomes += validate_frames(
             suite_name, part, frames, spec["expectations"], suite["index_columns"]
         )
-    return outcomes
+    return result
 
 
 def check_results(
@@ -276,12 +352,16 @@ def check_results(
     blocking_check: tuple[AssetKey, str],
     warn_check: tuple[AssetKey, str],
     batch: dict,
+    sample: dict | None = None,
 ) -> list[AssetCheckResult]:
+    """The blocking and the warning check's results; ``sample`` (``Sample.describe``) says which
+    rows of the batch GX saw, when the suite samples."""
     outcomes = list(outcomes)
     results = []
     for (asset_key, name), blocking in ((blocking_check, True), (warn_check, False)):
         mine = [o for o in outcomes if o.blocking == blocking]
         failed = [o for o in mine if not o.success]
+        sampled = {"sample": MetadataValue.json(sample)} if sample else {}
         results.append(
             AssetCheckResult(
                 asset_key=asset_key,
@@ -290,6 +370,7 @@ def check_results(
                 severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
                 metadata={
                     "batch": MetadataValue.json(batch),
+                    **sampled,
                     "expectations_evaluated": len(mine),
                     "expectations_failed": len(failed),
                     "failures": MetadataValue.json([o.describe() for o in failed]),
@@ -332,6 +413,13 @@ def gx_check(
     """A multi asset check running suite ``suite`` on the batch each part's asset just loaded:
     per part, a blocking check ``gx_<suite>`` and a warning one ``gx_<suite>_warnings`` on the
     part's asset. ``files_for(lake_root, part, sha)`` lists the lake files a file content became."""
+    sample = load_suite(suite).get("sample")
+    on = (
+        f"a deterministic sample of the batch just loaded (about {sample['rows']:,} rows, by a "
+        f"hash of {sample['key']}; the check's metadata says how many and how drawn)"
+        if sample
+        else "the batch just loaded"
+    )
     specs = []
     for part, key in part_assets.items():
         specs += [
@@ -339,12 +427,12 @@ def gx_check(
                 f"gx_{suite}",
                 asset=key,
                 blocking=True,
-                description=f"Blocking expectations of expectations/{suite}.json ({part}) on the batch just loaded.",
+                description=f"Blocking expectations of expectations/{suite}.json ({part}) on {on}.",
             ),
             AssetCheckSpec(
                 f"gx_{suite}_warnings",
                 asset=key,
-                description=f"Warning expectations of expectations/{suite}.json ({part}) on the batch just loaded.",
+                description=f"Warning expectations of expectations/{suite}.json ({part}) on {on}.",
             ),
         ]
 
@@ -356,17 +444,18 @@ def gx_check(
             part: [f for sha in shas[part] for f in files_for(lake, part, sha)]
             for part in part_assets
         }
-        outcomes = validate_batch(suite, files_by_part)
+        validation = validate_batch(suite, files_by_part)
         for part, key in part_assets.items():
             batch = {
                 "lake_files": len(files_by_part[part]),
                 "landing_files_sha256": [sha[:HASH_PREFIX] for sha in shas[part]][:50],
             }
             yield from check_results(
-                [o for o in outcomes if o.part in (part, "all")],
+                [o for o in validation.outcomes if o.part in (part, "all")],
                 (key, f"gx_{suite}"),
                 (key, f"gx_{suite}_warnings"),
                 batch,
+                validation.samples.get(part) or validation.samples.get("all"),
             )
 
     return _check

@@ -38,7 +38,7 @@ TASK_TAG_FIELDS = ("customer_id", "workspace_id", "feature")
 #   date            YYYY-MM-DD
 #   month           YYYY-MM
 # Bounds are not implied by a kind: they are the field's ``minimum`` / ``exclusive_minimum`` /
-# ``exclusive_maximum``; a text format is its ``pattern``.
+# ``maximum`` / ``exclusive_maximum``; a text format is its ``pattern``.
 KINDS: dict[str, str] = {
     "string": "varchar",
     "enum": "varchar",
@@ -69,6 +69,7 @@ class Field:
     exclusive_minimum: Decimal | None = None  # as JSON Schema's ``exclusiveMinimum``
     # as JSON Schema's ``pattern``: a regular expression the whole text matches
     pattern: str | None = None
+    maximum: Decimal | None = None  # inclusive, as JSON Schema's ``maximum``
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -141,6 +142,7 @@ def field_from_schema(name: str, spec: dict, required: bool) -> Field:
         _number(spec.get("minimum")),
         _number(spec.get("exclusiveMaximum")),
         spec.get("minLength"),
+        maximum=_number(spec.get("maximum")),
     )
 
 

@@ -22,6 +22,7 @@ QUARANTINE_REASONS: dict[str, str] = {
     "future_timestamp": "a timestamp in the future",
     "timestamp_out_of_range": "a timestamp before 2015-01-01",
     "negative_value": "a negative token count, retry count or latency",
+    "out_of_range": "a token count above 10,000,000 in one call",
     "invalid_attempt": "an attempt number below 1",
     "unknown_value": "a value outside its list of allowed values",
     "cached_exceeds_prompt": "cache reads + cache writes exceed prompt_tokens",

@@ -15,7 +15,7 @@ SQL expression; no Python runs per record.
 
 The rules that follow from a column's spec (``orchestration.contract.Field``) are built here too,
 so usage events and table exports share them: whole numbers, bounds from ``minimum`` /
-``exclusive_maximum``, enums.
+``maximum`` / ``exclusive_maximum``, enums.
 """
 
 from __future__ import annotations
@@ -133,10 +133,21 @@ def below_minimum_code(spec: Field) -> str:
 
 
 def bound_rules(spec: Field, value_sql: str, shown_sql: str, *, priority: int = 40) -> list[Rule]:
-    """The rules a field's ``minimum``, ``exclusive_minimum`` and ``exclusive_maximum`` state,
-    over its typed value."""
+    """The rules a field's ``minimum``, ``exclusive_minimum``, ``maximum`` and
+    ``exclusive_maximum`` state, over its typed value. An inclusive ``maximum`` is a rule of its
+    own (``out_of_range``), so the code for a value below the minimum stays what it was."""
     low, high = spec.minimum, spec.exclusive_maximum
     name = spec.name
+    if spec.maximum is not None:
+        return [
+            Rule(
+                "out_of_range",
+                name,
+                f"{value_sql} > {spec.maximum}",
+                q(f"{name} must be at most {spec.maximum}, got ") + f" || {shown_sql}",
+                priority,
+            )
+        ] + bound_rules(replace(spec, maximum=None), value_sql, shown_sql, priority=priority)
     above = spec.exclusive_minimum
     if above is not None:
         wanted = "must be positive" if above == 0 else f"must be above {above}"
