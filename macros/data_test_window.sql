@@ -12,9 +12,8 @@
     - otherwise the whole `where` is dropped: the test reads the table itself, exactly as without
       the config (its compiled SQL has no filter).
 
-    The first rebuilt day comes from int_llm_calls_priced, whose days to reprice
-    (pricing_days_to_rebuild, macros/rebuild_window.sql) are where every incremental model above
-    staging starts from: the days of the events staging re-derived, the days those events were in
+    The first rebuilt day comes from the pricing models' days to rebuild (pricing_days_to_rebuild,
+    macros/rebuild_window.sql), where every incremental model above staging starts from: the days of the events staging re-derived, the days those events were in
     before, the days a run was asked to rebuild (rebuild_from/rebuild_to), every day after a new
     pricing file. A task re-chained because of a rebuilt day keeps its task_date, which can be
     earlier: its rows are checked by the next full build and in CI, not by the incremental run.
@@ -33,13 +32,13 @@
 
 {#
     The first day the current incremental build rebuilds, as a SQL date literal, or none when the
-    tests must read whole tables. A few aggregate queries when a test is compiled, never at parse
-    time. int_llm_calls_priced tells, and a test can run before or after it is rebuilt in the
-    same `dbt build`:
-    - before (the tests of staging and of the pricing cases): staging holds events ingested after
-      the priced calls' watermark. The run reprices their days, from the first of them; every day
-      if the pricing file loaded last is not the one the calls were priced with (whole tables);
-    - after: the days it rewrote in its latest build, from the first of them; whole tables when
+    tests must read whole tables. One small query when a test is compiled (never at parse time)
+    over int_pricing_cases_resolved, which rebuilds the same days as int_llm_calls_priced and is a
+    few thousand rows a day where the calls are a million, and two columns of staging. A test can
+    run before or after the pricing cases are rebuilt in the same `dbt build`:
+    - before (the tests of staging): staging holds events ingested after the cases' watermark,
+      the only ones it re-derived: the window starts at the first of their days;
+    - after: the days the cases' latest build rewrote, from the first of them; whole tables when
       that build rewrote every row.
     The days a run was asked to rebuild (vars rebuild_from/rebuild_to) are in the window too.
 #}
@@ -56,52 +55,36 @@
             ~ "incremental run read only the days it rebuilt) or 'whole_table', got '" ~ scope ~ "'"
         ) }}
     {%- endif -%}
-    {%- set priced = built_model_relation('int_llm_calls_priced') -%}
+    {%- set cases = built_model_relation('int_pricing_cases_resolved') -%}
     {%- set events = built_model_relation('stg_usage__events') -%}
-    {%- set price_rules = built_model_relation('int_price_rules_by_state') -%}
-    {%- if priced is none or events is none or price_rules is none -%}
+    {%- if cases is none or events is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set latest_build_query -%}
+    {%- set window_query -%}
         select
-            min(case when priced.rebuilt_at = latest.rebuilt_at then priced.event_date end) as first_day,
-            sum(case when priced.rebuilt_at = latest.rebuilt_at then 0 else 1 end) as rows_kept,
-            max(latest.price_load_sequence) as price_load_sequence
-        from {{ priced }} as priced
+            min(case when cases.rebuilt_at = latest.rebuilt_at then cases.event_date end) as first_day,
+            sum(case when cases.rebuilt_at = latest.rebuilt_at then 0 else 1 end) as rows_kept,
+            max(pending.first_day) as first_pending_day
+        from {{ cases }} as cases
         cross join (
-            select
-                max(built.rebuilt_at) as rebuilt_at,
-                max(built.price_load_sequence) as price_load_sequence
-            from {{ priced }} as built
+            select max(built.rebuilt_at) as rebuilt_at
+            from {{ cases }} as built
         ) as latest
+        cross join (
+            select min(events.event_date) as first_day
+            from {{ events }} as events
+            where events.last_ingested_at > (select max(built.last_ingested_at) from {{ cases }} as built)
+        ) as pending
     {%- endset -%}
-    {%- set latest_build = run_query(latest_build_query).rows[0] -%}
-    {%- if latest_build[0] is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set pending_query -%}
-        select
-            min(events.event_date) as first_day,
-            (
-                select max(price_rules.load_sequence)
-                from {{ price_rules }} as price_rules
-                where price_rules.price_state = 'current'
-            ) as price_load_sequence
-        from {{ events }} as events
-        where events.last_ingested_at > (select max(priced.last_ingested_at) from {{ priced }} as priced)
-    {%- endset -%}
-    {%- set pending = run_query(pending_query).rows[0] -%}
-    {%- if pending[0] is not none -%}
-        {#- before int_llm_calls_priced is rebuilt: the days of the new events -#}
-        {%- if (pending[1] if pending[1] is not none else -1) != (latest_build[2] if latest_build[2] is not none else -1) -%}
-            {{ return(none) }}
-        {%- endif -%}
-        {%- set days = [(pending[0] | string)[:10]] -%}
-    {%- elif (latest_build[1] or 0) == 0 -%}
-        {#- its latest build rewrote every row: a first build, a new pricing file -#}
+    {%- set window = run_query(window_query).rows[0] -%}
+    {%- if window[2] is not none -%}
+        {#- staging holds events the pricing cases have not seen: the days of those events -#}
+        {%- set days = [(window[2] | string)[:10]] -%}
+    {%- elif window[0] is none or (window[1] or 0) == 0 -%}
+        {#- the cases' latest build rewrote every row: a first build, a new pricing file -#}
         {{ return(none) }}
     {%- else -%}
-        {%- set days = [(latest_build[0] | string)[:10]] -%}
+        {%- set days = [(window[0] | string)[:10]] -%}
     {%- endif -%}
     {%- if var('rebuild_from', none) -%}
         {%- do days.append(var('rebuild_from') | string) -%}
