@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,11 @@ from orchestration.paths import DATA_DIR_ENV, DataPaths
 # postgres_server / postgres_url: a throwaway PostgreSQL server for the session;
 # headless_chromium: the browser for tests/test_browser_*.py, and their screenshots
 pytest_plugins = ["postgres_server", "headless_chromium"]
+
+# Every dbt data test run by the suite (make test, CI) reads whole tables, incremental run or not;
+# production incremental runs read only the days they rebuilt (macros/data_test_window.sql).
+# tests/test_data_test_window.py sets it per dbt call to test both.
+os.environ.setdefault("LLM_MARGIN_DATA_TESTS", "whole_table")
 
 GOOD_EVENT = {
     "event_id": "evt-1",

@@ -10,10 +10,11 @@
       7. cost = units x price / per.
 
     Incremental (DECISIONLOG.md "Incremental above staging"): whole event_date partitions are
-    repriced: the days holding calls ingested since the last run, and the days those calls were
-    in before (a re-sent record can move a call to another day). A new pricing file restates
-    every call (and changes what "previous" means): then every day is repriced, exactly as a full
-    refresh would.
+    repriced, the same days int_pricing_cases_resolved resolves again (one macro,
+    pricing_days_to_rebuild): the days holding calls ingested since the last run, and the days
+    those calls were in before (a re-sent record can move a call to another day), and the days a
+    run was asked to rebuild. A new pricing file restates every call (and changes what
+    "previous" means): then every day is repriced, exactly as a full refresh would.
 #}
 
 {{
@@ -33,6 +34,11 @@ pricing_cases as (
     select * from {{ ref('int_pricing_cases_resolved') }}
 ),
 
+event_versions as (
+    -- read by an incremental run only: where re-sent calls were before
+    select * from {{ ref('base_usage__event_versions') }}
+),
+
 price_rules as (
     select * from {{ ref('int_price_rules_by_state') }}
 ),
@@ -47,23 +53,8 @@ price_load as (
 {% if is_partition_incremental() %}
 
 days_to_reprice as (
-    select distinct events.event_date
-    from events
-    where
-        events.last_ingested_at > (select max(built.last_ingested_at) from {{ this }} as built)
-        or coalesce((select price_load.price_load_sequence from price_load), -1)
-        <> coalesce((select max(built.price_load_sequence) from {{ this }} as built), -1)
-        -- the days a run was asked to rebuild, whatever changed (macros/rebuild_window.sql)
-        or {{ in_rebuild_window('events.event_date') }}
-    union
-    -- where re-derived calls were before
-    select priced.event_date
-    from {{ this }} as priced
-    where priced.event_id in (
-        select events.event_id
-        from events
-        where events.last_ingested_at > (select max(built.last_ingested_at) from {{ this }} as built)
-    )
+    -- new and re-sent calls, a new pricing file, a rebuild asked for (macros/rebuild_window.sql)
+    {{ pricing_days_to_rebuild(events='events', event_versions='event_versions', price_load='price_load') }}
 ),
 
 calls as (

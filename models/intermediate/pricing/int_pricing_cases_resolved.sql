@@ -63,51 +63,9 @@ price_load as (
 
 {% if is_partition_incremental() %}
 
-watermark as (
-    select max(built.last_ingested_at) as last_ingested_at
-    from {{ this }} as built
-),
-
-new_calls as (
-    -- calls ingested since the last run
-    select
-        events.event_id,
-        events.event_date,
-        events.first_ingested_at
-    from events
-    where events.last_ingested_at > (select watermark.last_ingested_at from watermark)
-),
-
 days_to_resolve as (
-    -- where the new calls are now ...
-    select new_calls.event_date
-    from new_calls
-    union
-    -- ... and where the re-sent ones were before: the day of any earlier version (an event's
-    -- versions lie within lookback_days of each other, as stg_usage__events assumes)
-    select cast(event_versions.occurred_at as date) as event_date
-    from event_versions
-    where
-        event_versions.lake_event_date >= (
-            select {{ add_days('min(new_calls.event_date)', -1 * var('lookback_days')) }}
-            from new_calls
-        )
-        and event_versions.event_id in (
-            select new_calls.event_id
-            from new_calls
-            where new_calls.first_ingested_at <= (select watermark.last_ingested_at from watermark)
-        )
-    union
-    -- a new pricing file changes every case
-    select events.event_date
-    from events
-    where coalesce((select price_load.price_load_sequence from price_load), -1)
-        <> coalesce((select max(built.price_load_sequence) from {{ this }} as built), -1)
-    union
-    -- the days a run was asked to rebuild, whatever changed (macros/rebuild_window.sql)
-    select events.event_date
-    from events
-    where {{ in_rebuild_window('events.event_date') }}
+    -- new and re-sent calls, a new pricing file, a rebuild asked for (macros/rebuild_window.sql)
+    {{ pricing_days_to_rebuild(events='events', event_versions='event_versions', price_load='price_load') }}
 ),
 
 calls as (
