@@ -135,25 +135,17 @@ calls as (
         on events.event_id = calls_priced.event_id
 ),
 
-links as (
-    select
-        calls.event_id,
-        case
-            when calls.task_id is null and parents.event_id is not null then parents.event_id
-        end as parent_in_chain
-    from calls
-    left join calls as parents
-        on calls.parent_event_id = parents.event_id
-),
-
 chain_steps_0 as (
-    -- every call with a parent in its chain, pointing one step up at that parent
+    -- every call without a task_id whose parent is among the calls, pointing one step up at that
+    -- parent (only these few percent of the calls take part in the rounds below)
     select
-        links.event_id,
-        links.parent_in_chain as pointer,
+        children.event_id,
+        parents.event_id as pointer,
         1 as steps
-    from links
-    where links.parent_in_chain is not null
+    from calls as children
+    inner join calls as parents
+        on children.parent_event_id = parents.event_id
+    where children.task_id is null
 ),
 
 {#- Pointer jumping: in each round every pointer jumps to its pointer's pointer, so after round r
@@ -219,14 +211,14 @@ call_roots as (
     -- a call's first attempt; itself when it has no parent in its chain, or its chain is
     -- circular or deeper than max_chain_depth
     select
-        links.event_id,
+        calls.event_id,
         case
             when chain_steps.steps <= {{ max_chain_depth }} then chain_steps.pointer
-            else links.event_id
+            else calls.event_id
         end as root_event_id
-    from links
+    from calls
     left join chain_steps_{{ chain_rounds.count }} as chain_steps
-        on links.event_id = chain_steps.event_id
+        on calls.event_id = chain_steps.event_id
 ),
 
 attempts_keyed as (
