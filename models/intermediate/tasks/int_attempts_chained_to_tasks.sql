@@ -5,9 +5,10 @@
     attribution).
 
     A call's task: its own task_id; else the task of the attempt it retries or falls back from,
-    following parent_event_id up to the first attempt (a recursive CTE, walking each chain down
-    from its first attempt; chains longer than var('max_chain_depth') or circular are cut there,
-    the rest of the chain becoming its own task); a call with neither is its own task.
+    following parent_event_id up to the first attempt (pointer jumping: ceil(log2(max_chain_depth
+    + 1)) rounds over the chained calls, however deep the chains (docs/tasks.md); a call whose chain is circular or deeper than
+    var('max_chain_depth') is its own task, and the test assert_task_chains_within_max_chain_depth
+    fails on a chain that deep); a call with neither is its own task.
 
     Incremental (DECISIONLOG.md "Incremental tasks: the touched tasks, whole"): partitions are
     task_date, the date of the task's first attempt. A run re-chains every task touched by a call
@@ -33,7 +34,7 @@
     'cached_prompt_tokens', 'completion_tokens', 'reasoning_tokens', 'is_priced', 'cost_usd',
 ] %}
 
-with recursive
+with
 
 {% if is_partition_incremental() %}
 
@@ -134,44 +135,90 @@ calls as (
         on events.event_id = calls_priced.event_id
 ),
 
-links as (
+chain_steps_0 as (
+    -- every call without a task_id whose parent is among the calls, pointing one step up at that
+    -- parent (only these few percent of the calls take part in the rounds below)
+    select
+        children.event_id,
+        parents.event_id as pointer,
+        1 as steps
+    from calls as children
+    inner join calls as parents
+        on children.parent_event_id = parents.event_id
+    where children.task_id is null
+),
+
+{#- Pointer jumping: in each round every pointer jumps to its pointer's pointer, so after round r
+    a call points 2^r steps up its chain, or at the chain's first attempt if that is nearer (a
+    first attempt is not in chain_steps, so a pointer at it finds no answer and stays). `steps`
+    counts how far it went. The rounds stop once 2^r > max_chain_depth: a call then points at its
+    first attempt exactly when its chain has at most max_chain_depth steps (steps <= the cap),
+    and a deeper or circular chain is left with steps > the cap. Each round reads the previous
+    one once (a call's "ask" row and its "answer" row meet in one window partition instead of a
+    self-join), so on Spark, which inlines a CTE at every reference, the plan grows by one
+    round's size per round, not doubling. #}
+{%- set max_chain_depth = var('max_chain_depth') | int %}
+{%- set chain_rounds = namespace(count=0) %}
+{%- for _ in range(64) %}
+    {%- if 2 ** chain_rounds.count <= max_chain_depth %}
+        {%- set chain_rounds.count = chain_rounds.count + 1 %}
+    {%- endif %}
+{%- endfor %}
+{%- for round in range(1, chain_rounds.count + 1) %}
+
+chain_jump_{{ round }} as (
+    -- each call twice: asking at its pointer, and answering at itself
+    select
+        chain_steps.event_id,
+        chain_steps.pointer,
+        chain_steps.steps,
+        chain_roles.is_answer,
+        case
+            when chain_roles.is_answer then chain_steps.event_id else chain_steps.pointer
+        end as meeting_id
+    from chain_steps_{{ round - 1 }} as chain_steps
+    cross join (
+        select false as is_answer
+        union all
+        select true as is_answer
+    ) as chain_roles
+),
+
+chain_answers_{{ round }} as (
+    select
+        chain_jump_{{ round }}.*,
+        max(case when chain_jump_{{ round }}.is_answer then chain_jump_{{ round }}.pointer end)
+            over (partition by chain_jump_{{ round }}.meeting_id) as answer_pointer,
+        max(case when chain_jump_{{ round }}.is_answer then chain_jump_{{ round }}.steps end)
+            over (partition by chain_jump_{{ round }}.meeting_id) as answer_steps
+    from chain_jump_{{ round }}
+),
+
+chain_steps_{{ round }} as (
+    -- 2^{{ round }} steps up, or the first attempt if nearer
+    select
+        chain_answers_{{ round }}.event_id,
+        coalesce(chain_answers_{{ round }}.answer_pointer, chain_answers_{{ round }}.pointer)
+            as pointer,
+        chain_answers_{{ round }}.steps + coalesce(chain_answers_{{ round }}.answer_steps, 0)
+            as steps
+    from chain_answers_{{ round }}
+    where not chain_answers_{{ round }}.is_answer
+),
+{%- endfor %}
+
+call_roots as (
+    -- a call's first attempt; itself when it has no parent in its chain, or its chain is
+    -- circular or deeper than max_chain_depth
     select
         calls.event_id,
         case
-            when calls.task_id is null and parents.event_id is not null then parents.event_id
-        end as parent_in_chain
+            when chain_steps.steps <= {{ max_chain_depth }} then chain_steps.pointer
+            else calls.event_id
+        end as root_event_id
     from calls
-    left join calls as parents
-        on calls.parent_event_id = parents.event_id
-),
-
-chains as (
-    select
-        links.event_id,
-        links.event_id as root_event_id,
-        0 as depth
-    from links
-    where links.parent_in_chain is null
-
-    union all
-
-    select
-        links.event_id,
-        chains.root_event_id,
-        chains.depth + 1 as depth
-    from links
-    inner join chains
-        on links.parent_in_chain = chains.event_id
-    where chains.depth < {{ var('max_chain_depth') }}
-),
-
-call_roots as (
-    select
-        links.event_id,
-        coalesce(chains.root_event_id, links.event_id) as root_event_id
-    from links
-    left join chains
-        on links.event_id = chains.event_id
+    left join chain_steps_{{ chain_rounds.count }} as chain_steps
+        on calls.event_id = chain_steps.event_id
 ),
 
 attempts_keyed as (
