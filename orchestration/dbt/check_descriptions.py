@@ -17,6 +17,9 @@ from typing import Any
 _REF = re.compile(r"""^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$""")
 _SOURCE = re.compile(r"""^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$""")
 
+# The `where` of the tests scoped to the days an incremental run rebuilt (macros/data_test_window.sql).
+REBUILT_DAY_PLACEHOLDER = "__first_rebuilt_day__"
+
 
 def _code(name: Any) -> str:
     return f"`{name}`"
@@ -116,4 +119,13 @@ def check_description(test: Mapping[str, Any], manifest: Mapping[str, Any]) -> s
     if sentence is None:
         return None
     where = (test.get("config") or {}).get("where")
-    return f"{sentence} Checked on rows where {_code(where)}." if where else sentence
+    if not where:
+        return sentence
+    if REBUILT_DAY_PLACEHOLDER in where:
+        # macros/data_test_window.sql: the placeholder becomes the first day the run rebuilt
+        column = where.split(">=")[0].strip()
+        return (
+            f"{sentence} On an incremental run, checked on the days it rebuilt (`{column}` from "
+            "the first rebuilt day); on a full build, on every row."
+        )
+    return f"{sentence} Checked on rows where {_code(where)}."
