@@ -18,9 +18,18 @@ from pathlib import Path
 STARTED = time.time()  # before the imports: loading Dagster and parsing dbt is part of the cost
 
 
-def dbt_nodes(target_root: Path, since: float) -> tuple[str | None, list[dict]]:
-    """Per-node timings of the newest dbt run_results.json written after ``since``."""
-    found = [p for p in target_root.rglob("run_results.json") if p.stat().st_mtime >= since]
+def dbt_nodes(
+    target_root: Path, since: float, run_id: str | None = None
+) -> tuple[str | None, list[dict]]:
+    """Per-node timings of the newest dbt run_results.json written after ``since``, by the
+    Dagster run ``run_id`` when given: dagster-dbt names each invocation's target directory
+    ``<op>-<run id[:7]>-<random>``, so another process's dbt runs (a test suite in the same
+    checkout) cannot be taken for this run's."""
+    found = [
+        p
+        for p in target_root.rglob("run_results.json")
+        if p.stat().st_mtime >= since and (run_id is None or f"-{run_id[:7]}-" in p.parent.name)
+    ]
     if not found:
         return None, []
     path = max(found, key=lambda p: p.stat().st_mtime)
@@ -73,7 +82,7 @@ def main(argv: list[str]) -> int:
                 step["ok"] = event.event_type == DagsterEventType.STEP_SUCCESS
     finished = time.time()
     target_root = Path(llm_margin_project.project_dir) / llm_margin_project.target_path
-    run_results, nodes = dbt_nodes(target_root, STARTED)
+    run_results, nodes = dbt_nodes(target_root, STARTED, result.run_id)
     failed_checks = [
         f"{e.asset_key.to_user_string()}:{e.check_name}"
         for e in result.get_asset_check_evaluations()

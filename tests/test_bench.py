@@ -4,6 +4,7 @@ generated set is tested in test_end_to_end.py, on the data set that module alrea
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -125,3 +126,24 @@ def test_dbt_nodes_are_reported_by_name():
         == "unique_task_tag_conflicts_event_id"
     )
     assert H.node_name("unit_test.llm_margin.fct_tasks.test_x") == "test_x"
+
+
+def test_the_worker_reads_its_own_runs_dbt_results_not_a_newer_one(tmp_path):
+    """A test suite running dbt in the same checkout writes newer run_results.json files; the
+    worker must take the one of its own Dagster run (dagster-dbt's <op>-<run id[:7]>-<uuid>)."""
+    from bench.pipeline_worker import dbt_nodes
+
+    def write(name: str, node: str) -> None:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "run_results.json").write_text(
+            json.dumps({"results": [{"unique_id": node, "status": "success", "timing": []}]})
+        )
+
+    write("llm_margin_dbt_assets-abcdef1-1111111", "model.llm_margin.fct_tasks")
+    time.sleep(0.01)
+    write("llm_margin_dbt_assets-9999999-2222222", "model.llm_margin.other_process")
+    path, nodes = dbt_nodes(tmp_path, 0, "abcdef1-0000-run-id")
+    assert "abcdef1" in path and [n["unique_id"] for n in nodes] == ["model.llm_margin.fct_tasks"]
+    # without a run id the newest wins (what the harness did before)
+    assert dbt_nodes(tmp_path, 0)[1][0]["unique_id"] == "model.llm_margin.other_process"
