@@ -37,7 +37,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from orchestration.serving.descriptions import Descriptions, TableDescription
-from orchestration.serving.postgres_types import ColumnPlan, column_plan, quote_duckdb
+from orchestration.serving.fingerprints import quote
+from orchestration.serving.postgres_types import ColumnPlan, column_plan
 from orchestration.serving.publish import SERVED_SCHEMAS, served_relations
 from orchestration.settings import DEFAULT_SERVING_POSTGRES_READER
 
@@ -232,8 +233,8 @@ def _load(
 def _write_csv(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, plans: list[ColumnPlan], csv: Path
 ) -> int:
-    selected = ", ".join(f"{p.select} as {quote_duckdb(p.name)}" for p in plans)
-    relation = f"{quote_duckdb(schema)}.{quote_duckdb(table)}"
+    selected = ", ".join(f"{p.select} as {quote(p.name)}" for p in plans)
+    relation = f"{quote(schema)}.{quote(table)}"
     literal = "'" + str(csv).replace("'", "''") + "'"
     # Every value quoted: an unquoted \. alone on a line would end PostgreSQL's COPY; NULL stays
     # an unquoted empty field, the empty string a quoted one.

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from orchestration.serving.fingerprints import quote
+
 # Scalar DuckDB types (as information_schema.columns.data_type spells them) → PostgreSQL.
 SCALAR_TYPES = {
     "BOOLEAN": "boolean",
@@ -64,10 +66,6 @@ class ColumnPlan:
     select: str  # a DuckDB expression over the column, rendering PostgreSQL's input syntax
 
 
-def quote_duckdb(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _scalar(duckdb_type: str) -> str | None:
     if duckdb_type in SCALAR_TYPES:
         return SCALAR_TYPES[duckdb_type]
@@ -93,7 +91,7 @@ def _as_text(expression: str, duckdb_type: str) -> str:
 
 def column_plan(name: str, duckdb_type: str) -> ColumnPlan:
     """The PostgreSQL type of a column of DuckDB type ``duckdb_type``, and how to write it."""
-    column = quote_duckdb(name)
+    column = quote(name)
     scalar = _scalar(duckdb_type)
     if scalar is not None:
         select = f"('\\x' || hex({column}))" if duckdb_type == "BLOB" else column

@@ -108,24 +108,16 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _quote(identifier: str) -> str:
-    return quote(identifier)
-
-
-def _literal(value: str) -> str:
-    return literal(value)
-
-
 def served_relations(
     con: duckdb.DuckDBPyConnection, catalog: str, schemas: tuple[str, ...] = SERVED_SCHEMAS
 ) -> list[tuple[str, str]]:
     """Every relation (table or view) of ``schemas`` in the attached database ``catalog``, as
     ``(schema, name)`` in name order: what the serving copy holds, and what the PostgreSQL
     serving target publishes from it (orchestration/serving/postgres_publish.py)."""
-    names = ", ".join(_literal(s) for s in schemas)
+    names = ", ".join(literal(s) for s in schemas)
     return con.execute(
         "select table_schema, table_name from information_schema.tables "
-        f"where table_catalog = {_literal(catalog)} and table_schema in ({names}) "
+        f"where table_catalog = {literal(catalog)} and table_schema in ({names}) "
         "order by table_schema, table_name"
     ).fetchall()
 
@@ -166,13 +158,11 @@ def _sync_comments(con, source: str, target: str, names: list[str]) -> None:
     for key, comment in wanted.items():
         if key[0] not in names or present.get(key) == comment:
             continue
-        value = "null" if comment is None else _literal(comment)
+        value = "null" if comment is None else literal(comment)
         if len(key) == 1:
             con.execute(f"comment on table {qualified(target, key[0])} is {value}")
         else:
-            con.execute(
-                f"comment on column {qualified(target, key[0])}.{_quote(key[1])} is {value}"
-            )
+            con.execute(f"comment on column {qualified(target, key[0])}.{quote(key[1])} is {value}")
 
 
 def _build(
@@ -194,7 +184,7 @@ def _build(
         if set(held) != set(previous):
             raise _FullCopyNeeded("the previous file holds other tables than it records")
     for schema in schemas:
-        con.execute(f"create schema if not exists serving.{_quote(schema)}")
+        con.execute(f"create schema if not exists serving.{quote(schema)}")
     expected: dict[str, Fingerprint] = {}
     copied: list[str] = []
     kept: list[str] = []
@@ -261,7 +251,7 @@ def _publish_into(
     with duckdb.connect() as con:
         if from_previous:
             try:
-                con.execute(f"attach {_literal(str(target))} as serving")
+                con.execute(f"attach {literal(str(target))} as serving")
                 version = _storage_version(con, "serving")
                 if version.rstrip("+") != STORAGE_VERSION:
                     raise _FullCopyNeeded(f"the previous file's storage version is {version}")
@@ -282,14 +272,14 @@ def _publish_into(
             # Written in the oldest storage format that holds what the marts need, so every
             # DuckDB client a BI tool ships opens it, not only the DuckDB that wrote it.
             con.execute(
-                f"attach {_literal(str(target))} as serving "
-                f"(storage_version {_literal(STORAGE_VERSION)})"
+                f"attach {literal(str(target))} as serving "
+                f"(storage_version {literal(STORAGE_VERSION)})"
             )
             previous = None
             full_copy_at = None
         # Attached under its own file stem: the warehouse's views name their inputs by catalog.
         alias = warehouse.stem
-        con.execute(f"attach {_literal(str(warehouse))} as {_quote(alias)} (read_only)")
+        con.execute(f"attach {literal(str(warehouse))} as {quote(alias)} (read_only)")
         con.execute("use serving")
         con.execute("begin transaction")  # one snapshot of the warehouse for every table
         expected, copied, kept, replaced = _build(con, alias, schemas, previous)
@@ -308,7 +298,7 @@ def _publish_into(
             {"copied": copied, "kept": kept, "replaced": replaced},
             full_copy_at,
         )
-        con.execute(f"detach {_quote(alias)}")
+        con.execute(f"detach {quote(alias)}")
         con.execute("checkpoint serving")
         con.execute("use memory")
         con.execute("detach serving")
