@@ -6,9 +6,10 @@
 
     A call's task: its own task_id; else the task of the attempt it retries or falls back from,
     following parent_event_id up to the first attempt (pointer jumping: ceil(log2(max_chain_depth
-    + 1)) rounds over the chained calls, however deep the chains (docs/tasks.md); a call whose chain is circular or deeper than
-    var('max_chain_depth') is its own task, and the test assert_task_chains_within_max_chain_depth
-    fails on a chain that deep); a call with neither is its own task.
+    + 1)) rounds over the chained calls, however deep the chains; docs/tasks.md). A call whose
+    chain is circular or deeper than var('max_chain_depth') is its own task, and the test
+    assert_task_chains_within_max_chain_depth fails on a chain that deep. A call with neither a
+    task_id nor a parent is its own task.
 
     Incremental (DECISIONLOG.md "Incremental tasks: the touched tasks, whole"): partitions are
     task_date, the date of the task's first attempt. A run re-chains every task touched by a call
