@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from held_back_days import FIRST_DAY, generate_holding_back
 
-from orchestration import cli
 from orchestration.dbt.project import dbt_executable
 from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT, DataPaths
 
@@ -111,13 +111,7 @@ def incremental(tmp_path_factory):
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv(DATA_DIR_ENV, str(paths.root))
     try:
-        assert cli.main(["generate", "--events", "1500", "--days", "6", "--customers", "4",
-                         "--seed", "5", "--start-date", "2026-11-18", "--quiet"]) == 0  # fmt: skip
-        landing = paths.landing_for("usage_events")
-        held = work / "held"
-        held.mkdir()
-        last_file = sorted(p for p in landing.iterdir() if p.is_file())[-1]
-        shutil.move(last_file, held / last_file.name)
+        landing, held, (last_file,) = generate_holding_back(paths, work, 1)
         _ingest(paths, monkeypatch)
         full = _dbt(
             paths, work, "build", "--exclude-resource-type", "unit_test", scope="rebuilt_days"
@@ -130,7 +124,7 @@ def incremental(tmp_path_factory):
         incremental = _dbt(
             paths, work, "build", "--exclude-resource-type", "unit_test", scope="rebuilt_days"
         )
-        yield paths, work, date(2026, 11, 18), new_day, full, incremental
+        yield paths, work, date.fromisoformat(FIRST_DAY), new_day, full, incremental
     finally:
         monkeypatch.undo()
 

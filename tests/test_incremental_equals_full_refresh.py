@@ -26,8 +26,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from held_back_days import generate_holding_back
 
-from orchestration import cli
 from orchestration.dbt.project import dbt_executable
 from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT, DataPaths
 
@@ -162,15 +162,7 @@ def batches(tmp_path_factory):
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv(DATA_DIR_ENV, str(paths.root))
     try:
-        assert cli.main(["generate", "--events", "1500", "--days", "6", "--customers", "4",
-                         "--seed", "5", "--start-date", "2026-11-18", "--quiet"]) == 0  # fmt: skip
-        landing = paths.landing_for("usage_events")
-        held = work / "held"
-        held.mkdir()
-        day_files = sorted(p for p in landing.iterdir() if p.is_file())
-        assert len(day_files) == 6
-        for later in day_files[4:]:
-            shutil.move(later, held / later.name)
+        landing, held, _ = generate_holding_back(paths, work, 2)
         _write_jsonl(landing / "planted-1.jsonl", BATCH_1)
         yield paths, work, landing, held, monkeypatch
     finally:
