@@ -276,6 +276,9 @@ def _print_summary(summary, dbt) -> None:
     rows.append(("checks", checks))
     for name, text in rows:
         console.print(f"  {name:<8} {text}")
+    if dbt is not None:
+        for _, problem in sorted(dbt.problems.items()):
+            err.print(f"  [red]dbt[/red]      {escape(problem)} (the error is in the full log)")
     for label, names in (
         ("[yellow]warned[/yellow]", summary.checks_warned),
         ("[red]failed[/red]", summary.checks_failed),

@@ -26,6 +26,7 @@ from orchestration.ingest.lake import LOADED_SHAS
 # dbt's result line of one node, e.g. "101 of 223 OK created sql incremental model marts.x ..."
 # (colour codes removed first); hooks ("1 of 1 OK hook: ...") are not nodes.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_NODE_TAIL = re.compile(r" \.{2,}| \[")  # the dots and "[ERROR in 0.1s]" after a node's name
 _DBT_RESULT = re.compile(r"\b(\d+) of (\d+) (OK|PASS|WARN|ERROR|FAIL|SKIP|NO-OP)\b(?!.*\bhook:)")
 
 
@@ -35,14 +36,19 @@ class DbtNodes:
 
     total: int = 0
     done: dict[int, str] = field(default_factory=dict)
+    # what dbt said of each node that errored or failed, e.g. "ERROR creating sql table model x"
+    problems: dict[int, str] = field(default_factory=dict)
 
     def add_line(self, line: str) -> bool:
-        match = _DBT_RESULT.search(_ANSI.sub("", line))
+        text = _ANSI.sub("", line)
+        match = _DBT_RESULT.search(text)
         if not match:
             return False
         index, total, status = int(match[1]), int(match[2]), match[3]
         self.total = max(self.total, total)
         self.done[index] = status
+        if status in ("ERROR", "FAIL"):
+            self.problems[index] = _NODE_TAIL.split(text[match.start(3) :], 1)[0].strip()
         return True
 
     def count(self, *statuses: str) -> int:

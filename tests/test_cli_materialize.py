@@ -104,7 +104,15 @@ def test_dbt_result_lines_are_counted_once_per_node_and_hooks_are_not_nodes():
     assert nodes.add_line("13 of 223 PASS not_null_x .... [PASS in 0.1s]")
     assert nodes.add_line("14 of 223 ERROR creating sql table model marts.y [ERROR in 0.1s]")
     assert nodes.add_line("13 of 223 PASS not_null_x .... [PASS in 0.1s]")  # repeated
-    assert (nodes.total, len(nodes.done), nodes.count("ERROR", "FAIL")) == (223, 3, 1)
+    assert nodes.add_line(
+        "15 of 223 FAIL 2 unique_fct_x_id ............ [\x1b[31mFAIL 2\x1b[0m in 0.2s]"
+    )
+    assert (nodes.total, len(nodes.done), nodes.count("ERROR", "FAIL")) == (223, 4, 2)
+    # the summary names what errored or failed, not only how many
+    assert nodes.problems == {
+        14: "ERROR creating sql table model marts.y",
+        15: "FAIL 2 unique_fct_x_id",
+    }
 
 
 def test_quiet_output_sends_everything_to_the_log_file(tmp_path):
