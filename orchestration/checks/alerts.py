@@ -21,6 +21,7 @@ from orchestration.alerts.rules import (
     SOFT_80,
 )
 from orchestration.alerts.store import TABLE
+from orchestration.data_lock import writer_step
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.settings import Settings
 
@@ -74,6 +75,7 @@ def inconsistent_alerts_sql() -> str:
         "more severe alert of the same run."
     ),
 )
+@writer_step
 def alerts_agree_with_their_thresholds(settings: Settings) -> AssetCheckResult:
     with duckdb.connect(str(settings.paths().warehouse), read_only=True) as con:
         recorded = con.execute(

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
+from orchestration.data_lock import writer_step
 from orchestration.dbt.project import llm_margin_project
 from orchestration.paths import DEFAULT_DBT_TARGET
 from orchestration.pools import WAREHOUSE_POOL
@@ -52,6 +53,7 @@ def differences(warehouse: dict[str, int], serving: dict[str, int]) -> list[str]
         "alerts, is served after the next build)."
     ),
 )
+@writer_step
 def serving_copy_matches_warehouse(settings: Settings) -> AssetCheckResult:
     if llm_margin_project.target != DEFAULT_DBT_TARGET:
         return AssetCheckResult(
