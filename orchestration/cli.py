@@ -18,7 +18,10 @@ from orchestration.paths import (
     DATA_DIR_ENV,
     DBT_TARGET_ENV,
     DEFAULT_DBT_TARGET,
+    DataDirError,
     DataPaths,
+    check_data_dir,
+    check_dbt_target,
     data_paths,
 )
 
@@ -102,6 +105,10 @@ def select_dbt_target(target: str | None) -> str | None:
     another target in this process."""
     if target is None:
         return None
+    try:
+        check_dbt_target(target)
+    except ValueError as error:
+        return escape(str(error))
     os.environ[DBT_TARGET_ENV] = target
     project = sys.modules.get("orchestration.dbt.project")
     if project is not None and project.llm_margin_project.target != target:
@@ -566,7 +573,13 @@ def main(argv: list[str] | None = None) -> int:
         args.mf_arguments = [*unknown, *args.mf_arguments]
     if args.data_dir is not None:
         os.environ[DATA_DIR_ENV] = str(args.data_dir.expanduser().resolve())
-    os.environ[DATA_DIR_ENV] = str(DataPaths(data_paths().root).root)  # always absolute for dbt
+    try:
+        os.environ[DATA_DIR_ENV] = str(data_paths().root)  # always absolute for dbt
+        if getattr(args, "stripe_data_dir", None) is not None:
+            check_data_dir(args.stripe_data_dir.expanduser().resolve(), "--stripe-data-dir")
+    except DataDirError as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        return 2
     return args.func(args)
 
 
