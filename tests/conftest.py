@@ -66,8 +66,13 @@ def generated_and_built(tmp_path_factory) -> DataPaths:
             "--log-level",
             "WARNING",
         ]
+        # run as a deployment would: a webhook URL with a token, a Stripe key and a PostgreSQL
+        # password in the environment (tests/test_no_leaks.py looks for them in every output)
+        env = {**os.environ, **FAKE_SECRETS}
         both = [
-            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+            )
             for _ in range(2)
         ]
         outcomes = []
@@ -81,6 +86,15 @@ def generated_and_built(tmp_path_factory) -> DataPaths:
     (root.parent / MATERIALIZE_OUTPUT).write_text(built[0]["printed"])
     return DataPaths(root)
 
+
+# Secrets in the environment of the shared build; the webhook port refuses connections, so the
+# alerts wait in the outbox as they do without a webhook.
+FAKE_WEBHOOK_TOKEN = "T0KEN-f4k3-5ecret-9c2e"
+FAKE_SECRETS = {
+    "LLM_MARGIN_ALERT_WEBHOOK_URL": f"http://127.0.0.1:9/hooks/{FAKE_WEBHOOK_TOKEN}",
+    "STRIPE_API_KEY": "sk_live_f4k3StripeKey0000000000",
+    "PGPASSWORD": "pg-f4k3-pa55word",
+}
 
 # The output of the shared build's `llm-margin materialize`, beside its data directory.
 MATERIALIZE_OUTPUT = "materialize-output.txt"

@@ -24,6 +24,7 @@ from orchestration.alerts.store import TABLE
 from orchestration.data_lock import writer_step
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.settings import Settings
+from orchestration.sql_text import literal
 
 # What each threshold means, as documented in docs/budgets.md, over the row's recorded figures.
 # A projected breach fires before the budget is reached (over-budget is its own threshold).
@@ -39,7 +40,7 @@ _RULE_BY_THRESHOLD = {
 
 
 def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return literal(text)
 
 
 def inconsistent_alerts_sql() -> str:

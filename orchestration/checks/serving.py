@@ -12,6 +12,7 @@ from orchestration.dbt.project import llm_margin_project
 from orchestration.paths import DEFAULT_DBT_TARGET
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.serving.assets import SERVING_ASSET_KEY
+from orchestration.serving.fingerprints import quote
 from orchestration.serving.publish import SERVED_SCHEMAS, served_relations, serving_file
 from orchestration.settings import Settings
 
@@ -22,9 +23,9 @@ def relation_rows(database: Path, schemas: tuple[str, ...] = SERVED_SCHEMAS) -> 
         catalog = con.execute("select current_database()").fetchone()[0]
         names = served_relations(con, catalog, schemas)
         return {
-            f"{schema}.{name}": con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[
-                0
-            ]
+            f"{schema}.{name}": con.execute(
+                f"select count(*) from {quote(schema)}.{quote(name)}"
+            ).fetchone()[0]
             for schema, name in names
         }
 
