@@ -92,3 +92,19 @@ def test_the_build_did_try_the_webhook_with_the_secret_url(built):
 
     box = Outbox(Path(built.root) / "alerts" / "outbox.sqlite3")
     assert box.rows() and box.attempts()
+
+
+def test_the_documentation_names_no_path_of_this_machine():
+    # README and docs/ (docs/serving.md tells BI users where the serving copy is) use
+    # $LLM_MARGIN_DATA_DIR and paths relative to the checkout, never this checkout's own path
+    pages = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+    assert len(pages) > 10
+    home = str(Path.home())
+    needles = [str(PROJECT_ROOT), *([home + "/"] if home != "/" else [])]
+    found = [
+        f"{page.name}: {needle}"
+        for page in pages
+        for needle in needles
+        if needle in page.read_text()
+    ]
+    assert found == []
