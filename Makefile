@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export LLM_MARGIN_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(LLM_MARGIN_DATA_DIR)/dagster_home
+# The address the local servers listen on (Dagster UI, dbt docs, local PostgreSQL): this machine
+# only, unless set to 0.0.0.0 or another address of it (docs/security.md).
+export LLM_MARGIN_BIND_HOST := $(or $(strip $(LLM_MARGIN_BIND_HOST)),127.0.0.1)
 STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
 
@@ -16,13 +19,13 @@ help:
 	@echo "                BILLING=csv: sample revenue as billing CSV exports instead of Stripe objects)"
 	@echo "make test       set up and run every test (pytest, dbt unit and data tests, the screens in headless Chromium)"
 	@echo "make test-spark the same models on DuckDB and on Spark (local PySpark, Java 17): build, test, compare"
-	@echo "make dagster    Dagster UI on http://127.0.0.1:3000"
+	@echo "make dagster    Dagster UI on http://$(LLM_MARGIN_BIND_HOST):3000"
 	@echo "make docs       build the dbt docs site into target/index.html: opens on the project overview"
 	@echo "                (models/overview.md); owner and tags on every model page"
-	@echo "make docs-serve build it and serve it on http://127.0.0.1:8080"
+	@echo "make docs-serve build it and serve it on http://$(LLM_MARGIN_BIND_HOST):8080"
 	@echo "make lint       ruff"
 	@echo "make bench      benchmark: pipeline vs the engine limit vs pandas (EVENTS=1000000, BENCHMARKS.md)"
-	@echo "make serve-postgres  a local PostgreSQL on 127.0.0.1:5433 for BI tools; prints the URL to set and how to connect"
+	@echo "make serve-postgres  a local PostgreSQL on $(LLM_MARGIN_BIND_HOST):5433 for BI tools; prints the URL to set and how to connect"
 	@echo "                (make stop-postgres stops it; docs/serving.md, \"The PostgreSQL serving target\")"
 	@echo "data directory: $(LLM_MARGIN_DATA_DIR)"
 
@@ -108,14 +111,16 @@ $(DAGSTER_HOME)/dagster.yaml: | $(STAMP)
 	@$(BIN)/python -m orchestration.instance
 
 dagster: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	@$(BIN)/python -m orchestration.bind >/dev/null
+	$(BIN)/dagster dev -m orchestration.definitions -h '$(LLM_MARGIN_BIND_HOST)' -p 3000
 
 docs: $(STAMP)
 	$(BIN)/dbt docs generate --project-dir . --profiles-dir .
 	@echo "docs site: $(CURDIR)/target/index.html (make docs-serve to browse it)"
 
 docs-serve: docs
-	$(BIN)/dbt docs serve --project-dir . --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
+	@$(BIN)/python -m orchestration.bind >/dev/null
+	$(BIN)/dbt docs serve --project-dir . --profiles-dir . --host '$(LLM_MARGIN_BIND_HOST)' --port 8080 --no-browser
 
 # A local PostgreSQL in $(LLM_MARGIN_DATA_DIR)/postgres for the PostgreSQL serving target
 # (orchestration/serving/postgres_local.py); POSTGRES_PORT chooses its port when it is created.

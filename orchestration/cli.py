@@ -18,7 +18,10 @@ from orchestration.paths import (
     DATA_DIR_ENV,
     DBT_TARGET_ENV,
     DEFAULT_DBT_TARGET,
+    DataDirError,
     DataPaths,
+    check_data_dir,
+    check_dbt_target,
     data_paths,
 )
 
@@ -102,6 +105,10 @@ def select_dbt_target(target: str | None) -> str | None:
     another target in this process."""
     if target is None:
         return None
+    try:
+        check_dbt_target(target)
+    except ValueError as error:
+        return escape(str(error))
     os.environ[DBT_TARGET_ENV] = target
     project = sys.modules.get("orchestration.dbt.project")
     if project is not None and project.llm_margin_project.target != target:
@@ -132,10 +139,38 @@ def cmd_materialize(args: argparse.Namespace) -> int:
         err.print(f"[red]error:[/red] {escape(str(error))}")
         return 2
 
+    from orchestration.data_lock import DataDirBusy, hold
+
+    paths = data_paths()
+
+    def waiting(holder) -> None:
+        console.print(
+            f"waiting for {escape(holder.describe())} to finish with {escape(str(paths.root))}"
+        )
+
+    try:
+        with hold(
+            paths.root,
+            "llm-margin materialize",
+            wait=args.wait,
+            on_wait=waiting,
+            advice="Wait for it to finish, or run llm-margin materialize --wait.",
+        ):
+            return _materialize_holding_the_lock(args, paths)
+    except DataDirBusy as busy:
+        err.print(f"[red]error:[/red] {escape(str(busy))}")
+        return DATA_DIR_BUSY
+
+
+# The exit code of `llm-margin materialize` when another process holds the data directory.
+DATA_DIR_BUSY = 3
+
+
+def _materialize_holding_the_lock(args: argparse.Namespace, paths: DataPaths) -> int:
     from orchestration.instance import dagster_home, ensure_dagster_home
     from orchestration.progress import LiveProgress, quiet_output
 
-    paths = data_paths().ensure()
+    paths.ensure()
     home, _ = ensure_dagster_home(dagster_home())
     started = time.monotonic()
     log_path = None
@@ -309,6 +344,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_serving_postgres(args: argparse.Namespace) -> int:
     """A local PostgreSQL for the PostgreSQL serving target (docs/serving.md)."""
+    from orchestration.bind import BindHostError
     from orchestration.serving import postgres_local
     from orchestration.serving.postgres_cluster import HOST, PostgresServerError
     from orchestration.settings import SERVING_POSTGRES_URL_ENV, Settings, SettingsError
@@ -331,7 +367,7 @@ def cmd_serving_postgres(args: argparse.Namespace) -> int:
             return 0 if running else 1
         reader_role = Settings().serving_postgres_reader()
         server, what = postgres_local.start(paths, reader_role, args.port)
-    except (PostgresServerError, SettingsError) as error:
+    except (PostgresServerError, SettingsError, BindHostError) as error:
         err.print(f"[red]error:[/red] {escape(str(error))}")
         return 1
     console.print(
@@ -465,6 +501,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="stream the full Dagster and dbt logs to the terminal instead of a log file",
     )
     mat.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another process is writing the data directory (another materialize, a "
+        "Dagster run), wait for it instead of exiting with an error",
+    )
+    mat.add_argument(
         "--target",
         default=None,
         help=f"dbt target in profiles.yml: duckdb (default) or spark (needs the spark extra); "
@@ -534,7 +576,13 @@ def main(argv: list[str] | None = None) -> int:
         args.mf_arguments = [*unknown, *args.mf_arguments]
     if args.data_dir is not None:
         os.environ[DATA_DIR_ENV] = str(args.data_dir.expanduser().resolve())
-    os.environ[DATA_DIR_ENV] = str(DataPaths(data_paths().root).root)  # always absolute for dbt
+    try:
+        os.environ[DATA_DIR_ENV] = str(data_paths().root)  # always absolute for dbt
+        if getattr(args, "stripe_data_dir", None) is not None:
+            check_data_dir(args.stripe_data_dir.expanduser().resolve(), "--stripe-data-dir")
+    except DataDirError as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        return 2
     return args.func(args)
 
 

@@ -17,6 +17,25 @@ DATA_DIR_ENV = "LLM_MARGIN_DATA_DIR"
 DBT_TARGET_ENV = "LLM_MARGIN_DBT_TARGET"
 DEFAULT_DBT_TARGET = "duckdb"
 
+
+def dbt_targets() -> list[str]:
+    """The outputs of profiles.yml: the only values ``--target`` and ``$LLM_MARGIN_DBT_TARGET``
+    may take (a target is also a directory name under target/)."""
+    import yaml
+
+    profiles = yaml.safe_load((PROJECT_ROOT / "profiles.yml").read_text())
+    return sorted(profiles["llm_margin"]["outputs"])
+
+
+def check_dbt_target(target: str) -> str:
+    if target not in dbt_targets():
+        raise ValueError(
+            f"dbt target {target!r} ({DBT_TARGET_ENV} or --target) is not one of profiles.yml's "
+            f"outputs: {', '.join(dbt_targets())}"
+        )
+    return target
+
+
 LANDING_SOURCES = (
     "usage_events",
     "otel",
@@ -30,11 +49,40 @@ LANDING_SOURCES = (
 )
 
 
+# Characters a data directory's path may not hold: the path reaches SQL as a string literal
+# (dbt's sources, DuckDB's COPY ... TO) and as a file glob (read_parquet('<dir>/lake/*/*.parquet')),
+# where a quote would end the string and these would match other files.
+FORBIDDEN_IN_DATA_DIR = "'*?[]{}"
+
+
+class DataDirError(ValueError):
+    """A data directory whose path cannot be used safely; the message says why."""
+
+
+def check_data_dir(root: Path, given_as: str = f"{DATA_DIR_ENV} or --data-dir") -> Path:
+    """``root``, or ``DataDirError`` when its path holds a quote, a glob character or a control
+    character. Quotes of the other kind, spaces, markup and any Unicode letter are fine."""
+    text = str(root)
+    bad = sorted({c for c in text if c in FORBIDDEN_IN_DATA_DIR or ord(c) < 32 or ord(c) == 127})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        raise DataDirError(
+            f"the data directory {text!r} ({given_as}) has {shown} in its path: "
+            f"llm-margin cannot use a path with any of {FORBIDDEN_IN_DATA_DIR} or a control "
+            "character, because it reaches SQL as a quoted string and as a file pattern. "
+            "Choose a directory without them."
+        )
+    return root
+
+
 @dataclass(frozen=True)
 class DataPaths:
     """The layout of one data directory (see docs/data-directory.md)."""
 
     root: Path
+
+    def __post_init__(self) -> None:
+        check_data_dir(self.root)
 
     @property
     def landing(self) -> Path:

@@ -23,6 +23,7 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
+from orchestration.data_lock import writer_step
 from orchestration.dbt.project import llm_margin_project
 from orchestration.dbt.translator import LlmMarginTranslator
 from orchestration.ingest.validate import EARLIEST_PLAUSIBLE
@@ -62,6 +63,7 @@ def rebuild_args(settings: Settings, first_day: str, last_day: str) -> list[str]
     description="dbt build of the event-grain models and everything downstream for the run's "
     "days (vars rebuild_from/rebuild_to), then the serving copy.",
 )
+@writer_step
 def rebuild_days_op(context: OpExecutionContext, dbt: DbtCliResource, settings: Settings):
     window = context.partition_key_range
     paths = settings.paths()

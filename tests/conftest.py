@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import io
 import json
 import os
 import subprocess
@@ -47,7 +45,11 @@ GOOD_EVENT = {
 @pytest.fixture(scope="session")
 def generated_and_built(tmp_path_factory) -> DataPaths:
     """One small generated data set, built once per session: 12 days ending Sunday 2026-11-22,
-    so ISO week 2026-W47 is whole and 2026-W46 partial (Wednesday to Sunday)."""
+    so ISO week 2026-W47 is whole and 2026-W46 partial (Wednesday to Sunday).
+
+    It is built by two `llm-margin materialize` processes started at once on the data directory:
+    one builds, the other must refuse (tests/test_data_dir_lock.py reads what each printed), so
+    every test of the shared build also checks that the refused one changed nothing."""
     from orchestration import cli
 
     root = tmp_path_factory.mktemp("e2e") / "data"
@@ -56,17 +58,48 @@ def generated_and_built(tmp_path_factory) -> DataPaths:
         mp.delenv("DAGSTER_HOME", raising=False)  # the instance in <data dir>/dagster_home
         args = ["--events", "3000", "--days", "12", "--customers", "6", "--seed", "13"]
         assert cli.main(["generate", *args, "--quiet"]) == 0
-        # what the command prints, for tests/test_cli_materialize.py
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-            code = cli.main(["materialize", "--log-level", "WARNING"])
-        (root.parent / MATERIALIZE_OUTPUT).write_text(printed.getvalue())
-        assert code == 0, printed.getvalue()
+        command = [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "materialize",
+            "--log-level",
+            "WARNING",
+        ]
+        # run as a deployment would: a webhook URL with a token, a Stripe key and a PostgreSQL
+        # password in the environment (tests/test_no_leaks.py looks for them in every output)
+        env = {**os.environ, **FAKE_SECRETS}
+        both = [
+            subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+            )
+            for _ in range(2)
+        ]
+        outcomes = []
+        for process in both:
+            printed, _ = process.communicate(timeout=1800)
+            outcomes.append({"pid": process.pid, "code": process.returncode, "printed": printed})
+    (root.parent / CONCURRENT_MATERIALIZE).write_text(json.dumps(outcomes, indent=1))
+    built = [o for o in outcomes if o["code"] == 0]
+    assert len(built) == 1, outcomes
+    # what the command that built prints, for tests/test_cli_materialize.py
+    (root.parent / MATERIALIZE_OUTPUT).write_text(built[0]["printed"])
     return DataPaths(root)
 
 
+# Secrets in the environment of the shared build; the webhook port refuses connections, so the
+# alerts wait in the outbox as they do without a webhook.
+FAKE_WEBHOOK_TOKEN = "T0KEN-f4k3-5ecret-9c2e"
+FAKE_SECRETS = {
+    "LLM_MARGIN_ALERT_WEBHOOK_URL": f"http://127.0.0.1:9/hooks/{FAKE_WEBHOOK_TOKEN}",
+    "STRIPE_API_KEY": "sk_live_f4k3StripeKey0000000000",
+    "PGPASSWORD": "pg-f4k3-pa55word",
+}
+
 # The output of the shared build's `llm-margin materialize`, beside its data directory.
 MATERIALIZE_OUTPUT = "materialize-output.txt"
+# Pid, exit code and output of both commands started at once for the shared build.
+CONCURRENT_MATERIALIZE = "concurrent-materialize.json"
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,7 @@ def reachable_data_dir(monkeypatch):
     top = Path(tempfile.mkdtemp(prefix="llm-margin-serve-"))
     top.chmod(0o711)
     root = top / "data"
+    monkeypatch.delenv("LLM_MARGIN_BIND_HOST", raising=False)  # the default: 127.0.0.1
     monkeypatch.setenv(DATA_DIR_ENV, str(root))
     paths = DataPaths(root).ensure()
     try:
@@ -55,6 +56,8 @@ def test_serve_postgres_creates_publishes_prints_how_to_connect_and_is_idempoten
     (export,) = re.findall(r"^export LLM_MARGIN_SERVING_POSTGRES_URL='(.+)'$", out, re.M)
     (bi_url,) = re.findall(r"psql '(.+)'", out)
     assert f"@127.0.0.1:{port}/llm_margin" in export
+    with psycopg.connect(export) as conn:  # this machine only, LLM_MARGIN_BIND_HOST unset
+        assert conn.execute("show listen_addresses").fetchone() == ("127.0.0.1",)
 
     # The serving copy the build left is there at once, for the BI user, read-only.
     with psycopg.connect(bi_url) as conn:
@@ -84,6 +87,7 @@ def test_serve_postgres_creates_publishes_prints_how_to_connect_and_is_idempoten
     assert code == 0 and f"local PostgreSQL started on 127.0.0.1:{port}" in out
     with psycopg.connect(bi_url) as conn:
         assert conn.execute("select count(*) from marts.fct_costs").fetchone() == (3,)
+        assert conn.execute("show listen_addresses").fetchone() == ("127.0.0.1",)
     credentials = paths.root / "postgres" / "credentials.json"
     assert credentials.stat().st_mode & 0o077 == 0  # the passwords are the owner's only
 

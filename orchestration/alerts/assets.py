@@ -12,6 +12,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from orchestration.alerts.evaluate import evaluate
 from orchestration.alerts.outbox import Outbox, outbox_path
+from orchestration.data_lock import writer_step
 from orchestration.dbt.assets import model_key
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.settings import Settings
@@ -39,6 +40,7 @@ CAP_LIST_VERSION = 1
         "and delivered to $LLM_MARGIN_ALERT_WEBHOOK_URL until acknowledged."
     ),
 )
+@writer_step
 def budget_alerts(context: AssetExecutionContext, settings: Settings) -> MaterializeResult:
     paths = settings.paths()
     result = evaluate(paths.warehouse, Outbox(outbox_path()), webhook_url=settings.webhook_url())
@@ -122,6 +124,7 @@ def write_atomically(path: Path, text: str) -> None:
         "atomically after every build: what the gateway must stop (docs/budgets.md)."
     ),
 )
+@writer_step
 def gateway_caps_json(settings: Settings) -> MaterializeResult:
     paths = settings.paths()
     document = read_gateway_caps(paths.warehouse)

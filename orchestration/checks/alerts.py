@@ -21,8 +21,10 @@ from orchestration.alerts.rules import (
     SOFT_80,
 )
 from orchestration.alerts.store import TABLE
+from orchestration.data_lock import writer_step
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.settings import Settings
+from orchestration.sql_text import literal
 
 # What each threshold means, as documented in docs/budgets.md, over the row's recorded figures.
 # A projected breach fires before the budget is reached (over-budget is its own threshold).
@@ -38,7 +40,7 @@ _RULE_BY_THRESHOLD = {
 
 
 def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return literal(text)
 
 
 def inconsistent_alerts_sql() -> str:
@@ -74,6 +76,7 @@ def inconsistent_alerts_sql() -> str:
         "more severe alert of the same run."
     ),
 )
+@writer_step
 def alerts_agree_with_their_thresholds(settings: Settings) -> AssetCheckResult:
     with duckdb.connect(str(settings.paths().warehouse), read_only=True) as con:
         recorded = con.execute(

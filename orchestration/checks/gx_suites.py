@@ -37,6 +37,7 @@ from dagster import (
 
 from orchestration.ingest.lake import HASH_PREFIX, LOADED_SHAS
 from orchestration.paths import PROJECT_ROOT, data_paths
+from orchestration.sql_text import literal
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
 SAMPLE_SIZE = 5
@@ -152,7 +153,7 @@ def suite_parts(suite: dict) -> dict[str, dict]:
 def read_batch(files: list[Path], read_sql: str, sample: Sample | None = None):
     """The batch's Parquet files as one pandas DataFrame, through ``read_sql`` over view
     ``batch`` (only the ``sample``'s rows when one is given)."""
-    paths = ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in files)
+    paths = ", ".join(literal(p) for p in files)
     where = sample.where_sql() if sample else ""
     with duckdb.connect() as con:
         con.execute("set timezone = 'UTC'")

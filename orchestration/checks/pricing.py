@@ -3,6 +3,7 @@
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
 from orchestration.checks.warehouse import WAREHOUSE_POOL, warehouse_rows
+from orchestration.data_lock import writer_step
 from orchestration.dbt.assets import model_key
 
 UNPRICED_USAGE = model_key("mart_unpriced_usage")
@@ -14,6 +15,7 @@ PRICE_RESTATEMENTS = model_key("mart_price_restatements")
     asset=UNPRICED_USAGE,
     description="Warns when any call has no price, naming the top missing models.",
 )
+@writer_step
 def no_unpriced_usage() -> AssetCheckResult:
     rows = warehouse_rows(
         "select provider, model, unpriced_reason, calls, prompt_tokens + completion_tokens "
@@ -39,6 +41,7 @@ def no_unpriced_usage() -> AssetCheckResult:
     asset=PRICE_RESTATEMENTS,
     description="Reports the cost of past calls restated by the last pricing file (before, after, delta).",
 )
+@writer_step
 def restatements_reported() -> AssetCheckResult:
     rows = warehouse_rows(
         "select customer_id, cast(month as varchar), calls_restated, cost_before_usd, cost_after_usd, delta_usd "

@@ -6,6 +6,7 @@ from datetime import timedelta
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
 from orchestration.checks.warehouse import WAREHOUSE_POOL, warehouse_rows
+from orchestration.data_lock import writer_step
 from orchestration.dbt.assets import model_key
 from orchestration.settings import as_of_date
 
@@ -22,6 +23,7 @@ PROVIDER_DAILY_GAPS = model_key("mart_provider_daily_gaps")
         "$LLM_MARGIN_RECONCILIATION_TOLERANCE_PCT, default 1%), naming the likely cause."
     ),
 )
+@writer_step
 def provider_costs_reconcile() -> AssetCheckResult:
     rows = warehouse_rows(
         "select provider, strftime(month, '%Y-%m'), computed_cost_usd, billed_usd, difference_usd, "
@@ -60,6 +62,7 @@ def provider_costs_reconcile() -> AssetCheckResult:
         "likely cause."
     ),
 )
+@writer_step
 def provider_yesterday_reconciles() -> AssetCheckResult:
     yesterday = as_of_date(warehouse_rows) - timedelta(days=1)
     rows = warehouse_rows(

@@ -7,10 +7,12 @@ from pathlib import Path
 import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
+from orchestration.data_lock import writer_step
 from orchestration.dbt.project import llm_margin_project
 from orchestration.paths import DEFAULT_DBT_TARGET
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.serving.assets import SERVING_ASSET_KEY
+from orchestration.serving.fingerprints import quote
 from orchestration.serving.publish import SERVED_SCHEMAS, served_relations, serving_file
 from orchestration.settings import Settings
 
@@ -21,9 +23,9 @@ def relation_rows(database: Path, schemas: tuple[str, ...] = SERVED_SCHEMAS) -> 
         catalog = con.execute("select current_database()").fetchone()[0]
         names = served_relations(con, catalog, schemas)
         return {
-            f"{schema}.{name}": con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[
-                0
-            ]
+            f"{schema}.{name}": con.execute(
+                f"select count(*) from {quote(schema)}.{quote(name)}"
+            ).fetchone()[0]
             for schema, name in names
         }
 
@@ -52,6 +54,7 @@ def differences(warehouse: dict[str, int], serving: dict[str, int]) -> list[str]
         "alerts, is served after the next build)."
     ),
 )
+@writer_step
 def serving_copy_matches_warehouse(settings: Settings) -> AssetCheckResult:
     if llm_margin_project.target != DEFAULT_DBT_TARGET:
         return AssetCheckResult(

@@ -12,6 +12,7 @@ import os
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
+from orchestration.data_lock import writer_step
 from orchestration.dbt.project import llm_margin_project, parse_project
 from orchestration.dbt.translator import LlmMarginTranslator
 from orchestration.paths import DATA_DIR_ENV
@@ -27,6 +28,7 @@ parse_project()
     dagster_dbt_translator=LlmMarginTranslator(),
     pool=WAREHOUSE_POOL,
 )
+@writer_step
 def llm_margin_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, settings: Settings):
     # ``build`` runs models and data tests in DAG order; a failing error-severity test stops
     # everything downstream of it and fails the run. dbt (a subprocess) reads the data directory

@@ -14,6 +14,7 @@ from orchestration.paths import (
     DBT_TARGET_ENV,
     DEFAULT_DBT_TARGET,
     PROJECT_ROOT,
+    check_dbt_target,
     data_dir,
 )
 
@@ -21,7 +22,7 @@ TARGET_ENV = DBT_TARGET_ENV
 
 
 def dbt_target() -> str:
-    return os.environ.get(TARGET_ENV) or DEFAULT_DBT_TARGET
+    return check_dbt_target(os.environ.get(TARGET_ENV) or DEFAULT_DBT_TARGET)
 
 
 def dbt_target_path(target: str | None = None) -> Path:

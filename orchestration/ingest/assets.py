@@ -14,6 +14,7 @@ from dagster import (
     multi_asset,
 )
 
+from orchestration.data_lock import writer_step
 from orchestration.ingest.lake import LOADED_SHAS
 from orchestration.ingest.source_assets import LAKE_OTEL_SPANS, LANDING_LITELLM
 from orchestration.ingest.usage_events import summarize
@@ -90,6 +91,7 @@ landing_usage_events = AssetSpec(
         ),
     ],
 )
+@writer_step
 def ingest_usage_events(context: AssetExecutionContext, settings: Settings):
     paths = settings.paths()
 

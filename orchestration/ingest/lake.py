@@ -31,6 +31,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.sql_text import literal
+
 HASH_PREFIX = 16
 # Metadata key on every ingestion asset's materialization: the SHA-256 of each landing file it
 # loaded in that run (the batch the Great Expectations checks validate).
@@ -94,7 +96,7 @@ class Lake:
                 if not target.exists():
                     target.parent.mkdir(parents=True, exist_ok=True)
                     tmp = target.with_suffix(".tmp")
-                    con.execute(f"copy ({sql} limit 0) to '{tmp}' (format parquet)")
+                    con.execute(f"copy ({sql} limit 0) to {literal(tmp)} (format parquet)")
                     os.replace(tmp, target)
 
     def work_data(self, sha: str) -> Path:

@@ -25,6 +25,7 @@ import pyarrow as pa
 from orchestration.ingest.lake import HASH_PREFIX, Lake, file_sha256
 from orchestration.ingest.rules import Rule, Severity, findings_sql, q
 from orchestration.pricing.sheets import PriceFileError, litellm_rules, negotiated_rules
+from orchestration.sql_text import literal
 
 RULE_COLUMNS = {
     "source": "varchar",
@@ -172,7 +173,7 @@ def load_price_file(
             con.execute(
                 f"copy (select * exclude (problems), {q(name)} as _source_file, {q(sha)} as _file_sha256, "
                 f"timestamptz {q(now.isoformat())} as _loaded_at from rules) "
-                f"to '{target.as_posix()}' (format parquet)"
+                f"to {literal(target)} (format parquet)"
             )
     except Exception:
         lake.abandon(sha)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from orchestration.contract import Field
+from orchestration.sql_text import literal
 
 
 class Severity(StrEnum):
@@ -49,8 +50,8 @@ BELOW_MINIMUM_CODES = {"attempt": "invalid_attempt"}
 
 
 def q(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
+    """A SQL string literal (orchestration.sql_text.literal)."""
+    return literal(text)
 
 
 def shown(value_sql: str) -> str:
@@ -212,5 +213,5 @@ def enum_rule(spec: Field, text_sql: str, *, when: str = "true", priority: int =
 def substitute(sql: str, params: dict) -> str:
     """Replace each ``$name`` in ``sql`` with ``params[name]`` as a quoted SQL string literal."""
     for key, value in params.items():
-        sql = sql.replace(f"${key}", "'" + str(value).replace("'", "''") + "'")
+        sql = sql.replace(f"${key}", literal(str(value)))
     return sql

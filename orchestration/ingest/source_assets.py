@@ -16,6 +16,7 @@ from dagster import (
     asset,
 )
 
+from orchestration.data_lock import writer_step
 from orchestration.ingest.lake import Lake
 from orchestration.ingest.sources import otel
 from orchestration.ingest.sources.litellm_pull import pull_spend_logs
@@ -64,6 +65,7 @@ landing_otel = AssetSpec(
         ),
     ],
 )
+@writer_step
 def otel_spans(context: AssetExecutionContext, settings: Settings):
     paths = settings.paths()
     store = Lake(paths.lake, otel.DATASET)

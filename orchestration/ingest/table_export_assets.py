@@ -20,6 +20,7 @@ from dagster import (
     multi_asset,
 )
 
+from orchestration.data_lock import writer_step
 from orchestration.ingest.assets import LAKE_POOL
 from orchestration.ingest.lake import LOADED_SHAS
 from orchestration.ingest.table_exports import TableExports, TableFileLoad, load_table_exports
@@ -65,6 +66,7 @@ def table_export_assets(
         ],
         pool=LAKE_POOL,
     )
+    @writer_step
     def ingest(context: AssetExecutionContext, settings: Settings):
         paths = settings.paths()
         results = load_table_exports(paths.landing_for(exports.group), paths.lake, exports)

@@ -43,6 +43,7 @@ from orchestration.ingest.rules import (
     q,
     whole_number_from_text,
 )
+from orchestration.sql_text import literal
 
 MONTH_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
 DATE_TEXT = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -264,7 +265,7 @@ def _columns_of(con: duckdb.DuckDBPyConnection, parquet: Path) -> list[str]:
     return [
         row[0]
         for row in con.execute(
-            f"describe select * from read_parquet('{parquet.as_posix()}')"
+            f"describe select * from read_parquet({literal(parquet)})"
         ).fetchall()
     ]
 
@@ -286,7 +287,7 @@ def ensure_table_lake(lake_root: Path, exports: TableExports) -> None:
             con.execute(
                 f"copy (select {cols}, ''::varchar as _source_file, 0::bigint as _source_row, "
                 f"''::varchar as _file_sha256, null::timestamptz as _loaded_at limit 0) "
-                f"to '{target.as_posix()}' (format parquet)"
+                f"to {literal(target)} (format parquet)"
             )
         quarantine = lake.quarantine / SCHEMA_FILE
         if not quarantine.exists():
@@ -295,7 +296,7 @@ def ensure_table_lake(lake_root: Path, exports: TableExports) -> None:
                 "copy (select ''::varchar as entity, ''::varchar as source_file, 0::bigint as source_row, "
                 "''::varchar as file_sha256, ''::varchar as raw_record, ''::varchar as error_code, "
                 "''::varchar as error_field, ''::varchar as error_message, ''::varchar as errors, "
-                f"null::timestamptz as quarantined_at limit 0) to '{quarantine.as_posix()}' (format parquet)"
+                f"null::timestamptz as quarantined_at limit 0) to {literal(quarantine)} (format parquet)"
             )
 
 
@@ -360,7 +361,7 @@ def load_table_file(
                     f"copy (select {columns}, {params['name']} as _source_file, source_row as _source_row, "
                     f"{params['sha']} as _file_sha256, timestamptz {params['now']} as _loaded_at "
                     f"from validated where len(errors) = 0 order by source_row) "
-                    f"to '{(good_dir / part).as_posix()}' (format parquet)"
+                    f"to {literal(good_dir / part)} (format parquet)"
                 )
                 if bad:
                     con.execute(
@@ -369,7 +370,7 @@ def load_table_file(
                         f"errors[1].field as error_field, errors[1].message as error_message, "
                         f"to_json(errors)::varchar as errors, timestamptz {params['now']} as quarantined_at "
                         f"from validated where len(errors) > 0 order by source_row) "
-                        f"to '{(bad_dir / part).as_posix()}' (format parquet)"
+                        f"to {literal(bad_dir / part)} (format parquet)"
                     )
                     for code, count in con.execute(
                         "select errors[1].code, count(*) from validated where len(errors) > 0 group by 1"
@@ -445,7 +446,7 @@ def _load_objects(
                 [(rows,)] = con.execute("select count(*) from flat").fetchall()
                 tables[entity] += rows
                 if rows:
-                    con.execute(f"copy flat to '{target.as_posix()}' (format parquet)")
+                    con.execute(f"copy flat to {literal(target)} (format parquet)")
             if bad:
                 con.execute(
                     f"copy (select coalesce(kind, 'unknown') as entity, {params['name']} as source_file, "
@@ -454,7 +455,7 @@ def _load_objects(
                     f"errors[1].message as error_message, to_json(errors)::varchar as errors, "
                     f"timestamptz {params['now']} as quarantined_at "
                     f"from validated where len(errors) > 0 order by source_row) "
-                    f"to '{(bad_dir / part).as_posix()}' (format parquet)"
+                    f"to {literal(bad_dir / part)} (format parquet)"
                 )
                 for code, count in con.execute(
                     "select errors[1].code, count(*) from validated where len(errors) > 0 group by 1"

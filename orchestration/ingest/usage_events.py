@@ -35,6 +35,7 @@ from orchestration.ingest.readers import (
 )
 from orchestration.ingest.rules import substitute
 from orchestration.ingest.validate import DEFAULT_MAX_FUTURE_HOURS, run_clock_sql, validation_sql
+from orchestration.sql_text import literal
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +297,7 @@ def load_records(
                     con.execute(
                         substitute(
                             f"copy (select {lake_columns_sql()} from validated where not is_bad) "
-                            f"to '{events_dir}' (format parquet, partition_by (event_date), "
+                            f"to {literal(events_dir)} (format parquet, partition_by (event_date), "
                             f"filename_pattern '{sha[:HASH_PREFIX]}-{chunk}-{{i}}', overwrite_or_ignore)",
                             params,
                         )
@@ -312,7 +313,7 @@ def load_records(
                     con.execute(
                         substitute(
                             f"copy (select {QUARANTINE_COLUMNS_SQL} from rejected "
-                            f"order by source_file, source_row) to '{target}' (format parquet)",
+                            f"order by source_file, source_row) to {literal(target)} (format parquet)",
                             params,
                         )
                     )

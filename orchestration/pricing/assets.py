@@ -10,6 +10,7 @@ from dagster import (
     asset,
 )
 
+from orchestration.data_lock import writer_step
 from orchestration.ingest.assets import LAKE_POOL, LAKE_USAGE_EVENTS
 from orchestration.ingest.lake import LOADED_SHAS
 from orchestration.ingest.pricing import load_pricing
@@ -60,6 +61,7 @@ def pricing_catalog_export(context: AssetExecutionContext, settings: Settings) -
         )
     ],
 )
+@writer_step
 def lake_price_rules(context: AssetExecutionContext, settings: Settings):
     paths = settings.paths()
     results = load_pricing(paths.landing_for("pricing"), paths.lake)
@@ -97,6 +99,7 @@ def lake_price_rules(context: AssetExecutionContext, settings: Settings):
         "the catalog's own matching rules; unresolved pairs listed with their call counts."
     ),
 )
+@writer_step
 def lake_model_resolutions(context: AssetExecutionContext, settings: Settings) -> MaterializeResult:
     path, pairs, unresolved = write_resolution(settings.paths().lake)
     if unresolved:

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from genai_prices import data_snapshot
 
 from orchestration.pricing.catalog import catalog_version
+from orchestration.sql_text import literal
 
 SCHEMA = pa.schema(
     [
@@ -64,7 +65,7 @@ def distinct_pairs(lake_events_glob: str) -> list[tuple[str, str, int]]:
     with duckdb.connect() as con:
         return con.execute(
             f"select lower(trim(provider)), trim(model), count(*) "
-            f"from read_parquet('{lake_events_glob}', hive_partitioning = true, union_by_name = true) "
+            f"from read_parquet({literal(lake_events_glob)}, hive_partitioning = true, union_by_name = true) "
             "where provider is not null and model is not null group by 1, 2 order by 1, 2"
         ).fetchall()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 
+from orchestration.data_lock import writer_step
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.report.html import write_html
 from orchestration.report.queries import read_report
@@ -28,6 +29,7 @@ FOUNDER_REPORT = AssetKey(["reports", "founder_report"])
     description="The weekly founder report for the latest ISO week with data, as one "
     "self-contained HTML file (docs/report.md); read from the serving copy.",
 )
+@writer_step
 def founder_report(settings: Settings) -> MaterializeResult:
     paths = settings.paths()
     report = read_report(serving_file(paths.serving))

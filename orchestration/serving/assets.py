@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 
+from orchestration.data_lock import writer_step
 from orchestration.dbt.assets import llm_margin_dbt_assets
 from orchestration.dbt.project import llm_margin_project
 from orchestration.paths import DEFAULT_DBT_TARGET
@@ -37,6 +38,7 @@ SERVED_DBT_ASSETS = sorted(
     "atomically after each successful build; only the tables the build changed are copied again, "
     "the metadata lists which were copied and which kept (docs/serving.md).",
 )
+@writer_step
 def serving_copy(context, settings: Settings) -> MaterializeResult:
     paths = settings.paths()
     if llm_margin_project.target != DEFAULT_DBT_TARGET:

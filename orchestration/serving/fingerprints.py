@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from orchestration.sql_text import literal, quote  # noqa: F401 (imported from here too)
+
 META_SCHEMA = "_serving"
 FINGERPRINT_TABLE = "table_fingerprints"
 PUBLISH_TABLE = "publish"
@@ -49,14 +51,6 @@ class Fingerprint:
         keys = set(self.parts) | set(other.parts)
         changed = [key for key in keys if self.parts.get(key) != other.parts.get(key)]
         return sorted(changed, key=lambda key: (key is None, key or ""))
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def qualified(catalog: str, name: str) -> str:

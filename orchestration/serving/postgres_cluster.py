@@ -199,9 +199,16 @@ def port_in_use(port: int, host: str = HOST) -> bool:
 
 
 def start(
-    bin_dir: Path, pgdata: Path, log: Path, os_user: str | None, cwd: Path, port: int | None
+    bin_dir: Path,
+    pgdata: Path,
+    log: Path,
+    os_user: str | None,
+    cwd: Path,
+    port: int | None,
+    listen: str | None = None,
 ) -> None:
-    """pg_ctl start and wait; ``port`` None keeps the port postgresql.conf sets."""
+    """pg_ctl start and wait; ``port`` None keeps the port postgresql.conf sets, ``listen``
+    None its ``listen_addresses`` (a value checked by orchestration.bind: no quote or space)."""
     argv = [
         str(bin_dir / "pg_ctl"),
         "start",
@@ -213,8 +220,13 @@ def start(
         "--timeout",
         str(START_TIMEOUT_S),
     ]
+    options = []
     if port is not None:
-        argv += ["-o", f"-p {port}"]
+        options.append(f"-p {port}")
+    if listen is not None:
+        options.append(f"-c listen_addresses='{listen}'")  # pg_ctl starts postgres through sh
+    if options:
+        argv += ["-o", " ".join(options)]
     run(argv, os_user, cwd, "pg_ctl start", log=log)
 
 

@@ -2,8 +2,9 @@
 (``make serve-postgres``, ``llm-margin serving-postgres start|stop|status``).
 
 The cluster lives in ``$LLM_MARGIN_DATA_DIR/postgres/`` (``data/``, ``server.log``, and
-``credentials.json`` with its two passwords, mode 0600), listens on 127.0.0.1 only (TCP, port
-5433 unless chosen at creation), and asks for passwords (scram-sha-256). Created once with:
+``credentials.json`` with its two passwords, mode 0600), listens on ``$LLM_MARGIN_BIND_HOST``
+(default 127.0.0.1: this machine only; orchestration/bind.py) over TCP, port 5433 unless chosen
+at creation, and asks for passwords (scram-sha-256; initdb's pg_hba.conf admits 127.0.0.1 only). Created once with:
 
 - the database ``llm_margin``, owned by the superuser ``llm_margin`` that publishes into it;
 - the reader role (``llm_margin_reader`` by default, NOLOGIN) and a login user ``llm_margin_bi``
@@ -23,6 +24,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from orchestration.bind import bind_host
 from orchestration.paths import DataPaths
 from orchestration.serving import postgres_cluster as cluster
 from orchestration.serving.postgres_cluster import HOST, PostgresServerError
@@ -61,6 +63,14 @@ class LocalPostgres:
         return f"postgresql://{BI_USER}:{self.bi_password}@{HOST}:{self.port}/{DATABASE}"
 
 
+def listen_addresses() -> str:
+    """What the server listens on: ``$LLM_MARGIN_BIND_HOST`` (default 127.0.0.1, this machine
+    only), and 127.0.0.1 too, where this command and the serving target connect."""
+    host = bind_host()
+    loopback_included = host in (HOST, "localhost", "*", "0.0.0.0", "::")
+    return host if loopback_included else f"{HOST},{host}"
+
+
 def local_dir(paths: DataPaths) -> Path:
     return paths.root / "postgres"
 
@@ -96,7 +106,9 @@ def start(paths: DataPaths, reader_role: str, port: int | None = None) -> tuple[
         if cluster.is_running(bin_dir, server.pgdata, os_user, base):
             return server, "already running"
         _refuse_busy_port(server.port)
-        cluster.start(bin_dir, server.pgdata, server.log_file, os_user, base, None)
+        cluster.start(
+            bin_dir, server.pgdata, server.log_file, os_user, base, None, listen_addresses()
+        )
         cluster.wait_ready(bin_dir, HOST, server.port, server.log_file)
         return server, "started"
     if (base / "data").exists():
@@ -118,9 +130,9 @@ def start(paths: DataPaths, reader_role: str, port: int | None = None) -> tuple[
         base, port, secrets.token_urlsafe(18), secrets.token_urlsafe(18), reader_role
     )
     settings = {
-        "listen_addresses": f"'{HOST}'",
+        "listen_addresses": f"'{listen_addresses()}'",  # and again on every start
         "port": str(port),
-        "unix_socket_directories": "''",  # TCP on 127.0.0.1 only
+        "unix_socket_directories": "''",  # TCP only
         "timezone": "'UTC'",
         "logging_collector": "off",
     }
@@ -147,7 +159,7 @@ def start(paths: DataPaths, reader_role: str, port: int | None = None) -> tuple[
             indent=2,
         )
     )
-    cluster.start(bin_dir, server.pgdata, server.log_file, os_user, base, None)
+    cluster.start(bin_dir, server.pgdata, server.log_file, os_user, base, None, listen_addresses())
     cluster.wait_ready(bin_dir, HOST, port, server.log_file)
     _create_database_and_roles(server)
     return server, "created"

@@ -37,10 +37,10 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from orchestration.serving.descriptions import Descriptions, TableDescription
-from orchestration.serving.fingerprints import quote
 from orchestration.serving.postgres_types import ColumnPlan, column_plan
 from orchestration.serving.publish import SERVED_SCHEMAS, served_relations
 from orchestration.settings import DEFAULT_SERVING_POSTGRES_READER
+from orchestration.sql_text import literal, quote
 
 DEFAULT_READER_ROLE = DEFAULT_SERVING_POSTGRES_READER
 # Every published schema's comment starts with this; a schema without it is not ours to drop.
@@ -235,11 +235,10 @@ def _write_csv(
 ) -> int:
     selected = ", ".join(f"{p.select} as {quote(p.name)}" for p in plans)
     relation = f"{quote(schema)}.{quote(table)}"
-    literal = "'" + str(csv).replace("'", "''") + "'"
     # Every value quoted: an unquoted \. alone on a line would end PostgreSQL's COPY; NULL stays
     # an unquoted empty field, the empty string a quoted one.
     result = con.execute(
-        f"copy (select {selected} from {relation}) to {literal} "
+        f"copy (select {selected} from {relation}) to {literal(csv)} "
         "(format csv, header false, force_quote *)"
     ).fetchone()
     return int(result[0])

@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.ingest.sources.litellm import COLUMNS
+from orchestration.sql_text import quote
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def _present_columns(cursor, table: str) -> list[str]:
 
 
 def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return quote(name)  # PostgreSQL quotes identifiers as DuckDB does
 
 
 def pull_spend_logs(

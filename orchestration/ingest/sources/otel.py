@@ -36,6 +36,7 @@ from orchestration.ingest.readers import (
     read_json_lines,
 )
 from orchestration.ingest.rules import q, substitute
+from orchestration.sql_text import literal
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +284,10 @@ def ensure_store(lake: Lake) -> None:
             tmp = target.with_suffix(".tmp")
             con.execute(
                 _bind(
-                    f"copy ({sql}) to '{tmp}' (format parquet)", "", "", "1970-01-01T00:00:00+00:00"
+                    f"copy ({sql}) to {literal(tmp)} (format parquet)",
+                    "",
+                    "",
+                    "1970-01-01T00:00:00+00:00",
                 )
             )
             tmp.replace(target)
@@ -429,7 +433,7 @@ def _store_batch(
         con.execute(
             bind(
                 f"copy (select {_stored_columns()} from spans where has_valid_ids "
-                f"order by trace_id, span_id) to '{target}' (format parquet)"
+                f"order by trace_id, span_id) to {literal(target)} (format parquet)"
             )
         )
     bad_lines = f"select {_quarantine_line_columns()} from lines where line_error is not null"
@@ -438,7 +442,7 @@ def _store_batch(
     if by_reason:
         target = (quarantine_dir / f"{prefix}-{chunk}.parquet").as_posix()
         con.execute(
-            f"copy (select * from bad order by source_row, span_index) to '{target}' (format parquet)"
+            f"copy (select * from bad order by source_row, span_index) to {literal(target)} (format parquet)"
         )
         for code, count in by_reason:
             reasons[code] += count
