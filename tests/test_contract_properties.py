@@ -164,6 +164,32 @@ def _check(result: FileLoad, loaded, quarantined, verdicts: list[Verdict], shown
     final_newline=True,
     gz=False,
 )
+# Defect found: timestamps that are not ISO-8601 were read by DuckDB's lenient cast: a bare
+# date and "+25:00" loaded (the latter 25 hours off), "epoch" and "infinity" were quarantined
+# as timestamp_out_of_range / future_timestamp instead of invalid_timestamp.
+@example(
+    lines=[
+        (
+            f'{{"event_id": "e-{n}", "occurred_at": "{ts}", "provider": "p", "model": "m", '
+            '"prompt_tokens": 1, "completion_tokens": 1, "customer_id": "c", '
+            '"workspace_id": "w", "feature": "f"}'
+        ).encode()
+        for n, ts in enumerate(
+            [
+                "2025-03-01",
+                "2025-03-01T10:00:00+25:00",
+                "epoch",
+                "infinity",
+                "2025-03-01 10:00:00 Europe/Berlin",
+                "2025-03-01T10:00+0530",
+                "2025-03-01T10:00:00.123456789-02",
+            ]
+        )
+    ],
+    crlf=False,
+    final_newline=True,
+    gz=False,
+)
 @given(
     lines=st.lists(json_lines(), min_size=1, max_size=25),
     crlf=st.booleans(),

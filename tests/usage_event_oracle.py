@@ -64,10 +64,13 @@ TASK_TAGS = ("customer_id", "workspace_id", "feature")
 CROSS_FIELD_CODES = {"cached_exceeds_prompt", "reasoning_exceeds_completion"}
 
 # docs/usage-events.md: "ISO-8601 ... With an offset (+02:00) or Z; without one it is read as
-# UTC". The forms read here: date, 'T' or a space, hh:mm:ss with an optional fraction (kept to
-# the microsecond, the warehouse's precision), then Z, ±hh:mm or nothing.
+# UTC". The forms ISO-8601 gives a timestamp: a date, 'T' (or, as RFC 3339 allows, a space),
+# hh:mm with optional seconds and fraction, then Z, +hh:mm, +hhmm, +hh or nothing. The fraction
+# is kept to the microsecond, the warehouse's precision (further digits are dropped). A bare
+# date, a zone name or a word ("epoch") is not a timestamp.
 ISO_TIMESTAMP = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})?"
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
+    r"(Z|[+-]\d{2}(?::?\d{2})?)?"
 )
 # "a count as digits with an optional sign", "after trimming spaces" (CSV cells).
 CSV_WHOLE_NUMBER = re.compile(r" *[+-]?[0-9]+ *")
@@ -78,14 +81,16 @@ def parse_timestamp(text: str) -> datetime | None:
     m = ISO_TIMESTAMP.fullmatch(text.strip(" "))
     if not m:
         return None
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    micro = int((m.group(7) or "").ljust(6, "0"))
+    year, month, day, hour, minute = (int(g) for g in m.groups()[:5])
+    second = int(m.group(6) or 0)
+    micro = int((m.group(7) or "")[:6].ljust(6, "0"))
     offset = m.group(8)
     if offset in (None, "Z"):
         tz = UTC
     else:
         sign = -1 if offset[0] == "-" else 1
-        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        digits = offset[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
         if hours > 23 or minutes > 59:
             return None
         tz = timezone_of(sign * timedelta(hours=hours, minutes=minutes))

@@ -109,21 +109,27 @@ offsets = st.one_of(
 
 @st.composite
 def iso_texts(draw, moments=instants) -> str:
-    """An instant written as ISO-8601: 'T' or a space, a fraction or not, Z, an offset or none."""
+    """An instant written as ISO-8601: 'T' or a space, seconds or not, a fraction of 1 to 9
+    digits or none, then Z, an offset in any of its forms, or nothing."""
     moment = draw(moments)
     offset = draw(offsets)
     if isinstance(offset, int):
         moment = moment + timedelta(minutes=offset)  # the wall clock at that offset
         sign = "-" if offset < 0 else "+"
-        suffix = f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+        hours, minutes = abs(offset) // 60, abs(offset) % 60
+        forms = [f"{sign}{hours:02d}:{minutes:02d}", f"{sign}{hours:02d}{minutes:02d}"]
+        suffix = draw(st.sampled_from(forms + ([f"{sign}{hours:02d}"] if not minutes else [])))
     else:
         suffix = offset
     sep = draw(st.sampled_from(["T", " "]))
-    digits = draw(st.sampled_from([0, 0, 3, 6, 1]))
+    digits = draw(st.sampled_from([0, 0, 3, 6, 1, 9]))
     fraction = f".{moment.microsecond:06d}"[: digits + 1] if digits else ""
-    if digits == 0:
-        moment = moment.replace(microsecond=0)
-    return moment.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + fraction + suffix
+    if digits > 6:
+        fraction += draw(st.from_regex(rf"[0-9]{{{digits - 6}}}", fullmatch=True))
+    text = moment.strftime(f"%Y-%m-%d{sep}%H:%M")
+    if digits or moment.second or draw(st.booleans()):
+        text += moment.strftime(":%S") + fraction
+    return text + suffix
 
 
 bad_timestamps = st.one_of(
@@ -146,6 +152,17 @@ bad_timestamps = st.one_of(
             "2025-03-01T25:00:00Z",
             "2025-03-01T10:61:00Z",
             "yesterday at noon",
+            # read by a lenient timestamp cast, but not ISO-8601 timestamps
+            "epoch",
+            "infinity",
+            "-infinity",
+            "2025-03-01",
+            "2025-03-01 10:00:00 Europe/Berlin",
+            "2025-03-01 10:00:00 PST",
+            "2025-3-1 10:00:00",
+            "2025-03-01T24:00:00Z",
+            "2025-03-01T10:00:00+25:00",
+            "2025-03-01T10:00:00.Z",
             "2025/03/01 10:00",
             "1700000000",
             "",

@@ -33,6 +33,14 @@ from orchestration.ingest.rules import (
     whole_number_from_text,
 )
 
+# An ISO-8601 timestamp as text (docs/usage-events.md): a date, 'T' or a space, hh:mm with
+# optional seconds and fraction, then Z, an offset (+hh:mm, +hhmm, +hh) or nothing (UTC).
+# DuckDB's cast alone reads more ("epoch", "infinity", a bare date, "+25:00", a zone name),
+# which is not a timestamp the contract names; only text of this shape is cast.
+ISO_TIMESTAMP_TEXT = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?"
+)
 # Outside [EARLIEST, now + max_future] a timestamp is a bug upstream, not an event.
 EARLIEST_PLAUSIBLE = "2015-01-01"
 DEFAULT_MAX_FUTURE_HOURS = 24
@@ -81,7 +89,10 @@ def _typed_column(spec: Field, numbers_as_text: bool) -> str:
                 f"then try_cast(try_cast({s} as double) as bigint) end"
             )
     elif spec.kind == "timestamp":
-        typed = f"try_cast(trim({s}) as timestamptz)"
+        typed = (
+            f"case when regexp_full_match(trim({s}), {q(ISO_TIMESTAMP_TEXT)}) "
+            f"then try_cast(trim({s}) as timestamptz) end"
+        )
     elif spec.kind in ("string", "enum"):
         typed = s
     else:
