@@ -51,7 +51,8 @@ INTEGER_JSON_TYPES = "('UBIGINT', 'BIGINT')"
 IS_OBJECT = "json_kind = 'OBJECT'"
 # A source's mapping (orchestration.ingest.sources) that cannot read part of a source record
 # (a LiteLLM row whose metadata is not JSON) says why in this field; the record is quarantined
-# with that reason, and the field is never kept in ``attributes``.
+# with that reason, and the field is never kept in ``attributes``. Only in a mapping's records
+# (``validation_sql(mapping_errors=True)``): in a contract file it is an unknown field, kept.
 MAPPING_ERROR = "_mapping_error"
 
 
