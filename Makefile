@@ -11,7 +11,7 @@ export LLM_MARGIN_BIND_HOST := $(or $(strip $(LLM_MARGIN_BIND_HOST)),127.0.0.1)
 STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: help install install-spark lock run generate materialize report test test-spark lint dagster docs docs-serve clean bench serve-postgres stop-postgres chromium
+.PHONY: help install install-spark lock run generate materialize report test test-spark fuzz lint dagster docs docs-serve clean bench serve-postgres stop-postgres chromium
 
 help:
 	@echo "make run        set up, generate sample data if landing is empty, build everything, print the report"
@@ -19,6 +19,7 @@ help:
 	@echo "                BILLING=csv: sample revenue as billing CSV exports instead of Stripe objects)"
 	@echo "make test       set up and run every test (pytest, dbt unit and data tests, the screens in headless Chromium)"
 	@echo "make test-spark the same models on DuckDB and on Spark (local PySpark, Java 17): build, test, compare"
+	@echo "make fuzz       the contract's property tests with many more generated records (FUZZ_EXAMPLES=1500)"
 	@echo "make dagster    Dagster UI on http://$(LLM_MARGIN_BIND_HOST):3000"
 	@echo "make docs       build the dbt docs site into target/index.html: opens on the project overview"
 	@echo "                (models/overview.md); owner and tags on every model page"
@@ -89,6 +90,12 @@ chromium:
 # on Spark over the same lake, compares the warehouses, then does it again after one more file.
 test-spark: $(SPARK_STAMP)
 	$(BIN)/python -m pytest -m spark tests/spark -s -p no:cacheprovider
+
+# The property tests of the contract (tests/test_contract_properties.py) with many more, random
+# examples than `make test` runs (docs/testing.md, "The contract as the oracle").
+FUZZ_EXAMPLES ?= 1500
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_contract_properties.py -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration sample_data llm_margin_emit tests bench

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 
 from orchestration.paths import DATA_DIR_ENV, DataPaths
 
@@ -184,3 +185,27 @@ class HeldReader:
     def close(self) -> None:
         self.process.stdin.close()
         assert self.process.wait(timeout=30) == 0
+
+
+# Hypothesis (the property tests, tests/test_contract_properties.py): `make test` runs the "ci"
+# profile, a bounded number of examples drawn the same way every run (derandomized, so CI is
+# reproducible); `make fuzz` runs the "fuzz" profile (HYPOTHESIS_PROFILE=fuzz), many more
+# examples, random each run. No deadline: one example loads a whole file.
+settings.register_profile(
+    "ci", max_examples=12, derandomize=True, deadline=None, database=None, print_blob=True
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "1500")),
+    deadline=None,
+    print_blob=True,
+)
+# While writing a property test: no shrinking, so a failure shows at once (unshrunk).
+settings.register_profile(
+    "dev",
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "20")),
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -77,11 +77,15 @@ class UnsupportedFileError(ValueError):
 @dataclass(frozen=True)
 class RecordBatch:
     """Records of one file: ``table`` has ``source_row`` (int64), ``raw`` (string or null when
-    the bytes are not UTF-8), ``raw_bytes`` (binary, only for JSON Lines) and ``numbers_as_text``
-    (true when numbers arrive as text, as in CSV)."""
+    the bytes are not UTF-8), ``raw_bytes`` (binary, only for JSON Lines), ``numbers_as_text``
+    (true when numbers arrive as text, as in CSV) and ``mapped``."""
 
     table: pa.Table
     numbers_as_text: bool
+    # Records a source's mapping made (orchestration.ingest.sources): only they may carry the
+    # mapping's error field (``validate.MAPPING_ERROR``); in the contract's own files that key is
+    # an unknown field like any other, kept in ``attributes``.
+    mapped: bool = False
 
 
 def file_format(path: Path) -> str:
@@ -219,15 +223,24 @@ def _read_csv(path: Path) -> Iterator[RecordBatch]:
 
 
 def _rows_as_json(con: duckdb.DuckDBPyConnection, table: pa.Table, rows: np.ndarray) -> pa.Table:
-    con.register("named_rows", table.append_column("__source_row", pa.array(rows, pa.int64())))
-    struct = ", ".join(f'"{c}" := "{c}"' for c in table.column_names)
+    """Each row as a JSON object keyed by its column names, whatever they are: the columns are
+    renamed by position for SQL, and each name is a string literal, so a name that is empty,
+    holds a quote, or differs from another only in letter case (SQL identifiers do not) is a
+    key like any other."""
+    names = table.column_names
+    positional = table.rename_columns([f"c{i}" for i in range(len(names))])
+    con.register("named_rows", positional.append_column("source_row", pa.array(rows, pa.int64())))
+    pairs = ", ".join(f"{_sql_text(name)}, c{i}" for i, name in enumerate(names))
     try:
         return con.sql(
-            f"select __source_row as source_row, to_json(struct_pack({struct}))::varchar as raw "
-            "from named_rows"
+            f"select source_row, json_object({pairs})::varchar as raw from named_rows"
         ).to_arrow_table()
     finally:
         con.unregister("named_rows")
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _read_parquet(path: Path) -> Iterator[RecordBatch]:

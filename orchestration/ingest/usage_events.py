@@ -199,6 +199,7 @@ def validate_batch(con: duckdb.DuckDBPyConnection, batch: RecordBatch) -> int:
             strict_decode=strict,
             with_errors=with_errors,
             with_record_index=True,
+            mapping_errors=batch.mapped,
         )
 
     strict = from_bytes and all_utf8(table["raw_bytes"])

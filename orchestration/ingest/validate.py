@@ -33,14 +33,26 @@ from orchestration.ingest.rules import (
     whole_number_from_text,
 )
 
+# An ISO-8601 timestamp as text (docs/usage-events.md): a date, 'T' or a space, hh:mm with
+# optional seconds and fraction, then Z, an offset (+hh:mm, +hhmm, +hh) or nothing (UTC).
+# DuckDB's cast alone reads more ("epoch", "infinity", a bare date, "+25:00", a zone name),
+# which is not a timestamp the contract names; only text of this shape is cast.
+ISO_TIMESTAMP_TEXT = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?"
+)
 # Outside [EARLIEST, now + max_future] a timestamp is a bug upstream, not an event.
 EARLIEST_PLAUSIBLE = "2015-01-01"
 DEFAULT_MAX_FUTURE_HOURS = 24
 
 INTEGER_JSON_TYPES = "('UBIGINT', 'BIGINT')"
+# Rules on a field's absence apply to records that are JSON objects: a line that is not one
+# (bad JSON, an array, a CSV row of the wrong cell count) is quarantined for that alone.
+IS_OBJECT = "json_kind = 'OBJECT'"
 # A source's mapping (orchestration.ingest.sources) that cannot read part of a source record
 # (a LiteLLM row whose metadata is not JSON) says why in this field; the record is quarantined
-# with that reason, and the field is never kept in ``attributes``.
+# with that reason, and the field is never kept in ``attributes``. Only in a mapping's records
+# (``validation_sql(mapping_errors=True)``): in a contract file it is an unknown field, kept.
 MAPPING_ERROR = "_mapping_error"
 
 
@@ -73,10 +85,15 @@ def _typed_column(spec: Field, numbers_as_text: bool) -> str:
             typed = (
                 f"case when {t} in {INTEGER_JSON_TYPES} then try_cast({s} as bigint) "
                 f"when {t} = 'DOUBLE' and try_cast({s} as double) = floor(try_cast({s} as double)) "
+                # an integer beyond 64 bits is read as a double: never round it into range
+                f"and abs(try_cast({s} as double)) < {2.0**63} "
                 f"then try_cast(try_cast({s} as double) as bigint) end"
             )
     elif spec.kind == "timestamp":
-        typed = f"try_cast(trim({s}) as timestamptz)"
+        typed = (
+            f"case when regexp_full_match(trim({s}), {q(ISO_TIMESTAMP_TEXT)}) "
+            f"then try_cast(trim({s}) as timestamptz) end"
+        )
     elif spec.kind in ("string", "enum"):
         typed = s
     else:
@@ -95,7 +112,7 @@ def _field_rules(spec: Field) -> list[Rule]:
             Rule(
                 "missing_required",
                 name,
-                f"(not {present} or ({t} = 'VARCHAR' and trim({s}) = ''))",
+                f"{IS_OBJECT} and (not {present} or ({t} = 'VARCHAR' and trim({s}) = ''))",
                 q(f"{name} is required but is missing or empty"),
                 10,
             )
@@ -161,12 +178,16 @@ def _field_rules(spec: Field) -> list[Rule]:
 
 def _record_rules() -> list[Rule]:
     """Rules across fields."""
-    first_attempt = "(v_parent_event_id is null and coalesce(v_attempt, 1) = 1)"
+    # A blank parent_event_id is no parent, as staging reads it (nullif(trim(...), '')).
+    first_attempt = (
+        "((v_parent_event_id is null or trim(v_parent_event_id) = '') "
+        "and coalesce(v_attempt, 1) = 1)"
+    )
     tag_rules = [
         Rule(
             "missing_task_tag",
             tag,
-            f"{first_attempt} and (v_{tag} is null or trim(v_{tag}) = '')",
+            f"{IS_OBJECT} and {first_attempt} and (v_{tag} is null or trim(v_{tag}) = '')",
             q(f"{tag} is required on a task's first attempt (no parent_event_id, attempt 1)"),
             50,
         )
@@ -193,7 +214,8 @@ def _record_rules() -> list[Rule]:
         Rule(
             "missing_final_tokens",
             "prompt_tokens",
-            "coalesce(lower(trim(v_status)), 'success') <> 'in_progress' and v_prompt_tokens is null "
+            f"{IS_OBJECT} and coalesce(lower(trim(v_status)), 'success') <> 'in_progress' "
+            "and v_prompt_tokens is null "
             "and (t_prompt_tokens is null or t_prompt_tokens = 'NULL')",
             "'a final record (status ' || coalesce(v_status, 'null') || ') must carry prompt_tokens'",
             70,
@@ -201,7 +223,8 @@ def _record_rules() -> list[Rule]:
         Rule(
             "missing_final_tokens",
             "completion_tokens",
-            "coalesce(lower(trim(v_status)), 'success') <> 'in_progress' and v_completion_tokens is null "
+            f"{IS_OBJECT} and coalesce(lower(trim(v_status)), 'success') <> 'in_progress' "
+            "and v_completion_tokens is null "
             "and (t_completion_tokens is null or t_completion_tokens = 'NULL')",
             "'a final record (status ' || coalesce(v_status, 'null') || ') must carry completion_tokens'",
             70,
@@ -271,6 +294,7 @@ def validation_sql(
     strict_decode: bool = False,
     with_errors: bool = True,
     with_record_index: bool = False,
+    mapping_errors: bool = False,
 ) -> str:
     """SQL over ``records`` (and a one-row ``run_clock(now_utc, max_future)``) → validated rows.
 
@@ -284,6 +308,9 @@ def validation_sql(
     batch with it, then validates its bad records again, alone, with their errors.
     ``with_record_index``: ``records`` has a ``record_index`` column (unique in the batch),
     carried through to say which record each output row is.
+    ``mapping_errors``: the records are a source's mapping (``RecordBatch.mapped``), whose
+    ``MAPPING_ERROR`` field quarantines a record as ``source_record_unreadable``; otherwise that
+    key is an unknown field like any other (a contract record may carry any key) and is kept.
 
     The work per record, in order (BENCHMARKS.md, "Ingestion, record by record"):
 
@@ -317,15 +344,17 @@ def validation_sql(
     # Types: [1] is the record itself (its kind), then one per field, then the source mapping's
     # error; texts: one per field, then the mapping's error. A path into a record that is not an
     # object (an array, a string) finds nothing: its fields' types are null.
-    type_paths = "['$', " + ", ".join(q(f"$.{name}") for name in names + [MAPPING_ERROR]) + "]"
-    text_paths = "[" + ", ".join(q(f"$.{name}") for name in names + [MAPPING_ERROR]) + "]"
+    mapping = [MAPPING_ERROR] if mapping_errors else []
+    type_paths = "['$', " + ", ".join(q(f"$.{name}") for name in names + mapping) + "]"
+    text_paths = "[" + ", ".join(q(f"$.{name}") for name in names + mapping) + "]"
     field_cols = ",\n        ".join(_field_columns(specs))
     typed_cols = ",\n        ".join(_typed_column(spec, numbers_as_text) for spec in specs)
-    known = [*names, MAPPING_ERROR]
+    known = [*names, *mapping]
     # A record has no unknown field when it has as many keys as known fields present (a repeated
     # key counts twice, so such a record is rewritten, and comes out the same).
     known_keys = " + ".join(
-        [f"(t_{name} is not null)::int" for name in names] + ["has_mapping_error_key::int"]
+        [f"(t_{name} is not null)::int" for name in names]
+        + (["has_mapping_error_key::int"] if mapping_errors else [])
     )
     known_null = json.dumps(dict.fromkeys(known))
     source_file = "source_file" if with_source_file else "null::varchar"
@@ -370,8 +399,9 @@ objects as (
 ),
 fielded as (
     select *,
-        field_texts[{len(names) + 1}] as mapping_error,
-        all_types[{len(names) + 2}] is not null as has_mapping_error_key,
+        {f"field_texts[{len(names) + 1}]" if mapping_errors else "null::varchar"} as mapping_error,
+        {f"all_types[{len(names) + 2}] is not null" if mapping_errors else "false"}
+            as has_mapping_error_key,
         {field_cols}
     from objects
 ),

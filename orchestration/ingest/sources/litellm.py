@@ -318,6 +318,7 @@ def map_batch(con: duckdb.DuckDBPyConnection, batch: RecordBatch) -> RecordBatch
     return RecordBatch(
         table.cast(pa.schema([("source_row", pa.int64()), ("raw", pa.string())])),
         batch.numbers_as_text,
+        mapped=True,
     )
 
 
