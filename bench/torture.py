@@ -47,7 +47,7 @@ PY = sys.executable
 # what the materialize log shows when a stage is under way (--log-level DEBUG)
 INGEST_STARTED = re.compile(r'ingest_usage_events - STEP_START|step "ingest_usage_events"')
 INGEST_DONE = re.compile(r"ingest_usage_events - STEP_SUCCESS")
-DBT_NODE_STARTED = re.compile(r"^\d+ of (\d+) START ", re.M)
+DBT_NODE_STARTED = re.compile(r"^(\d+) of (\d+) START ", re.M)
 DBT_DONE = re.compile(r"Finished running .* in ")
 
 
@@ -212,10 +212,12 @@ class Torture:
                 os.killpg(proc.pid, signal.SIGKILL)
                 return "ingestion"
             if stage == "dbt":
-                started = DBT_NODE_STARTED.findall(text)
-                if len(started) >= 20 and not DBT_DONE.search(text):
+                # the build (hundreds of nodes), not a one-node dbt call before it
+                started = [(int(n), int(t)) for n, t in DBT_NODE_STARTED.findall(text)]
+                node, total = started[-1] if started else (0, 0)
+                if total > 100 and node >= 20 and not DBT_DONE.search(text):
                     os.killpg(proc.pid, signal.SIGKILL)
-                    return f"the dbt build (node {len(started)} of {started[0]} started)"
+                    return f"the dbt build (node {node} of {total} started)"
             time.sleep(0.02)
         return None
 

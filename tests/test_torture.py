@@ -7,6 +7,8 @@ without the pipeline, and the warehouse is compared with a clean build of the sa
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench import torture
@@ -32,7 +34,10 @@ def result(tmp_path_factory) -> dict:
             str(work / "run"),
         ]
     )
-    return torture.run(args)
+    result = torture.run(args)
+    # every figure beside the data directories, for a failing run's post-mortem
+    (work / "result.json").write_text(json.dumps(result, indent=2, default=str))
+    return result
 
 
 def test_every_run_but_the_killed_ones_succeeded(result):
