@@ -11,7 +11,7 @@ export LLM_MARGIN_BIND_HOST := $(or $(strip $(LLM_MARGIN_BIND_HOST)),127.0.0.1)
 STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: help install install-spark lock run generate materialize report test test-spark fuzz lint dagster docs docs-serve clean bench serve-postgres stop-postgres chromium
+.PHONY: help install install-spark lock run generate materialize report test test-spark test-torture fuzz lint dagster docs docs-serve clean bench torture serve-postgres stop-postgres chromium
 
 help:
 	@echo "make run        set up, generate sample data if landing is empty, build everything, print the report"
@@ -26,6 +26,8 @@ help:
 	@echo "make docs-serve build it and serve it on http://$(LLM_MARGIN_BIND_HOST):8080"
 	@echo "make lint       ruff"
 	@echo "make bench      benchmark: pipeline vs the engine limit vs pandas (EVENTS=1000000, BENCHMARKS.md)"
+	@echo "make torture    the torture run: kills, re-deliveries, malformed and hostile input, a clean-build comparison"
+	@echo "                (SIZE=20000 usage events; docs/reliability.md); make test-torture: its quick form as tests"
 	@echo "make serve-postgres  a local PostgreSQL on $(LLM_MARGIN_BIND_HOST):5433 for BI tools; prints the URL to set and how to connect"
 	@echo "                (make stop-postgres stops it; docs/serving.md, \"The PostgreSQL serving target\")"
 	@echo "data directory: $(LLM_MARGIN_DATA_DIR)"
@@ -109,6 +111,18 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	BENCH_INVOCATION='make bench EVENTS="$(EVENTS)" BENCH_ARGS="$(BENCH_ARGS)"' \
 		$(BIN)/python -m bench $(foreach n,$(EVENTS),--events $(n)) $(BENCH_ARGS)
+
+# The torture run (docs/reliability.md): SIZE generated usage events abused in sequence on one data
+# directory, compared with a clean build and an independent count; prints one line of figures.
+SIZE ?= 20000
+TORTURE_ARGS ?=
+torture: $(STAMP)
+	$(BIN)/python -m bench.torture --events $(SIZE) $(TORTURE_ARGS)
+
+# The quick torture run as tests (tests/test_torture.py, marker torture): about 16 minutes here,
+# so not part of make test (docs/reliability.md, "In CI").
+test-torture: $(STAMP)
+	$(BIN)/python -m pytest -m torture tests/test_torture.py -p no:cacheprovider
 
 # The Dagster instance config: every pool (warehouse_writer is the one the writers use) runs one
 # step at a time, so runs that write the lake or the warehouse never overlap (docs/budgets.md).
