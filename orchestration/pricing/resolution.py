@@ -72,7 +72,9 @@ def distinct_pairs(lake_events_glob: str) -> list[tuple[str, str, int]]:
 
 def write_resolution(lake_root: Path, *, now: datetime | None = None) -> tuple[Path, int, int]:
     """Resolve every pair in the lake and replace ``lake/model_resolution/resolution.parquet``
-    atomically. Returns (path, pairs, unresolved pairs)."""
+    atomically, unless the file already says the same (``resolved_at`` aside): then it is left
+    as it is, so a run over the same lake changes nothing downstream. Returns (path, pairs,
+    unresolved pairs)."""
     now = now or datetime.now(UTC)
     pairs = distinct_pairs((lake_root / "usage_events" / "*" / "*.parquet").as_posix())
     rows = []
@@ -90,7 +92,25 @@ def write_resolution(lake_root: Path, *, now: datetime | None = None) -> tuple[P
     target_dir = lake_root / "model_resolution"
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / "resolution.parquet"
+    unresolved = sum(1 for r in rows if not r["is_resolved"])
+    if _same_resolutions(target, rows):
+        return target, len(rows), unresolved
     tmp = target_dir / ".resolution.parquet.tmp"
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp)
     os.replace(tmp, target)
-    return target, len(rows), sum(1 for r in rows if not r["is_resolved"])
+    return target, len(rows), unresolved
+
+
+def _same_resolutions(target: Path, rows: list[dict]) -> bool:
+    """Whether ``target`` holds exactly these rows, ``resolved_at`` aside."""
+    if not target.exists():
+        return False
+    try:
+        existing = pq.read_table(target)
+    except (OSError, pa.ArrowInvalid):
+        return False
+    if existing.schema != SCHEMA:
+        return False
+    kept = [name for name in SCHEMA.names if name != "resolved_at"]
+    old = existing.select(kept).to_pylist()
+    return old == [{name: row[name] for name in kept} for row in rows]
