@@ -22,6 +22,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from orchestration.sql_text import quote
+
 # Columns that record when something happened (wall clock), not what the data is: they differ
 # between the torture warehouse and a clean build of the same files by construction.
 VOLATILE_COLUMNS = {
@@ -172,10 +174,6 @@ def _tables(con, catalog: str) -> dict[str, list[str]]:
     return dict(tables)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 @dataclass
 class TableDiff:
     table: str
@@ -202,8 +200,8 @@ def compare_warehouses(
         cols = [c for c in mine[table] if c not in drop and c in theirs[table]]
         left_out[table] = [c for c in mine[table] if c not in cols]
         schema, name = table.split(".")
-        select = ", ".join(_q(c) for c in cols)
-        a, b = f"t.{_q(schema)}.{_q(name)}", f"c.{_q(schema)}.{_q(name)}"
+        select = ", ".join(quote(c) for c in cols)
+        a, b = f"t.{quote(schema)}.{quote(name)}", f"c.{quote(schema)}.{quote(name)}"
         only_here = con.execute(
             f"select count(*) from (select {select} from {a} except all select {select} from {b})"
         ).fetchone()[0]
@@ -224,10 +222,10 @@ def fingerprint(warehouse: Path, leave_out: set[str] = frozenset()) -> dict[str,
     out = {}
     for table, cols in _tables(con, con.execute("select current_database()").fetchone()[0]).items():
         schema, name = table.split(".")
-        select = ", ".join(_q(c) for c in cols if c not in leave_out) or "1"
+        select = ", ".join(quote(c) for c in cols if c not in leave_out) or "1"
         out[table] = con.execute(
             f"select count(*), coalesce(sum(hash({select})::hugeint), 0) "
-            f"from {_q(schema)}.{_q(name)}"
+            f"from {quote(schema)}.{quote(name)}"
         ).fetchone()
     con.close()
     return out

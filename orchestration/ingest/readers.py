@@ -25,6 +25,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from orchestration.sql_text import literal
+
 CHUNK_BYTES = 64 * 1024 * 1024
 PARQUET_BATCH_ROWS = 250_000
 
@@ -230,17 +232,13 @@ def _rows_as_json(con: duckdb.DuckDBPyConnection, table: pa.Table, rows: np.ndar
     names = table.column_names
     positional = table.rename_columns([f"c{i}" for i in range(len(names))])
     con.register("named_rows", positional.append_column("source_row", pa.array(rows, pa.int64())))
-    pairs = ", ".join(f"{_sql_text(name)}, c{i}" for i, name in enumerate(names))
+    pairs = ", ".join(f"{literal(name)}, c{i}" for i, name in enumerate(names))
     try:
         return con.sql(
             f"select source_row, json_object({pairs})::varchar as raw from named_rows"
         ).to_arrow_table()
     finally:
         con.unregister("named_rows")
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _read_parquet(path: Path) -> Iterator[RecordBatch]:
