@@ -16,6 +16,10 @@ DATA_DIR_ENV = "LLM_MARGIN_DATA_DIR"
 # orchestration.dbt.project is first imported: set it before (``llm-margin materialize --target``).
 DBT_TARGET_ENV = "LLM_MARGIN_DBT_TARGET"
 DEFAULT_DBT_TARGET = "duckdb"
+# Where dbt parses and compiles to, relative to the project (default ``target``): CI sets it for
+# the runs it starts beside ``make test`` (the Spark comparison, the torture run), so parallel
+# builds never share a manifest or a partial-parse file (.ci/run).
+DBT_TARGET_PATH_ENV = "LLM_MARGIN_DBT_TARGET_PATH"
 
 
 def dbt_targets() -> list[str]:

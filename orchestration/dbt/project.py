@@ -12,6 +12,7 @@ from dagster_dbt import DbtProject
 from orchestration.paths import (
     DATA_DIR_ENV,
     DBT_TARGET_ENV,
+    DBT_TARGET_PATH_ENV,
     DEFAULT_DBT_TARGET,
     PROJECT_ROOT,
     check_dbt_target,
@@ -28,9 +29,11 @@ def dbt_target() -> str:
 def dbt_target_path(target: str | None = None) -> Path:
     """Where dbt parses to, relative to the project: ``target/`` for the default target and
     ``target/<name>/`` for any other, so manifests parsed for different targets (the
-    incremental strategy is chosen per adapter) never overwrite each other."""
+    incremental strategy is chosen per adapter) never overwrite each other.
+    ``$LLM_MARGIN_DBT_TARGET_PATH`` moves ``target/`` elsewhere (for builds run side by side)."""
     target = target or dbt_target()
-    return Path("target") if target == DEFAULT_DBT_TARGET else Path("target") / target
+    root = Path(os.environ.get(DBT_TARGET_PATH_ENV) or "target")
+    return root if target == DEFAULT_DBT_TARGET else root / target
 
 
 def dbt_executable() -> str:
