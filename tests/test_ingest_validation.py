@@ -209,6 +209,21 @@ def test_valid_variants_are_accepted(data_dir):
     assert rows["offset"]["attributes"] is None
 
 
+def test_extra_fields_in_another_order_are_stored_as_one_text(data_dir):
+    # one event re-sent by another serialiser: its extra fields arrive in another order, and a
+    # re-delivered copy that wins the tie-break must not change the stored attributes
+    landing = data_dir.landing_for("usage_events")
+    nested = {"team": "a", "cost_center": "b"}  # nested order is kept as sent
+    write_jsonl(landing / "first.jsonl", [event(event_id="e-1", zone="z", app="x", tags=nested)])
+    write_jsonl(landing / "again.jsonl", [event(event_id="e-2", tags=nested, app="x", zone="z")])
+    lake = Lake(data_dir.lake)
+    for name in ("first.jsonl", "again.jsonl"):
+        load_file(landing / name, landing, lake, now=NOW)
+    texts = {r["event_id"]: r["attributes"] for r in _lake_rows(lake)}
+    expected = '{"app":"x","tags":{"team":"a","cost_center":"b"},"zone":"z"}'
+    assert texts == {"e-1": expected, "e-2": expected}
+
+
 def test_csv_rows_are_validated_like_json_and_wrong_cell_counts_are_kept(data_dir):
     landing = data_dir.landing_for("usage_events")
     path = landing / "sheet.csv"

@@ -421,10 +421,18 @@ select
     {outcome}
     {typed},
     case when json_kind = 'OBJECT' and len(json_keys(decoded)) <> {known_keys}
-        then nullif(json_merge_patch(decoded, {q(known_null)})::varchar, '{{}}') end as attributes,
+        then nullif({sorted_object("json_merge_patch(decoded, " + q(known_null) + ")")}, '{{}}')
+        end as attributes,
     {result}
 from checked
 """
+
+
+def sorted_object(json_object: str) -> str:
+    """The text of a JSON object with its top-level keys in sorted order: one event sent twice
+    with its extra fields in another order keeps one ``attributes`` text (docs/usage-events.md)."""
+    entries = f"""map_entries(json_transform({json_object}, '"MAP(VARCHAR, JSON)"'))"""
+    return f"to_json(map_from_entries(list_sort({entries})))::varchar"
 
 
 def run_clock_sql(now: datetime, max_future_hours: float) -> str:
