@@ -53,6 +53,10 @@ HISTORY_COLUMNS = {
         "payload",
     },
 }
+# Tables that keep what once happened (docs/budgets.md "Once, ever": an alert fired is never taken
+# back): the torture warehouse may hold rows a clean build does not (an alert fired before the
+# price correction or a re-version brought the spend back under its threshold), never fewer.
+KEPT_ONCE_HAPPENED = {"audit.budget_alerts"}
 SCHEMAS = ("staging", "intermediate", "marts", "audit")
 
 
@@ -180,14 +184,17 @@ class TableDiff:
     only_here: int
     only_clean: int
     rows: int
+    # rows only here in a table of KEPT_ONCE_HAPPENED, none missing: history, not a defect
+    by_design: bool = False
 
 
 def compare_warehouses(
     torture: Path, clean: Path, excluded: dict[str, set[str]] | None = None
 ) -> tuple[list[TableDiff], list[str], dict[str, list[str]]]:
     """Every table and view of ``torture`` against ``clean``: rows in one and not the other
-    (multiset difference) over every column but the volatile ones. Returns the differing tables,
-    the tables missing from one side, and the columns left out per table."""
+    (multiset difference) over every column but the volatile ones. Returns the differing tables
+    (``by_design`` when a table that keeps history only has more), the tables missing from one
+    side, and the columns left out per table."""
     excluded = HISTORY_COLUMNS if excluded is None else excluded
     con = duckdb.connect()
     con.execute(f"attach '{torture}' as t (read_only)")
@@ -210,7 +217,8 @@ def compare_warehouses(
         ).fetchone()[0]
         count = con.execute(f"select count(*) from {a}").fetchone()[0]
         if only_here or only_clean:
-            diffs.append(TableDiff(table, only_here, only_clean, count))
+            by_design = table in KEPT_ONCE_HAPPENED and not only_clean
+            diffs.append(TableDiff(table, only_here, only_clean, count, by_design))
     con.close()
     return diffs, missing, {k: v for k, v in left_out.items() if v}
 
