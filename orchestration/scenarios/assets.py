@@ -3,8 +3,6 @@
 ``scenarios.scenario_rules`` (its ``meta.dagster.asset_key``), so lineage runs from the scenario
 files to the what-if marts."""
 
-from __future__ import annotations
-
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
