@@ -350,6 +350,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     from orchestration.report.whatif_page import print_whatif, write_whatif_html
     from orchestration.scenarios.load import resolve_scenario_argument
     from orchestration.scenarios.parse import read_scenario
+    from orchestration.scenarios.references import candidate_problems
     from orchestration.scenarios.schema import ScenarioError
     from orchestration.scenarios.whatif_run import (
         WhatIfRunError,
@@ -363,7 +364,10 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     folder = scenarios_dir()
     try:
         path = resolve_scenario_argument(args.scenario, folder)
-        read_scenario(path)  # its own mistakes, before waiting for the data directory
+        # its own mistakes and unpriced candidates, before waiting for the data directory
+        problems = candidate_problems(read_scenario(path), paths.lake)
+        if problems:
+            raise ScenarioError(problems)
     except ScenarioError as error:
         _print_scenario_problems(error)
         return 2

@@ -477,3 +477,47 @@ def test_whatif_without_a_warehouse_says_to_build_first(tmp_path, data_dir, monk
     assert cli.main(["whatif", str(path)]) == 2
     assert "llm-margin materialize" in capsys.readouterr().err
     assert not data_dir.scenario_rules.exists()
+
+
+def test_whatif_refuses_an_unpriced_candidate_before_anything_else(
+    tmp_path, data_dir, monkeypatch, capsys
+):
+    monkeypatch.setenv(SCENARIOS_DIR_ENV, str(tmp_path / "scenarios"))
+    hostile = "gpt-4o'; drop table marts.fct_llm_calls; --"
+    text = f'name: t\nrules:\n  - feature: chat_assistant\n    provider: openai\n    model: "{hostile}"\n'
+    path = write(tmp_path, "hostile.yaml", text)
+    assert cli.main(["whatif", str(path)]) == 2
+    printed = capsys.readouterr().err
+    assert "hostile.yaml, line 3: rule 1: candidate model" in printed
+    assert "has no price" in printed and "llm-margin materialize" not in printed
+
+
+def test_the_model_resolution_resolves_the_candidates_of_loaded_scenarios(tmp_path):
+    """A candidate no call used yet is priced through the same resolution as real calls: it is
+    resolved with the usage events' pairs, seen in 0 calls; a pair calls use is not repeated."""
+    from orchestration.pricing.resolution import write_resolution
+
+    lake = tmp_path / "lake"
+    day = lake / "usage_events" / "event_date=2026-11-01"
+    day.mkdir(parents=True)
+    pq.write_table(pa.table({"provider": ["openai"], "model": ["gpt-4o"]}), day / "p.parquet")
+    text = (
+        "name: x\nrules:\n  - feature: a\n    provider: ' OpenAI '\n    model: gpt-4.1-mini\n"
+        "  - feature: b\n    provider: openai\n    model: gpt-4o\n"
+    )
+    path = write(tmp_path, "s.yaml", text)
+    write_scenario_rules(
+        lake / "scenarios" / "scenario_rules.parquet",
+        check_files([path], lake=None, warehouse=None).scenarios,
+    )
+    target, pairs, unresolved = write_resolution(lake)
+    assert (pairs, unresolved) == (2, 0)
+    rows = {(r["raw_provider"], r["raw_model"]): r for r in pq.read_table(target).to_pylist()}
+    assert rows.keys() == {("openai", "gpt-4o"), ("openai", "gpt-4.1-mini")}
+    assert rows[("openai", "gpt-4o")]["calls_seen"] == 1
+    mini = rows[("openai", "gpt-4.1-mini")]
+    assert (mini["calls_seen"], mini["is_resolved"], mini["price_model_id"]) == (
+        0,
+        True,
+        "gpt-4.1-mini",
+    )

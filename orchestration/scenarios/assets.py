@@ -8,7 +8,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetKey,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -17,11 +16,10 @@ from dagster import (
 from orchestration.data_lock import writer_step
 from orchestration.ingest.assets import LAKE_POOL
 from orchestration.pricing.assets import LAKE_PRICE_RULES
-from orchestration.scenarios.lake import write_scenario_rules
+from orchestration.scenarios.lake import LAKE_SCENARIO_RULES, write_scenario_rules
 from orchestration.scenarios.load import check_files, scenario_files
 from orchestration.settings import Settings
 
-LAKE_SCENARIO_RULES = AssetKey(["lake", "scenario_rules"])
 CHECK_NAME = "every_scenario_file_valid"
 
 

@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from dagster import AssetKey
 
 from orchestration.scenarios.assumptions import assumptions
 from orchestration.scenarios.schema import Scenario
+
+# The asset that writes the file (assets.py); the model resolution reads its candidates.
+LAKE_SCENARIO_RULES = AssetKey(["lake", "scenario_rules"])
 
 SCHEMA = pa.schema(
     [

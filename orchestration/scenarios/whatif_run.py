@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.paths import DEFAULT_DBT_TARGET, PROJECT_ROOT, DataPaths
+from orchestration.pricing.resolution import write_resolution
 from orchestration.scenarios.lake import write_scenario_rules
 from orchestration.scenarios.load import check_files, scenario_files
 from orchestration.scenarios.schema import Problem, Scenario, ScenarioError
@@ -39,7 +40,7 @@ class Loaded:
 
 def check_and_load(path: Path, folder: Path, paths: DataPaths) -> Loaded:
     """Check the scenario in ``path`` and every file in ``folder``; write the valid ones' rules
-    into the lake. Raises ``ScenarioError`` when ``path`` itself has a problem (nothing written)."""
+    into the lake, and resolve their candidates. Raises ``ScenarioError`` when ``path`` itself has a problem (nothing written)."""
     files = scenario_files(folder)
     if path not in files:
         files.append(path)
@@ -50,6 +51,8 @@ def check_and_load(path: Path, folder: Path, paths: DataPaths) -> Loaded:
     scenario = next(s for s in checked.scenarios if s.file == path)
     others = [p for p in checked.problems if not _same_file(p, path)]
     write_scenario_rules(paths.scenario_rules, checked.scenarios)
+    # the candidates are priced through the one model resolution, as real calls are
+    write_resolution(paths.lake)
     return Loaded(scenario, others, checked.traffic_skipped)
 
 
