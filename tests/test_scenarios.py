@@ -259,10 +259,19 @@ def test_a_hostile_model_or_feature_is_refused_and_never_reaches_sql(tmp_path):
         assert con.execute("select count(*) from marts.fct_llm_calls").fetchone()[0] == 4
 
 
-def test_a_control_character_in_a_name_is_refused(tmp_path):
-    path = write(tmp_path, "ctl.yaml", 'name: x\nrules:\n  - feature: "chat\\u0000assistant"\n')
+@pytest.mark.parametrize(
+    ("escaped", "shown"), [("\\u0000", "U+0000"), ("\\u202e", "U+202E"), ("\\u200b", "U+200B")]
+)
+def test_a_control_or_invisible_character_in_a_name_is_refused(tmp_path, escaped, shown):
+    path = write(tmp_path, "ctl.yaml", f'name: x\nrules:\n  - feature: "chat{escaped}assistant"\n')
     [(line, reason)] = problems_of(path)
-    assert line == 3 and "control character" in reason
+    assert line == 3 and f"control or invisible character ({shown})" in reason
+
+
+def test_a_name_longer_than_200_characters_is_refused(tmp_path):
+    path = write(tmp_path, "long.yaml", f"name: x\nrules:\n  - route: {'r' * 201}\n")
+    [(line, reason)] = problems_of(path)
+    assert line == 3 and "longer than 200 characters" in reason
 
 
 def test_features_and_routes_must_exist_in_observed_traffic(tmp_path):
@@ -455,7 +464,7 @@ def test_the_asset_loads_the_good_files_and_its_check_names_the_bad_one(tmp_path
     assert evaluation.check_name == CHECK_NAME and not evaluation.passed
     problems = evaluation.metadata["problems"].value
     assert problems == [
-        "bad.yaml, line 4: rule 1: token_ratio 0 must be more than 0 (candidate "
+        "bad.yaml:4: rule 1: token_ratio 0 must be more than 0 (candidate "
         "tokens = observed tokens x ratio)"
     ]
 
@@ -466,7 +475,7 @@ def test_whatif_refuses_a_bad_file_before_anything_runs(tmp_path, data_dir, monk
     path = write(tmp_path, "typo.yaml", "name: t\nrules:\n  - feature: a\n    servce_tier: batch\n")
     assert cli.main(["whatif", str(path)]) == 2
     printed = capsys.readouterr().err
-    assert "typo.yaml, line 4: rule 1: unknown key 'servce_tier'" in printed
+    assert "typo.yaml:4: rule 1: unknown key 'servce_tier'" in printed
     assert "nothing was run" in printed
     assert not data_dir.scenario_rules.exists()
 
@@ -488,7 +497,7 @@ def test_whatif_refuses_an_unpriced_candidate_before_anything_else(
     path = write(tmp_path, "hostile.yaml", text)
     assert cli.main(["whatif", str(path)]) == 2
     printed = capsys.readouterr().err
-    assert "hostile.yaml, line 3: rule 1: candidate model" in printed
+    assert "hostile.yaml:3: rule 1: candidate model" in printed
     assert "has no price" in printed and "llm-margin materialize" not in printed
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 
@@ -45,8 +46,16 @@ TYPE_NAMES = {
     "tag:yaml.org,2002:seq": "a list",
 }
 # What a name (feature, route, provider, model) may not hold: it is a value in SQL, never SQL
-# text, but a control character is never a real name and would garble every message.
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# text, but a control or invisible character (U+202E reverses the text shown) is never a real
+# name and would garble or disguise every message that quotes it.
+MAX_TEXT = 200
+
+
+def _hidden(value: str) -> str | None:
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            return f"U+{ord(char):04X}"
+    return None
 
 
 def shown_path(path: Path) -> str:
@@ -122,8 +131,12 @@ class _Reader:
         if not value:
             self.problem(node, f"{what} is empty")
             return None
-        if CONTROL.search(value):
-            self.problem(node, f"{what} holds a control character: {value!r}")
+        hidden = _hidden(value)
+        if hidden:
+            self.problem(node, f"{what} holds a control or invisible character ({hidden})")
+            return None
+        if len(value) > MAX_TEXT:
+            self.problem(node, f"{what} is longer than {MAX_TEXT} characters")
             return None
         return value
 
