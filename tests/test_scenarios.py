@@ -530,3 +530,27 @@ def test_the_model_resolution_resolves_the_candidates_of_loaded_scenarios(tmp_pa
         True,
         "gpt-4.1-mini",
     )
+
+
+def test_a_quoted_price_date_is_a_date_and_an_impossible_one_is_refused(tmp_path):
+    path = write(tmp_path, "q.yaml", "name: x\nprices: '2026-06-01'\nrules:\n  - feature: a\n")
+    assert read_scenario(path).price_date == date(2026, 6, 1)
+    bad = write(tmp_path, "b.yaml", "name: x\nprices: 2026-02-30\nrules:\n  - feature: a\n")
+    [(line, reason)] = problems_of(bad)
+    assert line == 2 and "prices must be a date YYYY-MM-DD" in reason
+
+
+def test_whatif_builds_only_the_what_if_models_without_unit_tests(monkeypatch):
+    from orchestration.scenarios.whatif_run import dbt_whatif_command
+    from orchestration.settings import DBT_UNIT_TESTS_ENV, Settings
+
+    monkeypatch.delenv(DBT_UNIT_TESTS_ENV, raising=False)
+    monkeypatch.delenv("LLM_MARGIN_DBT_EXCLUDE", raising=False)
+    command = dbt_whatif_command(Settings().dbt_build_args(), "duckdb", Path("target"))
+    selected = command[command.index("--select") + 1 : command.index("--project-dir")]
+    assert selected == [
+        "source:scenarios.scenario_rules+,+mart_whatif_feature_route",
+        "source:scenarios.scenario_rules+,+mart_whatif_plan_margin",
+    ]
+    assert command[1:4] == ["build", "--exclude-resource-type", "unit_test"]
+    assert command[command.index("--target") + 1] == "duckdb"

@@ -271,7 +271,11 @@ def _period(reader: _Reader, node: yaml.Node) -> tuple[date | None, date | None]
 def _prices(reader: _Reader, node: yaml.Node) -> tuple[str, date | None]:
     if isinstance(node, yaml.ScalarNode) and node.tag == STR and node.value in PRICE_BASES:
         return node.value, None
-    if isinstance(node, yaml.ScalarNode) and node.tag == TIMESTAMP:
+    if (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == TIMESTAMP
+        or (isinstance(node, yaml.ScalarNode) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", node.value))
+    ):
         day = reader.day(node, "prices")
         return ("date", day) if day is not None else ("today", None)
     shown = node.value if isinstance(node, yaml.ScalarNode) else _kind(node)
