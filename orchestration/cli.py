@@ -342,6 +342,84 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """Check, load and build one what-if scenario, print the comparison and write its page."""
+    from orchestration.data_lock import DataDirBusy, hold
+    from orchestration.paths import scenarios_dir
+    from orchestration.report.whatif import WhatIfError
+    from orchestration.report.whatif_page import print_whatif, write_whatif_html
+    from orchestration.scenarios.load import resolve_scenario_argument
+    from orchestration.scenarios.parse import read_scenario
+    from orchestration.scenarios.references import candidate_problems
+    from orchestration.scenarios.schema import ScenarioError
+    from orchestration.scenarios.whatif_run import (
+        WhatIfRunError,
+        build_whatif_models,
+        check_and_load,
+        publish,
+        read_comparison,
+    )
+
+    paths = data_paths()
+    folder = scenarios_dir()
+    try:
+        path = resolve_scenario_argument(args.scenario, folder)
+        # its own mistakes and unpriced candidates, before waiting for the data directory
+        problems = candidate_problems(read_scenario(path), paths.lake)
+        if problems:
+            raise ScenarioError(problems)
+    except ScenarioError as error:
+        _print_scenario_problems(error)
+        return 2
+    if not paths.warehouse.exists():
+        err.print(
+            f"[red]error:[/red] no warehouse in {escape(str(paths.root))}: run "
+            "`llm-margin materialize` first (a what-if replays the calls it holds)"
+        )
+        return 2
+
+    def say(line: str) -> None:
+        console.print(escape(line))
+
+    try:
+        with hold(
+            paths.root,
+            "llm-margin whatif",
+            wait=args.wait,
+            on_wait=lambda holder: say(
+                f"waiting for {holder.describe()} to finish with {paths.root}"
+            ),
+            advice="Wait for it to finish, or run llm-margin whatif --wait.",
+        ):
+            loaded = check_and_load(path, folder, paths)
+            if loaded.traffic_skipped:
+                say(f"note: {loaded.traffic_skipped}")
+            for problem in loaded.others_left_out:
+                err.print(f"[yellow]not loaded[/yellow] {escape(str(problem))}")
+            build_whatif_models(paths, say)
+            publish(paths, say)
+            report = read_comparison(paths, loaded.scenario)
+    except DataDirBusy as busy:
+        err.print(f"[red]error:[/red] {escape(str(busy))}")
+        return DATA_DIR_BUSY
+    except ScenarioError as error:
+        _print_scenario_problems(error)
+        return 2
+    except (WhatIfRunError, WhatIfError) as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        return 1
+    print_whatif(report, console)
+    page = write_whatif_html(report, paths.reports)
+    console.print(f"HTML page: {escape(str(page))}")
+    return 0
+
+
+def _print_scenario_problems(error) -> None:
+    err.print("[red]error:[/red] the scenario was refused; nothing was run:")
+    for problem in error.problems:
+        err.print(f"  {escape(str(problem))}")
+
+
 def cmd_serving_postgres(args: argparse.Namespace) -> int:
     """A local PostgreSQL for the PostgreSQL serving target (docs/serving.md)."""
     from orchestration.bind import BindHostError
@@ -525,6 +603,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="ISO week, e.g. 2025-W07 (default: the latest week with usage data)",
     )
     rep.set_defaults(func=cmd_report)
+
+    wif = sub.add_parser(
+        "whatif",
+        help="what-if repricing: check a scenario file, replay the real calls of its period on "
+        "its candidates, print actual vs scenario cost by feature and route and margin by plan, "
+        "and write reports/whatif-<scenario>.html (docs/decisions.md)",
+    )
+    wif.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="a scenario in scenarios/ ($LLM_MARGIN_SCENARIOS_DIR) by file name or name, or a path",
+    )
+    wif.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another process is writing the data directory, wait for it",
+    )
+    wif.set_defaults(func=cmd_whatif)
 
     pg = sub.add_parser(
         "serving-postgres",

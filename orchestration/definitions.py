@@ -17,6 +17,7 @@ from orchestration import (
     ingest,
     pricing,
     report,
+    scenarios,
     serving,
 )
 from orchestration.settings import Settings
@@ -24,6 +25,7 @@ from orchestration.settings import Settings
 defs = Definitions.merge(
     ingest.definitions(),
     pricing.definitions(),
+    scenarios.definitions(),
     dbt.definitions(),
     checks.definitions(),
     serving.definitions(),

@@ -20,6 +20,10 @@ DEFAULT_DBT_TARGET = "duckdb"
 # the runs it starts beside ``make test`` (the Spark comparison, the torture run), so parallel
 # builds never share a manifest or a partial-parse file (.ci/run).
 DBT_TARGET_PATH_ENV = "LLM_MARGIN_DBT_TARGET_PATH"
+# The folder of what-if scenario files (docs/decisions.md, "What-if repricing"); versioned with
+# the project, so the default is in the checkout, not the data directory.
+SCENARIOS_DIR_ENV = "LLM_MARGIN_SCENARIOS_DIR"
+DEFAULT_SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
 
 
 def dbt_targets() -> list[str]:
@@ -100,6 +104,11 @@ class DataPaths:
         return self.root / "lake"
 
     @property
+    def scenario_rules(self) -> Path:
+        """The rules of every loaded what-if scenario (orchestration/scenarios/lake.py)."""
+        return self.lake / "scenarios" / "scenario_rules.parquet"
+
+    @property
     def warehouse(self) -> Path:
         return self.root / "warehouse.duckdb"
 
@@ -149,3 +158,12 @@ def data_dir() -> Path:
 
 def data_paths() -> DataPaths:
     return DataPaths(data_dir())
+
+
+def scenarios_dir() -> Path:
+    """The scenario files' folder: ``$LLM_MARGIN_SCENARIOS_DIR`` made absolute, else
+    ``<project>/scenarios``."""
+    configured = os.environ.get(SCENARIOS_DIR_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return DEFAULT_SCENARIOS_DIR

@@ -22,7 +22,13 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from orchestration.ingest.validate import DEFAULT_MAX_FUTURE_HOURS
-from orchestration.paths import DATA_DIR_ENV, DataPaths, data_paths
+from orchestration.paths import (
+    DATA_DIR_ENV,
+    SCENARIOS_DIR_ENV,
+    DataPaths,
+    data_paths,
+    scenarios_dir,
+)
 
 MAX_FUTURE_HOURS_ENV = "LLM_MARGIN_MAX_FUTURE_HOURS"
 INGEST_WORKERS_ENV = "LLM_MARGIN_INGEST_WORKERS"
@@ -62,6 +68,7 @@ ENVIRONMENT = {
         SERVING_POSTGRES_READER_ENV,
         DEFAULT_SERVING_POSTGRES_READER,
     ),
+    "scenarios_dir": (SCENARIOS_DIR_ENV, "<project>/scenarios"),
 }
 
 
@@ -201,6 +208,17 @@ class Settings(ConfigurableResource):
         description=f"The role granted read-only access to the published tables (else "
         f"${SERVING_POSTGRES_READER_ENV}, else {DEFAULT_SERVING_POSTGRES_READER}).",
     )
+
+    scenarios_dir: str | None = Field(
+        default=None,
+        description=f"The folder of what-if scenario files loaded into the lake (else "
+        f"${SCENARIOS_DIR_ENV}, else <project>/scenarios).",
+    )
+
+    def scenarios(self) -> Path:
+        if self.scenarios_dir:
+            return Path(self.scenarios_dir).expanduser().resolve()
+        return scenarios_dir()
 
     def serving_postgres(self) -> str | None:
         if self.serving_postgres_url is not None:

@@ -269,10 +269,20 @@ def test_data_quality_checks_are_asset_checks_on_the_key_assets(data_dir):
 def test_each_domain_contributes_its_own_definitions_and_the_report_is_an_asset(data_dir):
     """definitions.py only merges: every asset comes from one domain's definitions(), and the
     weekly report is an asset downstream of the serving copy it reads."""
-    from orchestration import alerts, automation, checks, dbt, ingest, pricing, report, serving
+    from orchestration import (
+        alerts,
+        automation,
+        checks,
+        dbt,
+        ingest,
+        pricing,
+        report,
+        scenarios,
+        serving,
+    )
     from orchestration.definitions import defs
 
-    domains = [ingest, pricing, dbt, checks, serving, report, alerts]
+    domains = [ingest, pricing, scenarios, dbt, checks, serving, report, alerts]
     owners: dict[AssetKey, str] = {}
     for domain in domains:
         for asset in domain.definitions().assets or []:

@@ -16,6 +16,7 @@ from orchestration.ingest.lake import LOADED_SHAS
 from orchestration.ingest.pricing import load_pricing
 from orchestration.pricing.catalog import catalog_version, export_catalog
 from orchestration.pricing.resolution import write_resolution
+from orchestration.scenarios.lake import LAKE_SCENARIO_RULES
 from orchestration.settings import Settings
 
 LANDING_PRICING_CATALOG = AssetKey(["landing", "pricing_catalog"])
@@ -90,13 +91,14 @@ def lake_price_rules(context: AssetExecutionContext, settings: Settings):
 
 @asset(
     key=LAKE_MODEL_RESOLUTIONS,
-    deps=[LAKE_USAGE_EVENTS, LAKE_PRICE_RULES],
+    deps=[LAKE_USAGE_EVENTS, LAKE_PRICE_RULES, LAKE_SCENARIO_RULES],
     group_name="lake",
     kinds={"parquet"},
     pool=LAKE_POOL,
     description=(
-        "The distinct (provider, model) strings of the usage events resolved to catalog models with "
-        "the catalog's own matching rules; unresolved pairs listed with their call counts."
+        "The distinct (provider, model) strings of the usage events, and the candidates of the "
+        "what-if scenarios (0 calls seen), resolved to catalog models with the catalog's own "
+        "matching rules; unresolved pairs listed with their call counts."
     ),
 )
 @writer_step

@@ -70,13 +70,31 @@ def distinct_pairs(lake_events_glob: str) -> list[tuple[str, str, int]]:
         ).fetchall()
 
 
+def scenario_candidate_pairs(lake_root: Path) -> list[tuple[str, str]]:
+    """The candidate (provider, model) pairs of the loaded what-if scenarios
+    (``lake/scenarios/scenario_rules.parquet``, orchestration/scenarios/lake.py), normalised as
+    the usage events' are: the what-if models price them through this same resolution."""
+    rules = lake_root / "scenarios" / "scenario_rules.parquet"
+    if not rules.exists():
+        return []
+    with duckdb.connect() as con:
+        return con.execute(
+            f"select distinct lower(trim(candidate_provider)), trim(candidate_model) "
+            f"from read_parquet({literal(rules)}) "
+            "where candidate_provider is not null and candidate_model is not null order by 1, 2"
+        ).fetchall()
+
+
 def write_resolution(lake_root: Path, *, now: datetime | None = None) -> tuple[Path, int, int]:
-    """Resolve every pair in the lake and replace ``lake/model_resolution/resolution.parquet``
+    """Resolve every pair in the lake (and every what-if candidate) and replace ``lake/model_resolution/resolution.parquet``
     atomically, unless the file already says the same (``resolved_at`` aside): then it is left
     as it is, so a run over the same lake changes nothing downstream. Returns (path, pairs,
     unresolved pairs)."""
     now = now or datetime.now(UTC)
     pairs = distinct_pairs((lake_root / "usage_events" / "*" / "*.parquet").as_posix())
+    seen = {(provider, model) for provider, model, _ in pairs}
+    # a scenario's candidate no call used yet is resolved too, seen in 0 calls
+    pairs += [(p, m, 0) for p, m in scenario_candidate_pairs(lake_root) if (p, m) not in seen]
     rows = []
     for provider, model, calls in pairs:
         rows.append(

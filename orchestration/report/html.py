@@ -112,7 +112,8 @@ def _chart(section: Section) -> str:
     )
 
 
-def _section(section: Section) -> str:
+def section_html(section: Section) -> str:
+    """One section: its title, question, chart, table (every value escaped) and notes."""
     out = [
         f'<section id="{escape(section.key)}">',
         f"<h2>{escape(section.title)}</h2>",
@@ -256,7 +257,7 @@ def _runaways(health: dict) -> str:
 def render_html(report: WeeklyReport) -> str:
     week = report.week
     title = f"llm-margin founder report {week}"
-    sections = "".join(_section(s) for s in report.sections)
+    sections = "".join(section_html(s) for s in report.sections)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -300,6 +300,11 @@ def read_report(serving_file: Path, week: IsoWeek | None = None, top: int = 10) 
             _workspaces_near_caps(con, tables, week, top, names),
             _unpriced(con, params),
         ]
+        from orchestration.report.whatif import cheapest_equivalent
+
+        cheapest = cheapest_equivalent(con, tables)  # only when what-if scenarios were built
+        if cheapest is not None:
+            report.sections.append(cheapest)
     return report
 
 

@@ -18,7 +18,14 @@ from orchestration.report.formatting import (
     runaway_line,
     small_runaways_line,
 )
-from orchestration.report.queries import BUDGET_STATE, TEXT, UNPRICED_REASON, USD, WeeklyReport
+from orchestration.report.queries import (
+    BUDGET_STATE,
+    TEXT,
+    UNPRICED_REASON,
+    USD,
+    Section,
+    WeeklyReport,
+)
 from orchestration.report.wording import FURTHER_READING, quarantine_reason
 
 STYLE = {"good": "green", "bad": "red", "warn": "yellow", "": ""}
@@ -75,43 +82,48 @@ def print_report(report: WeeklyReport, console: Console | None = None) -> None:
             )
         console.print(_headline(report))
     for section in report.sections:
-        if section.unavailable:
-            console.print(
-                Text(f"{section.title}: not available: {section.unavailable}", style="yellow")
-            )
-            continue
-        if not section.rows:
-            console.print(Text(f"{section.title}: {section.empty}", style="dim"))
-            continue
-        table = Table(title=section.title, title_justify="left")
-        cells = []
-        for column in section.columns:
-            table.add_column(
-                column.header,
-                justify="left" if column.kind in (TEXT, BUDGET_STATE, UNPRICED_REASON) else "right",
-            )
-            cells.append((column, False))
-            if column.name_key and column.terminal_id:
-                table.add_column(f"{column.header} id", justify="left", style="dim")
-                cells.append((column, True))
-        for row in section.rows:
-            values = []
-            for column, is_id in cells:
-                value = row.get(column.key)
-                if is_id:  # beside a name; an id billing does not name is in the name column
-                    named = row.get(column.name_key) is not None and value is not None
-                    values.append(Text(str(value) if named else ""))
-                elif column.name_key and row.get(column.name_key) is not None:
-                    values.append(Text(str(row[column.name_key])))
-                else:
-                    style = STYLE[meaning(value, column.kind, column.better)]
-                    values.append(Text(fmt(value, column.kind), style=style))
-            table.add_row(*values)
-        console.print(table)
-        for note in section.notes:
-            console.print(Text(note, style="dim"))
+        print_section(section, console)
     _print_health(report, console)
     console.print(Text(FURTHER_READING, style="dim"))
+
+
+def print_section(section: Section, console: Console) -> None:
+    """One section as a rich table (or the one line that says why it has none), then its notes."""
+    if section.unavailable:
+        console.print(
+            Text(f"{section.title}: not available: {section.unavailable}", style="yellow")
+        )
+        return
+    if not section.rows:
+        console.print(Text(f"{section.title}: {section.empty}", style="dim"))
+        return
+    table = Table(title=section.title, title_justify="left")
+    cells = []
+    for column in section.columns:
+        table.add_column(
+            column.header,
+            justify="left" if column.kind in (TEXT, BUDGET_STATE, UNPRICED_REASON) else "right",
+        )
+        cells.append((column, False))
+        if column.name_key and column.terminal_id:
+            table.add_column(f"{column.header} id", justify="left", style="dim")
+            cells.append((column, True))
+    for row in section.rows:
+        values = []
+        for column, is_id in cells:
+            value = row.get(column.key)
+            if is_id:  # beside a name; an id billing does not name is in the name column
+                named = row.get(column.name_key) is not None and value is not None
+                values.append(Text(str(value) if named else ""))
+            elif column.name_key and row.get(column.name_key) is not None:
+                values.append(Text(str(row[column.name_key])))
+            else:
+                style = STYLE[meaning(value, column.kind, column.better)]
+                values.append(Text(fmt(value, column.kind), style=style))
+        table.add_row(*values)
+    console.print(table)
+    for note in section.notes:
+        console.print(Text(note, style="dim"))
 
 
 def _print_health(report: WeeklyReport, console: Console) -> None:
