@@ -92,6 +92,7 @@ def run_plan(
     Raises ``PlanFileError`` (file, line, reason) before anything is written when the plan names
     a feature or plan the data does not hold."""
     from orchestration.data_lock import DataDirBusy, hold
+    from orchestration.pricing.resolution import write_resolution
 
     price_date = price_date or datetime.now(UTC).date()
     rng = np.random.default_rng(plan.seed)
@@ -121,6 +122,8 @@ def run_plan(
             advice="Wait for it to finish and run the plan calculator again.",
         ):
             shapes.write_shapes(paths.lake, table)
+            # a model no real call uses yet needs its resolution too (same resolver, same file)
+            write_resolution(paths.lake)
             build_priced_shapes(paths.logs / f"plan-calculator-{plan.name}.log")
             with read_only(paths.warehouse) as warehouse:
                 priced = read_task_costs(warehouse, plan.name)

@@ -64,10 +64,8 @@ class PricedTasks:
     unpriced_reasons: tuple[str, ...]
 
 
-def read_task_costs(con: duckdb.DuckDBPyConnection, shape_set: str) -> dict[str, PricedTasks]:
-    """Per feature, the cost of each task shape: the sum of its calls' ``cost_usd``. A task with
-    any unpriced call has no cost (it is counted, never taken as $0)."""
-    rows = con.execute(
+def _task_cost_rows(con: duckdb.DuckDBPyConnection, shape_set: str) -> list[tuple]:
+    return con.execute(
         f"""
         select
             feature,
@@ -82,6 +80,18 @@ def read_task_costs(con: duckdb.DuckDBPyConnection, shape_set: str) -> dict[str,
         """,
         [shape_set],
     ).fetchall()
+
+
+def read_task_costs(con: duckdb.DuckDBPyConnection, shape_set: str) -> dict[str, PricedTasks]:
+    """Per feature, the cost of each task shape: the sum of its calls' ``cost_usd``. A task with
+    any unpriced call has no cost (it is counted, never taken as $0)."""
+    try:
+        rows = _task_cost_rows(con, shape_set)
+    except duckdb.CatalogException:
+        raise PricingError(
+            f"intermediate.{PRICED_MODEL} is not in the warehouse: this checkout's dbt project has "
+            "no such model (it comes with the what-if pricing models)"
+        ) from None
     found: dict[str, dict] = {}
     for feature, _, cost, unpriced, reasons in rows:
         entry = found.setdefault(feature, {"costs": [], "unpriced": 0, "reasons": set()})

@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from orchestration.paths import PROJECT_ROOT
+from orchestration.plans.period import Period
 from orchestration.plans.plan_file import Feature, Plan
 
 MAX_TASKS = 2_000
@@ -122,7 +123,7 @@ def observed_shapes(
         inner join plan_tasks on calls.task_id = plan_tasks.task_id
         order by task_key, call_index
         """
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     detail = f"{len(chosen):,} of its {len(task_ids):,} tasks of {start}..{end} (observed)"
     return FeatureShapes(feature, "observed", detail, calls)
 
@@ -205,7 +206,7 @@ def shapes_for_plan(
     plan: Plan,
     *,
     con: duckdb.DuckDBPyConnection | None,
-    period: tuple[date, date] | None,
+    period: Period | None,
     observed: set[str],
     rng: np.random.Generator,
     datasets: Path = DATASETS,
@@ -215,7 +216,7 @@ def shapes_for_plan(
     found = []
     for feature in plan.features:
         if feature.feature in observed and con is not None and period is not None:
-            found.append(observed_shapes(con, feature.feature, *period, rng))
+            found.append(observed_shapes(con, feature.feature, period.start, period.end, rng))
         elif feature.trace is not None and feature.trace in present:
             found.append(trace_shapes(feature.feature, feature.trace, rng, datasets))
         elif feature.tokens is not None:
@@ -246,8 +247,9 @@ def shapes_table(plan: Plan, shapes: list[FeatureShapes], price_date: date) -> p
                         pa.string(),
                     ),
                     "call_index": shape.calls.column("call_index").cast(pa.int32()),
-                    "provider": pa.array([feature.provider] * n, pa.string()),
-                    "model": pa.array([feature.model] * n, pa.string()),
+                    # normalised as staging normalises real calls (base_usage__event_versions)
+                    "provider": pa.array([feature.provider.strip().lower()] * n, pa.string()),
+                    "model": pa.array([feature.model.strip()] * n, pa.string()),
                     "service_tier": pa.array([feature.service_tier] * n, pa.string()),
                     "price_date": pa.array([price_date] * n, pa.date32()),
                     "second_of_day": shape.calls.column("second_of_day").cast(pa.int32()),
