@@ -89,9 +89,7 @@ def test_replay_refuses_an_unknown_plan(built, tmp_path):
 
 def test_replay_command_prints_before_and_after(built, tmp_path, plan_totals, capsys):
     path = _plan(tmp_path, REPLAY_PLAN)
-    code = cli.main(
-        ["plan-calculator", str(path), "--replay", plan_totals[0], "--price", "59"]
-    )
+    code = cli.main(["plan-calculator", str(path), "--replay", plan_totals[0], "--price", "59"])
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert f"Replay of plan {plan_totals[0]}" in printed

@@ -23,7 +23,9 @@ METHOD = (
 def usd(value: float) -> str:
     if math.isinf(value):
         return "∞"
-    return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
+    sign = "-" if value < 0 else ""
+    shown = f"{abs(value):,.4f}" if abs(value) < 1 else f"{abs(value):,.2f}"
+    return f"{sign}${shown}"
 
 
 def pct(value: float | None) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -105,7 +105,7 @@ def observed_shapes(
     chosen = _choose(task_ids, rng)
     con.execute("create or replace temporary table plan_tasks (task_id varchar)")
     con.executemany("insert into plan_tasks values (?)", [[t] for t in chosen])
-    calls = con.execute(
+    calls = con.sql(
         """
         select
             calls.task_id as task_key,
@@ -124,7 +124,8 @@ def observed_shapes(
         order by task_key, call_index
         """
     ).to_arrow_table()
-    detail = f"{len(chosen):,} of its {len(task_ids):,} tasks of {start}..{end} (observed)"
+    last = end - timedelta(days=1)
+    detail = f"{len(chosen):,} of its {len(task_ids):,} tasks of {start}..{last} (observed)"
     return FeatureShapes(feature, "observed", detail, calls)
 
 
