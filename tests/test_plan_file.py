@@ -221,3 +221,9 @@ def test_cli_refuses_a_bad_plan_before_anything_runs(tmp_path, data_dir, capsys)
     printed = capsys.readouterr().err
     assert f"{path}:6: p90 (6) is below the median (120)" in " ".join(printed.split())
     assert sorted(p.relative_to(data_dir.root) for p in data_dir.root.rglob("*")) == before
+
+
+def test_cli_price_and_cap_need_replay(tmp_path, data_dir, capsys):
+    path = write(tmp_path, GOOD)
+    assert cli.main(["plan-calculator", str(path), "--price", "10"]) == 2
+    assert "--price and --included-tasks go with --replay" in capsys.readouterr().err

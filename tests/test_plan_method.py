@@ -192,3 +192,27 @@ def test_replay_without_a_cap_keeps_the_cost_and_a_low_price_loses_money():
     # a: 8 - 6 = 2 (25%, below 50%), b: 16 - 20 < 0
     assert result.after.below_target == 2 and result.after.unprofitable == 1
     assert result.before.below_target == 0
+
+
+def test_a_task_with_an_unpriced_call_is_counted_never_free():
+    import duckdb
+
+    from orchestration.plans.pricing import read_task_costs
+
+    con = duckdb.connect()
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table intermediate.int_call_shapes_priced (shape_set varchar, feature varchar, "
+        "task_key varchar, call_index integer, cost_usd decimal(24, 12), unpriced_reason varchar)"
+    )
+    con.execute(
+        """insert into intermediate.int_call_shapes_priced values
+        ('p', 'a', 'a/1', 1, 0.010, null), ('p', 'a', 'a/1', 2, 0.005, null),
+        ('p', 'a', 'a/2', 1, 0.020, null), ('p', 'a', 'a/2', 2, null, 'no_token_price'),
+        ('p', 'a', 'a/3', 1, 0.001, null),
+        ('other', 'a', 'a/9', 1, 9.0, null)"""
+    )
+    priced = read_task_costs(con, "p")
+    assert sorted(priced["a"].task_costs.tolist()) == pytest.approx([0.001, 0.015])
+    assert priced["a"].unpriced_tasks == 1
+    assert priced["a"].unpriced_reasons == ("no_token_price",)
