@@ -21,13 +21,15 @@ class PricingError(RuntimeError):
 
 
 def build_priced_shapes(log: Path | None = None) -> None:
-    """``dbt build --select int_call_shapes_priced`` (the model and its tests). The caller holds
+    """``dbt build --select int_call_shapes_priced`` (the model and its data tests). The caller holds
     the data directory's lock (one writer)."""
     from orchestration.dbt.project import dbt_env, dbt_executable, llm_margin_project
+    from orchestration.settings import Settings
 
     command = [
         dbt_executable(),
-        "build",
+        # "build" as every build runs it (unit tests only when asked, the configured exclusion)
+        *Settings().dbt_build_args(),
         "--select",
         PRICED_MODEL,
         "--project-dir",
