@@ -513,6 +513,41 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_plan_calculator(args: argparse.Namespace) -> int:
+    """Before launch: a plan file's AI cost per customer; with --replay, a plan's real customers
+    at a proposed price or included-task cap (orchestration/plans/)."""
+    from orchestration.plans.calculator import CalculatorError, run_plan, run_replay
+    from orchestration.plans.output import print_plan, print_replay
+    from orchestration.plans.plan_file import PlanFileError, load_plan
+
+    try:
+        plan = load_plan(args.plan_file)
+        if args.replay is not None:
+            print_replay(
+                run_replay(
+                    plan,
+                    data_paths(),
+                    args.replay,
+                    price_usd=args.price,
+                    included_tasks=args.included_tasks,
+                ),
+                console,
+            )
+        else:
+            if args.price is not None or args.included_tasks is not None:
+                err.print("[red]error:[/red] --price and --included-tasks go with --replay PLAN_ID")
+                return 2
+            print_plan(run_plan(plan, data_paths()), console)
+    except PlanFileError as error:
+        for problem in error.problems:
+            err.print(f"[red]error:[/red] {escape(str(problem))}")
+        return 2
+    except CalculatorError as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llm-margin",
@@ -660,6 +695,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="mf's command and options: query, list metrics, list dimensions --metrics NAME, ...",
     )
     met.set_defaults(func=cmd_metrics)
+
+    plan = sub.add_parser(
+        "plan-calculator",
+        help="will a plan make money? AI cost per customer at p50/p90/p99, margin, breakeven "
+        "usage and the price for the target margin, from a plan file (plans/*.yaml); with "
+        "--replay PLAN_ID, a plan's real customers at a proposed price or task cap",
+    )
+    plan.add_argument("plan_file", type=Path, metavar="PLAN.yaml")
+    plan.add_argument(
+        "--replay",
+        metavar="PLAN_ID",
+        default=None,
+        help="after launch: replay the real customers of this plan (last full month)",
+    )
+    plan.add_argument(
+        "--price", type=float, default=None, help="with --replay: the proposed monthly price (USD)"
+    )
+    plan.add_argument(
+        "--included-tasks",
+        type=int,
+        default=None,
+        help="with --replay: tasks included per customer-month (tasks beyond are not served)",
+    )
+    plan.set_defaults(func=cmd_plan_calculator)
     return parser
 
 

@@ -55,3 +55,26 @@ def test_an_unreadable_file_is_replaced(tmp_path):
     target.write_bytes(b"not parquet")
     write_resolution(lake, now=FIRST)
     assert [r["raw_model"] for r in pq.read_table(target).to_pylist()] == ["gpt-4o"]
+
+
+def test_pairs_only_the_plan_calculator_uses_are_resolved_with_no_calls(tmp_path):
+    lake = tmp_path / "lake"
+    _land(lake, "2026-11-01", [("openai", "gpt-4o"), ("openai", "gpt-4o")])
+    shapes = lake / "plan_shapes"
+    shapes.mkdir(parents=True)
+    table = pa.table(
+        {
+            "provider": ["OpenAI ", "openai", "anthropic"],
+            "model": ["gpt-4o", " gpt-4o-mini", "claude-3-5-haiku-20241022"],
+        }
+    )
+    pq.write_table(table, shapes / "call_shapes.parquet")
+    path, pairs, unresolved = write_resolution(lake, now=FIRST)
+    assert (pairs, unresolved) == (3, 0)
+    rows = {(r["raw_provider"], r["raw_model"]): r for r in pq.read_table(path).to_pylist()}
+    assert {pair: row["calls_seen"] for pair, row in rows.items()} == {
+        ("openai", "gpt-4o"): 2,
+        ("openai", "gpt-4o-mini"): 0,
+        ("anthropic", "claude-3-5-haiku-20241022"): 0,
+    }
+    assert rows[("anthropic", "claude-3-5-haiku-20241022")]["price_provider_id"] == "anthropic"

@@ -51,7 +51,7 @@
         {%- do run_query('create schema if not exists ' ~ relation.schema) -%}
         {%- set create_table -%}
             create table if not exists {{ relation }}
-            {%- if lake['format'] == 'json' %}
+            {%- if lake['format'] == 'json' or lake.get('optional') %}
             (
                 {%- for column in columns %}
                 {{ column.name }} {{ spark__lake_column_type(column.data_type) }}{{ ',' if not loop.last }}
@@ -67,4 +67,45 @@
         {%- do run_query(create_table) -%}
         {%- do run_query('refresh table ' ~ relation) -%}
     {%- endfor -%}
+{%- endmacro %}
+
+{#
+    A lake source whose file may not exist yet (the scenario rules before any scenario is loaded,
+    the call shapes before the plan calculator first runs): its rows, or no rows with the
+    source's declared columns and types (each column's data_type in the source yml) when the
+    file is absent, so a build on a fresh data directory does not fail. Checked when the model is
+    built: use it in an ephemeral staging model, so the check runs again each time a model that
+    reads it is built (a view would keep the answer of the build that created it).
+    On Spark the source's table is declared with those columns (spark__create_lake_sources, lake
+    option `optional: true`), so an absent folder reads as an empty table.
+#}
+{% macro optional_lake_source(source_name, table_name) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', source_name)
+        | selectattr('name', 'equalto', table_name) | first if execute else none -%}
+    {%- if not execute or lake_files_exist((node.config.get('meta', {}).get('lake') or node.meta.get('lake'))['path']) -%}
+    select * from {{ relation }}
+    {%- else -%}
+    select
+        {%- for column in node.columns.values() %}
+        cast(null as {{ column.data_type }}) as {{ column.name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    where 1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
+{# Whether the lake holds a Parquet file under `path` (relative to the lake root). #}
+{% macro lake_files_exist(path) -%}
+    {{ return(adapter.dispatch('lake_files_exist', 'llm_margin')(path)) }}
+{%- endmacro %}
+
+{% macro default__lake_files_exist(path) -%}
+    {# Spark: the source table always exists (declared columns); an absent folder reads as empty #}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro duckdb__lake_files_exist(path) -%}
+    {%- set pattern = lake_root() ~ '/' ~ path ~ '/*.parquet' -%}
+    {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')") -%}
+    {{ return(found.columns[0].values()[0] > 0) }}
 {%- endmacro %}

@@ -61,12 +61,28 @@ def resolve_pair(provider: str, model: str) -> dict:
     }
 
 
-def distinct_pairs(lake_events_glob: str) -> list[tuple[str, str, int]]:
+def distinct_pairs(
+    lake_events_glob: str, *, extra_globs: tuple[str, ...] = ()
+) -> list[tuple[str, str, int]]:
+    """The (provider, model) pairs of the usage events with their call counts, and those of the
+    lake tables in ``extra_globs`` (provider and model columns; the plan calculator's call
+    shapes) that no usage event has, with 0 calls: they are priced through the same resolution."""
+
+    def pairs_of(glob: str, counted: bool) -> str:
+        return (
+            f"select lower(trim(provider)) as provider, trim(model) as model, "
+            f"{'count(*)' if counted else '0'} as calls "
+            f"from read_parquet({literal(glob)}, hive_partitioning = true, union_by_name = true) "
+            "where provider is not null and model is not null group by 1, 2"
+        )
+
+    parts = [pairs_of(lake_events_glob, True)]
+    parts += [pairs_of(glob, False) for glob in extra_globs]
     with duckdb.connect() as con:
         return con.execute(
-            f"select lower(trim(provider)), trim(model), count(*) "
-            f"from read_parquet({literal(lake_events_glob)}, hive_partitioning = true, union_by_name = true) "
-            "where provider is not null and model is not null group by 1, 2 order by 1, 2"
+            "select provider, model, cast(sum(calls) as bigint) from ("
+            + " union all ".join(parts)
+            + ") as pairs group by 1, 2 order by 1, 2"
         ).fetchall()
 
 
@@ -86,12 +102,18 @@ def scenario_candidate_pairs(lake_root: Path) -> list[tuple[str, str]]:
 
 
 def write_resolution(lake_root: Path, *, now: datetime | None = None) -> tuple[Path, int, int]:
-    """Resolve every pair in the lake (and every what-if candidate) and replace ``lake/model_resolution/resolution.parquet``
+    """Resolve every pair in the lake (the usage events', the plan calculator's call shapes' and
+    the what-if scenarios' candidates) and replace ``lake/model_resolution/resolution.parquet``
     atomically, unless the file already says the same (``resolved_at`` aside): then it is left
     as it is, so a run over the same lake changes nothing downstream. Returns (path, pairs,
     unresolved pairs)."""
     now = now or datetime.now(UTC)
-    pairs = distinct_pairs((lake_root / "usage_events" / "*" / "*.parquet").as_posix())
+    shapes = lake_root / "plan_shapes"  # orchestration/plans/shapes.py
+    extra = (shapes / "*.parquet").as_posix() if any(shapes.glob("*.parquet")) else None
+    pairs = distinct_pairs(
+        (lake_root / "usage_events" / "*" / "*.parquet").as_posix(),
+        extra_globs=(extra,) if extra else (),
+    )
     seen = {(provider, model) for provider, model, _ in pairs}
     # a scenario's candidate no call used yet is resolved too, seen in 0 calls
     pairs += [(p, m, 0) for p, m in scenario_candidate_pairs(lake_root) if (p, m) not in seen]

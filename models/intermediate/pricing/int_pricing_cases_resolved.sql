@@ -4,22 +4,14 @@
     are inside exactly the same price rules, so their prices are chosen once, here, and
     int_llm_calls_priced gives each call its case's prices (DECISIONLOG.md "Pricing once per
     pricing case"; a day of traffic holds a few thousand cases against a million calls).
-    See DECISIONLOG.md "Pricing a call" and docs/pricing.md. One CTE per step:
-      1. the cases of the calls: each call's resolved (provider, model), request context (batch,
-         flex, priority), time-of-day slot (between two window boundaries of any rule) and tier
-         bucket (between two tier thresholds of any rule), under the current price state and,
-         for the models whose prices the last pricing file changed, the previous one;
-      2. catalog rules: the highest-ranked standard rule set whose condition holds (start date
-         reached, inside its UTC time-of-day window), then per component a context variant in
-         force replaces it;
-      3. period rules (negotiated sheets, LiteLLM files) in force on the case's date;
-      4. the best full price list that prices the case (a LiteLLM file, else the catalog) gives
-         every component; a negotiated sheet in force replaces single components of it
-         (a context-specific rule over a generic one, a later sheet over an earlier one);
-      5. per component, the highest tier whose threshold the case's input tokens exceed (cliff).
-    Each case also carries the bounds of its slot and bucket (tod_slot_end, tier_bucket_end):
-    int_llm_calls_priced finds a call's case by them, so the slots and buckets are defined here
-    only.
+    See DECISIONLOG.md "Pricing a call" and docs/pricing.md. The steps are the one pricing
+    path's macros (macros/pricing/pricing_cases.sql), shared with the what-if and call-shape
+    models: step 1 finds the cases of the calls (resolved model, request context, time-of-day
+    slot, tier bucket); this model prices them under the current price state and, for the models
+    whose prices the last pricing file changed, the previous one; steps 2-5 choose each case's
+    unit prices (catalog rules, period rules, the best price list, tiers). Each case also carries
+    the bounds of its slot and bucket (tod_slot_end, tier_bucket_end): int_llm_calls_priced finds
+    a call's case by them, so the slots and buckets are defined once.
 
     Incremental (DECISIONLOG.md "Incremental above staging"), like int_llm_calls_priced: whole
     event_date partitions are resolved again: the days holding calls ingested since the last run,
@@ -125,118 +117,20 @@ models_repriced as (
     where exists (select 1 from rule_contents where rule_contents.price_state = 'previous')
 ),
 
-calls_resolved as (
+calls_to_price as (
     select
         calls.provider,
         calls.model,
-        calls.event_date,
+        calls.event_date as price_date,
         calls.last_ingested_at,
         {{ call_second_of_day('calls.occurred_at') }} as second_of_day,
-        coalesce(calls.prompt_tokens, 0) as prompt_tokens,
-        model_resolutions.price_provider_id,
-        model_resolutions.price_model_id,
-        coalesce(model_resolutions.is_resolved, false) as is_model_resolved,
-        {{ price_context_key('calls.service_tier') }} as context_key,
-        {{ price_context_value('calls.service_tier') }} as context_value,
-        coalesce(model_resolutions.is_context_priced, true) as is_context_priced
+        calls.prompt_tokens,
+        calls.service_tier
     from calls
-    left join model_resolutions
-        on calls.provider = model_resolutions.raw_provider
-        and calls.model = model_resolutions.raw_model
 ),
 
-tod_boundaries as (
-    select price_rules.tod_start_second as boundary_second
-    from price_rules
-    where price_rules.tod_start_second is not null
-    union
-    select price_rules.tod_end_second as boundary_second
-    from price_rules
-    where price_rules.tod_end_second is not null
-),
-
-tod_slots as (
-    -- every rule's window holds all of [boundary, next boundary) or none of it, so a call is
-    -- priced as at the last boundary at or before its second (-1: before the first boundary)
-    select
-        slot_starts.tod_slot,
-        lead(slot_starts.tod_slot) over (order by slot_starts.tod_slot) as tod_slot_end
-    from (
-        select -1 as tod_slot
-        union
-        select tod_boundaries.boundary_second as tod_slot from tod_boundaries
-    ) as slot_starts
-),
-
-tier_thresholds as (
-    select distinct price_rules.tier_start
-    from price_rules
-    where price_rules.tier_start is not null
-),
-
-tier_buckets as (
-    -- a tier applies when input tokens exceed its threshold, i.e. when the threshold is at most
-    -- the largest threshold below the call's input tokens (-1: none is below); a bucket holds
-    -- the input tokens above its threshold up to and including the next one
-    select
-        bucket_starts.tier_bucket,
-        lead(bucket_starts.tier_bucket) over (order by bucket_starts.tier_bucket) as tier_bucket_end
-    from (
-        select -1 as tier_bucket
-        union
-        select tier_thresholds.tier_start as tier_bucket from tier_thresholds
-    ) as bucket_starts
-),
-
-calls_bucketed as (
-    select
-        calls_resolved.*,
-        tod_slots.tod_slot,
-        tod_slots.tod_slot_end,
-        tier_buckets.tier_bucket,
-        tier_buckets.tier_bucket_end
-    from calls_resolved
-    inner join tod_slots
-        on calls_resolved.second_of_day >= tod_slots.tod_slot
-        and (tod_slots.tod_slot_end is null or calls_resolved.second_of_day < tod_slots.tod_slot_end)
-    inner join tier_buckets
-        on (tier_buckets.tier_bucket = -1 or calls_resolved.prompt_tokens > tier_buckets.tier_bucket)
-        and (tier_buckets.tier_bucket_end is null or calls_resolved.prompt_tokens <= tier_buckets.tier_bucket_end)
-),
-
-distinct_call_cases as (
-    -- everything the choice of unit prices depends on
-    select
-        calls_bucketed.provider,
-        calls_bucketed.model,
-        calls_bucketed.price_provider_id,
-        calls_bucketed.price_model_id,
-        calls_bucketed.is_model_resolved,
-        calls_bucketed.is_context_priced,
-        calls_bucketed.context_key,
-        calls_bucketed.context_value,
-        calls_bucketed.event_date,
-        calls_bucketed.tod_slot,
-        calls_bucketed.tod_slot_end,
-        calls_bucketed.tier_bucket,
-        calls_bucketed.tier_bucket_end,
-        max(calls_bucketed.last_ingested_at) as last_ingested_at
-    from calls_bucketed
-    group by
-        calls_bucketed.provider,
-        calls_bucketed.model,
-        calls_bucketed.price_provider_id,
-        calls_bucketed.price_model_id,
-        calls_bucketed.is_model_resolved,
-        calls_bucketed.is_context_priced,
-        calls_bucketed.context_key,
-        calls_bucketed.context_value,
-        calls_bucketed.event_date,
-        calls_bucketed.tod_slot,
-        calls_bucketed.tod_slot_end,
-        calls_bucketed.tier_bucket,
-        calls_bucketed.tier_bucket_end
-),
+-- step 1, the cases of the calls (macros/pricing/pricing_cases.sql): distinct_call_cases
+{{ pricing_call_cases(calls='calls_to_price', model_resolutions='model_resolutions', price_rules='price_rules') }}
 
 repriced_call_cases as (
     -- the cases of the models the last pricing file changed, by resolved model or by raw strings
@@ -262,235 +156,38 @@ cases_in_states as (
     from repriced_call_cases
 ),
 
-pricing_cases as (
-    select
-        cases_in_states.*,
-        row_number() over (
-            order by
-                cases_in_states.price_state,
-                cases_in_states.provider,
-                cases_in_states.model,
-                cases_in_states.price_provider_id,
-                cases_in_states.price_model_id,
-                cases_in_states.is_model_resolved,
-                cases_in_states.is_context_priced,
-                cases_in_states.context_key,
-                cases_in_states.context_value,
-                cases_in_states.event_date,
-                cases_in_states.tod_slot,
-                cases_in_states.tier_bucket
-        ) as pricing_case
-    from cases_in_states
-),
-
-call_price_keys as (
-    -- A call is priced by catalog rules of its resolved model, and by period rules written for
-    -- either its resolved model or its raw provider and model strings.
-    select
-        pricing_cases.pricing_case,
-        pricing_cases.price_provider_id as provider_id,
-        pricing_cases.price_model_id as model_id,
-        false as is_raw_key
-    from pricing_cases
-    where pricing_cases.is_model_resolved
-    union all
-    select
-        pricing_cases.pricing_case,
-        pricing_cases.provider as provider_id,
-        pricing_cases.model as model_id,
-        true as is_raw_key
-    from pricing_cases
-    where not (
-        coalesce(pricing_cases.price_provider_id, '') = pricing_cases.provider
-        and coalesce(pricing_cases.price_model_id, '') = pricing_cases.model
-    )
-),
-
-rules_in_force as (
-    select
-        pricing_cases.pricing_case,
-        price_rules.price_source,
-        price_rules.source_priority,
-        price_rules.export_version,
-        price_rules.load_sequence,
-        price_rules.rule_kind,
-        price_rules.rule_rank,
-        price_rules.context_key,
-        price_rules.price_key,
-        price_rules.usage_key,
-        price_rules.unit_per,
-        price_rules.tier_start,
-        price_rules.usd_per_unit,
-        pricing_cases.tier_bucket
-    from pricing_cases
-    inner join call_price_keys
-        on pricing_cases.pricing_case = call_price_keys.pricing_case
-    inner join price_rules
-        on pricing_cases.price_state = price_rules.price_state
-        and call_price_keys.provider_id = price_rules.provider_id
-        and call_price_keys.model_id = price_rules.model_id
-    where
-        (price_rules.rule_kind = 'period' or not call_price_keys.is_raw_key)
-        and (price_rules.valid_from is null or pricing_cases.event_date >= price_rules.valid_from)
-        and (
-            price_rules.rule_kind <> 'period'
-            or price_rules.valid_to is null
-            or pricing_cases.event_date < price_rules.valid_to
-        )
-        and (
-            price_rules.tod_start_second is null
-            or (
-                price_rules.tod_start_second <= price_rules.tod_end_second
-                and pricing_cases.tod_slot >= price_rules.tod_start_second
-                and pricing_cases.tod_slot < price_rules.tod_end_second
-            )
-            or (
-                price_rules.tod_start_second > price_rules.tod_end_second
-                and (
-                    pricing_cases.tod_slot >= price_rules.tod_start_second
-                    or pricing_cases.tod_slot < price_rules.tod_end_second
-                )
-            )
-        )
-        and (
-            price_rules.rule_kind = 'standard'
-            or (price_rules.rule_kind = 'period' and price_rules.context_key is null)
-            or (
-                price_rules.context_key = pricing_cases.context_key
-                and price_rules.context_value = pricing_cases.context_value
-                -- the catalog ignores request context for a model borrowed from a fallback provider
-                and (price_rules.rule_kind = 'period' or pricing_cases.is_context_priced)
-            )
-        )
-),
-
-rules_ranked as (
-    select
-        rules_in_force.*,
-        max(case when rules_in_force.rule_kind = 'standard' then rules_in_force.rule_rank end) over (
-            partition by rules_in_force.pricing_case
-        ) as standard_rank_in_force,
-        min(case when rules_in_force.rule_kind = 'variant' then rules_in_force.rule_rank end) over (
-            partition by rules_in_force.pricing_case, rules_in_force.price_key
-        ) as variant_rank_in_force,
-        -- Catalog exports and LiteLLM files are full price lists: a call takes every component
-        -- from the one best list that prices it (a component it lacks stays in its parent class).
-        min(case when rules_in_force.price_source <> 'negotiated' then rules_in_force.source_priority end) over (
-            partition by rules_in_force.pricing_case
-        ) as price_list_priority
-    from rules_in_force
-),
-
-candidate_rules as (
-    select rules_ranked.*
-    from rules_ranked
-    where
-        (
-            rules_ranked.rule_kind = 'variant'
-            and rules_ranked.rule_rank = rules_ranked.variant_rank_in_force
-        )
-        or (
-            rules_ranked.rule_kind = 'standard'
-            and rules_ranked.rule_rank = rules_ranked.standard_rank_in_force
-            and rules_ranked.variant_rank_in_force is null
-        )
-        or rules_ranked.rule_kind = 'period'
-),
-
-component_candidates as (
-    select candidate_rules.*
-    from candidate_rules
-    where candidate_rules.price_source = 'negotiated'
-        or candidate_rules.source_priority = candidate_rules.price_list_priority
-),
-
-component_source_ranked as (
-    select
-        component_candidates.*,
-        dense_rank() over (
-            partition by component_candidates.pricing_case, component_candidates.price_key
-            order by
-                component_candidates.source_priority asc,
-                case when component_candidates.context_key is null then 1 else 0 end asc,
-                component_candidates.load_sequence desc
-        ) as source_rank
-    from component_candidates
-),
-
-component_tiers_ranked as (
-    select
-        component_source_ranked.*,
-        row_number() over (
-            partition by component_source_ranked.pricing_case, component_source_ranked.price_key
-            order by coalesce(component_source_ranked.tier_start, -1) desc
-        ) as tier_rank
-    from component_source_ranked
-    where component_source_ranked.source_rank = 1
-        and (
-            component_source_ranked.tier_start is null
-            or component_source_ranked.tier_start <= component_source_ranked.tier_bucket
-        )
-),
-
-unit_prices as (
-    select
-        component_tiers_ranked.pricing_case,
-        max(component_tiers_ranked.price_source) as price_source,
-        count(distinct component_tiers_ranked.price_source) as price_sources,
-        max(component_tiers_ranked.export_version) as price_export_version,
-        max(case when component_tiers_ranked.usage_key = 'input_tokens'
-            then component_tiers_ranked.usd_per_unit end) as input_usd_per_mtok,
-        max(case when component_tiers_ranked.usage_key = 'cache_read_tokens'
-            then component_tiers_ranked.usd_per_unit end) as cache_read_usd_per_mtok,
-        max(case when component_tiers_ranked.usage_key = 'cache_write_tokens'
-            then component_tiers_ranked.usd_per_unit end) as cache_write_usd_per_mtok,
-        max(case when component_tiers_ranked.usage_key = 'output_tokens'
-            then component_tiers_ranked.usd_per_unit end) as output_usd_per_mtok,
-        max(case when component_tiers_ranked.usage_key = 'output_reasoning_tokens'
-            then component_tiers_ranked.usd_per_unit end) as reasoning_usd_per_mtok,
-        max(case when component_tiers_ranked.usage_key = 'requests'
-            then component_tiers_ranked.usd_per_unit end) as request_usd_per_k
-    from component_tiers_ranked
-    where component_tiers_ranked.tier_rank = 1
-    group by component_tiers_ranked.pricing_case
-),
+-- steps 2-5, the unit prices of every case in its state (macros/pricing/pricing_cases.sql): priced_cases
+{{ pricing_unit_prices(cases_in_states='cases_in_states', price_rules='price_rules') }}
 
 final as (
-    -- the case's unit prices; a case no rule prices says why (its calls' cost is unknown, never 0)
     select
-        pricing_cases.price_state,
-        pricing_cases.provider,
-        pricing_cases.model,
-        pricing_cases.context_key,
-        pricing_cases.context_value,
-        pricing_cases.event_date,
-        pricing_cases.tod_slot,
-        pricing_cases.tod_slot_end,
-        pricing_cases.tier_bucket,
-        pricing_cases.tier_bucket_end,
-        pricing_cases.price_provider_id,
-        pricing_cases.price_model_id,
-        pricing_cases.is_model_resolved,
-        pricing_cases.is_context_priced,
-        case when unit_prices.price_sources > 1 then 'mixed' else unit_prices.price_source end as price_source,
-        unit_prices.price_export_version,
-        unit_prices.input_usd_per_mtok,
-        unit_prices.cache_read_usd_per_mtok,
-        unit_prices.cache_write_usd_per_mtok,
-        unit_prices.output_usd_per_mtok,
-        unit_prices.reasoning_usd_per_mtok,
-        unit_prices.request_usd_per_k,
-        case
-            when unit_prices.price_source is null and not pricing_cases.is_model_resolved then 'unresolved_model'
-            when unit_prices.input_usd_per_mtok is null and unit_prices.output_usd_per_mtok is null
-                then 'no_token_price'
-        end as unpriced_reason,
-        pricing_cases.last_ingested_at,
+        priced_cases.price_state,
+        priced_cases.provider,
+        priced_cases.model,
+        priced_cases.context_key,
+        priced_cases.context_value,
+        priced_cases.price_date as event_date,
+        priced_cases.tod_slot,
+        priced_cases.tod_slot_end,
+        priced_cases.tier_bucket,
+        priced_cases.tier_bucket_end,
+        priced_cases.price_provider_id,
+        priced_cases.price_model_id,
+        priced_cases.is_model_resolved,
+        priced_cases.is_context_priced,
+        priced_cases.price_source,
+        priced_cases.price_export_version,
+        priced_cases.input_usd_per_mtok,
+        priced_cases.cache_read_usd_per_mtok,
+        priced_cases.cache_write_usd_per_mtok,
+        priced_cases.output_usd_per_mtok,
+        priced_cases.reasoning_usd_per_mtok,
+        priced_cases.request_usd_per_k,
+        priced_cases.unpriced_reason,
+        priced_cases.last_ingested_at,
         (select price_load.price_load_sequence from price_load) as price_load_sequence,
         {{ rebuilt_at() }} as rebuilt_at
-    from pricing_cases
-    left join unit_prices
-        on pricing_cases.pricing_case = unit_prices.pricing_case
+    from priced_cases
 )
 
 select * from final

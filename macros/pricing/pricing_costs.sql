@@ -1,0 +1,110 @@
+{#
+    The one pricing path, steps 6-7 (docs/pricing.md): each call takes the unit prices of its
+    pricing case in every price state the cases have, then
+      6. tokens are split into billed classes: a class without its own price stays in its parent
+         (cache reads and writes in input, reasoning in output), so nothing is billed twice;
+      7. cost = units x price / per; cost_usd is the sum of the components, null (unknown, never
+         0) when the case has no price.
+
+    pricing_call_costs(calls, cases) writes CTEs ending with `call_costs` (ending with a comma)
+    into the caller's WITH list:
+      calls   provider, model, price_date, second_of_day, prompt_tokens, cached_prompt_tokens,
+              cache_write_tokens, completion_tokens, reasoning_tokens, service_tier, and any
+              columns of the caller's (carried through: the caller's final selects what it keeps)
+      cases   the priced cases of those calls (pricing_unit_prices' priced_cases, or
+              int_pricing_cases_resolved with its event_date as price_date)
+    call_costs: one row per call and price state: the call's columns (prompt and completion
+    tokens null as 0), price_context_key / price_context_value, the case's price columns,
+    uncached_input_tokens, billed_output_tokens, the six *_cost_usd components and cost_usd.
+#}
+
+{% macro pricing_call_costs(calls, cases) -%}
+pricing_calls_keyed as (
+    select
+        {{ calls }}.*,
+        coalesce({{ calls }}.prompt_tokens, 0) as billed_prompt_tokens,
+        coalesce({{ calls }}.completion_tokens, 0) as billed_completion_tokens,
+        {{ price_context_key(calls ~ '.service_tier') }} as price_context_key,
+        {{ price_context_value(calls ~ '.service_tier') }} as price_context_value
+    from {{ calls }}
+),
+
+calls_with_pricing_case as (
+    -- one row per state the call is priced in: the cases of a call's day are one per state, slot
+    -- and bucket, and the slots (buckets) of a day do not overlap
+    select
+        pricing_calls_keyed.*,
+        {{ cases }}.price_state,
+        {{ cases }}.price_provider_id,
+        {{ cases }}.price_model_id,
+        {{ cases }}.price_source,
+        {{ cases }}.price_export_version,
+        {{ cases }}.input_usd_per_mtok,
+        {{ cases }}.cache_read_usd_per_mtok,
+        {{ cases }}.cache_write_usd_per_mtok,
+        {{ cases }}.output_usd_per_mtok,
+        {{ cases }}.reasoning_usd_per_mtok,
+        {{ cases }}.request_usd_per_k,
+        {{ cases }}.unpriced_reason
+    from pricing_calls_keyed
+    inner join {{ cases }}
+        on pricing_calls_keyed.provider = {{ cases }}.provider
+        and pricing_calls_keyed.model = {{ cases }}.model
+        and pricing_calls_keyed.price_context_key is not distinct from {{ cases }}.context_key
+        and pricing_calls_keyed.price_context_value is not distinct from {{ cases }}.context_value
+        and pricing_calls_keyed.price_date = {{ cases }}.price_date
+        and pricing_calls_keyed.second_of_day >= {{ cases }}.tod_slot
+        and ({{ cases }}.tod_slot_end is null or pricing_calls_keyed.second_of_day < {{ cases }}.tod_slot_end)
+        and ({{ cases }}.tier_bucket = -1 or pricing_calls_keyed.billed_prompt_tokens > {{ cases }}.tier_bucket)
+        and ({{ cases }}.tier_bucket_end is null or pricing_calls_keyed.billed_prompt_tokens <= {{ cases }}.tier_bucket_end)
+),
+
+billed_units as (
+    select
+        calls_with_pricing_case.*,
+        calls_with_pricing_case.billed_prompt_tokens
+        - case when calls_with_pricing_case.cache_read_usd_per_mtok is not null
+            then calls_with_pricing_case.cached_prompt_tokens else 0 end
+        - case when calls_with_pricing_case.cache_write_usd_per_mtok is not null
+            then calls_with_pricing_case.cache_write_tokens else 0 end as uncached_input_tokens,
+        calls_with_pricing_case.billed_completion_tokens
+        - case when calls_with_pricing_case.reasoning_usd_per_mtok is not null
+            then calls_with_pricing_case.reasoning_tokens else 0 end as billed_output_tokens
+    from calls_with_pricing_case
+),
+
+call_components as (
+    select
+        billed_units.*,
+        cast(coalesce(cast(billed_units.uncached_input_tokens as decimal(15, 0)) * billed_units.input_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
+            as input_cost_usd,
+        cast(coalesce(cast(billed_units.cached_prompt_tokens as decimal(15, 0)) * billed_units.cache_read_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
+            as cache_read_cost_usd,
+        cast(coalesce(cast(billed_units.cache_write_tokens as decimal(15, 0)) * billed_units.cache_write_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
+            as cache_write_cost_usd,
+        cast(coalesce(cast(billed_units.billed_output_tokens as decimal(15, 0)) * billed_units.output_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
+            as output_cost_usd,
+        cast(coalesce(cast(billed_units.reasoning_tokens as decimal(15, 0)) * billed_units.reasoning_usd_per_mtok, 0) / 1000000 as decimal(24, 12))
+            as reasoning_cost_usd,
+        cast(coalesce(billed_units.request_usd_per_k, 0) / 1000 as decimal(24, 12)) as request_cost_usd
+    from billed_units
+),
+
+call_costs as (
+    -- the call's cost: the sum of its components, null (unknown, never 0) when it has no price
+    select
+        call_components.*,
+        case when call_components.unpriced_reason is null then
+            cast(
+                call_components.input_cost_usd
+                + call_components.cache_read_cost_usd
+                + call_components.cache_write_cost_usd
+                + call_components.output_cost_usd
+                + call_components.reasoning_cost_usd
+                + call_components.request_cost_usd
+                as decimal(24, 12)
+            )
+        end as cost_usd
+    from call_components
+),
+{%- endmacro %}

@@ -1,0 +1,95 @@
+{#
+    Every hypothetical call the plan calculator wrote (stg_plan_shapes__call_shapes), priced by
+    the one pricing path (macros/pricing/): the same model resolution, rules, tiers, windows and
+    billed-unit split as a real call in int_llm_calls_priced, on its price_date and second of
+    day, under the current price state (every pricing file loaded). An unpriced shape says why
+    and has cost_usd null, never 0. A table: the plan calculator builds this model alone after
+    writing the shapes (`dbt build --select int_call_shapes_priced`) and reads it.
+#}
+
+{{ config(materialized='table') }}
+
+with
+
+call_shapes as (
+    select * from {{ ref('stg_plan_shapes__call_shapes') }}
+),
+
+model_resolutions as (
+    select * from {{ ref('stg_pricing__model_resolutions') }}
+),
+
+price_rules as (
+    select * from {{ ref('int_price_rules_by_state') }}
+),
+
+current_price_rules as (
+    select price_rules.*
+    from price_rules
+    where price_rules.price_state = 'current'
+),
+
+calls_to_price as (
+    select
+        call_shapes.*,
+        cast(null as timestamp) as last_ingested_at
+    from call_shapes
+),
+
+-- step 1, the cases of the shapes (macros/pricing/pricing_cases.sql): distinct_call_cases
+{{ pricing_call_cases(calls='calls_to_price', model_resolutions='model_resolutions', price_rules='current_price_rules') }}
+
+cases_in_states as (
+    select 'current' as price_state, distinct_call_cases.*
+    from distinct_call_cases
+),
+
+-- steps 2-5, the unit prices of every case: priced_cases
+{{ pricing_unit_prices(cases_in_states='cases_in_states', price_rules='current_price_rules') }}
+
+-- steps 6-7, billed units and costs (macros/pricing/pricing_costs.sql): call_costs
+{{ pricing_call_costs(calls='calls_to_price', cases='priced_cases') }}
+
+final as (
+    select
+        call_costs.shape_set,
+        call_costs.feature,
+        call_costs.task_key,
+        call_costs.call_index,
+        call_costs.provider,
+        call_costs.model,
+        call_costs.service_tier,
+        call_costs.price_date,
+        call_costs.second_of_day,
+        call_costs.prompt_tokens,
+        call_costs.cached_prompt_tokens,
+        call_costs.cache_write_tokens,
+        call_costs.completion_tokens,
+        call_costs.reasoning_tokens,
+        call_costs.price_provider_id,
+        call_costs.price_model_id,
+        call_costs.price_source,
+        call_costs.price_export_version,
+        call_costs.price_context_key,
+        call_costs.price_context_value,
+        call_costs.input_usd_per_mtok,
+        call_costs.cache_read_usd_per_mtok,
+        call_costs.cache_write_usd_per_mtok,
+        call_costs.output_usd_per_mtok,
+        call_costs.reasoning_usd_per_mtok,
+        call_costs.request_usd_per_k,
+        call_costs.uncached_input_tokens,
+        call_costs.billed_output_tokens,
+        call_costs.unpriced_reason,
+        call_costs.unpriced_reason is null as is_priced,
+        call_costs.input_cost_usd,
+        call_costs.cache_read_cost_usd,
+        call_costs.cache_write_cost_usd,
+        call_costs.output_cost_usd,
+        call_costs.reasoning_cost_usd,
+        call_costs.request_cost_usd,
+        call_costs.cost_usd
+    from call_costs
+)
+
+select * from final
