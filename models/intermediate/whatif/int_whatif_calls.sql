@@ -250,7 +250,8 @@ final as (
         calls_with_cache.candidate_prompt_tokens,
         calls_with_cache.candidate_cached_prompt_tokens,
         case
-            when calls_with_cache.cache_hit_rate is null then calls_with_cache.ratio_cache_write_tokens
+            when calls_with_cache.cache_hit_rate is null or calls_with_cache.ratio_cache_write_tokens is null
+                then calls_with_cache.ratio_cache_write_tokens
             -- cache writes fit in what the assumed cache hits leave of the prompt
             else least(
                 calls_with_cache.ratio_cache_write_tokens,
