@@ -5,8 +5,9 @@
     dbt-duckdb feature), so there is nothing to create.
 
     Spark needs a table in its catalog: one external table per source that declares `meta.lake`
-    ({path: <relative to the lake root>, format: parquet|json}); for json the schema comes from the
-    source's columns and their data_type. Parquet tables take their schema from the files and
+    ({path: <relative to the lake root>, format: parquet|json}); for json, and for a parquet source
+    marked `optional: true` (its folder may not exist yet), the schema comes from the source's
+    columns and their data_type. Parquet tables take their schema from the files and
     discover hive-style partitions (event_date=...) from the directory names when they are read. The lake root is
     $LLM_MARGIN_LAKE_URI when set (s3a://..., abfss://... on a cluster), else
     $LLM_MARGIN_DATA_DIR/lake. Tables are created once; every run then drops cached file listings

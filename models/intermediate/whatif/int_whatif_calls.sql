@@ -1,0 +1,266 @@
+{#
+    Every real call in each scenario's period, matched to the scenario's rule and rewritten as
+    the scenario assumes it would have been sent (docs/pricing.md "What-if pricing"):
+      - period: the rule's period_start/period_end (the scenario's first rule), by default the
+        last full calendar month before the latest event_date in the warehouse (every day it
+        holds when it holds no full month);
+      - rule: the most specific rule of the scenario matching the call's feature (its task's, as
+        everywhere) and route: feature+route > feature > route > neither; a call no rule matches
+        is replayed unchanged (own provider and model, tier observed, cache observed, ratio 1),
+        at the price basis of the scenario's first rule, so the totals cover the whole period;
+      - candidate provider/model (null = the call's own), service tier (observed = the call's own,
+        standard = none);
+      - tokens x token_ratio, rounded half-up; with a cache_hit_rate, cached prompt tokens =
+        round(candidate prompt tokens x rate) and cache writes at most what is left uncached;
+      - price date by price_basis: today = the build date, call_time = the call's date, date =
+        the rule's price_date; the call keeps its UTC second of day (off-peak windows apply).
+    The call's actual cost (int_llm_calls_priced, current price state) rides along for the marts.
+    A table, rebuilt whole each run (DECISIONLOG.md).
+#}
+
+with
+
+rules as (
+    select * from {{ ref('stg_scenarios__rules') }}
+),
+
+events as (
+    select * from {{ ref('stg_usage__events') }}
+),
+
+attempts as (
+    select * from {{ ref('int_attempts_chained_to_tasks') }}
+),
+
+calls_priced as (
+    select * from {{ ref('int_llm_calls_priced') }}
+    where price_state = 'current'
+),
+
+warehouse_days as (
+    select
+        min(events.event_date) as first_event_date,
+        max(events.event_date) as latest_event_date
+    from events
+),
+
+default_period as (
+    -- the last full calendar month before the latest event_date; every day held when the
+    -- warehouse does not hold that whole month
+    select
+        warehouse_days.first_event_date,
+        warehouse_days.latest_event_date,
+        cast({{ dbt.dateadd('month', -1, dbt.date_trunc('month', 'warehouse_days.latest_event_date')) }} as date)
+            as month_start,
+        cast({{ dbt.date_trunc('month', 'warehouse_days.latest_event_date') }} as date) as month_end
+    from warehouse_days
+),
+
+rules_ordered as (
+    select
+        rules.*,
+        row_number() over (partition by rules.scenario_id order by rules.rule_index) as rule_order
+    from rules
+),
+
+scenarios as (
+    -- a scenario's period and default price basis are its first rule's
+    select
+        rules_ordered.scenario_id,
+        rules_ordered.scenario_file,
+        coalesce(
+            rules_ordered.period_start,
+            case when default_period.first_event_date <= default_period.month_start
+                then default_period.month_start else default_period.first_event_date end
+        ) as period_start,
+        coalesce(
+            rules_ordered.period_end,
+            case when default_period.first_event_date <= default_period.month_start
+                then default_period.month_end
+                else cast({{ dbt.dateadd('day', 1, 'default_period.latest_event_date') }} as date) end
+        ) as period_end,
+        rules_ordered.price_basis as default_price_basis,
+        rules_ordered.price_date as default_price_date
+    from rules_ordered
+    cross join default_period
+    where rules_ordered.rule_order = 1
+),
+
+real_calls as (
+    select
+        events.event_id,
+        events.occurred_at,
+        events.event_date,
+        {{ call_second_of_day('events.occurred_at') }} as second_of_day,
+        attempts.task_id,
+        attempts.is_last_attempt,
+        coalesce(attempts.customer_id, '(untagged)') as customer_id,
+        coalesce(attempts.feature, '(untagged)') as feature,
+        events.route,
+        events.provider,
+        events.model,
+        events.service_tier,
+        events.prompt_tokens,
+        events.cached_prompt_tokens,
+        events.cache_write_tokens,
+        events.completion_tokens,
+        events.reasoning_tokens,
+        calls_priced.cost_usd as actual_cost_usd,
+        calls_priced.unpriced_reason as actual_unpriced_reason
+    from events
+    inner join attempts
+        on events.event_id = attempts.event_id
+    inner join calls_priced
+        on events.event_id = calls_priced.event_id
+),
+
+calls_in_period as (
+    select
+        scenarios.scenario_id,
+        scenarios.scenario_file,
+        scenarios.period_start,
+        scenarios.period_end,
+        scenarios.default_price_basis,
+        scenarios.default_price_date,
+        real_calls.*
+    from scenarios
+    inner join real_calls
+        on real_calls.event_date >= scenarios.period_start
+        and real_calls.event_date < scenarios.period_end
+),
+
+rule_matches as (
+    -- the most specific matching rule of the call's scenario
+    select
+        calls_in_period.scenario_id,
+        calls_in_period.event_id,
+        rules.rule_index,
+        row_number() over (
+            partition by calls_in_period.scenario_id, calls_in_period.event_id
+            order by
+                case when rules.match_feature is not null then 2 else 0 end
+                + case when rules.match_route is not null then 1 else 0 end desc,
+                rules.rule_index
+        ) as match_rank
+    from calls_in_period
+    inner join rules
+        on calls_in_period.scenario_id = rules.scenario_id
+        and (rules.match_feature is null or rules.match_feature = calls_in_period.feature)
+        and (rules.match_route is null or rules.match_route = calls_in_period.route)
+),
+
+calls_matched as (
+    select
+        calls_in_period.*,
+        rules.rule_index,
+        rules.rule_line,
+        rules.candidate_provider as rule_candidate_provider,
+        rules.candidate_model as rule_candidate_model,
+        coalesce(rules.candidate_service_tier, 'observed') as rule_candidate_service_tier,
+        rules.cache_hit_rate,
+        coalesce(rules.token_ratio, 1.0) as token_ratio,
+        coalesce(rules.price_basis, calls_in_period.default_price_basis) as price_basis,
+        case when rules.rule_index is not null then rules.price_date else calls_in_period.default_price_date end
+            as rule_price_date,
+        coalesce(
+            rules.assumptions,
+            'No rule matches: replayed as observed (own provider, model, service tier and cache hits, token ratio 1).'
+        ) as assumptions
+    from calls_in_period
+    left join rule_matches
+        on calls_in_period.scenario_id = rule_matches.scenario_id
+        and calls_in_period.event_id = rule_matches.event_id
+        and rule_matches.match_rank = 1
+    left join rules
+        on rule_matches.scenario_id = rules.scenario_id
+        and rule_matches.rule_index = rules.rule_index
+),
+
+calls_rewritten as (
+    select
+        calls_matched.*,
+        coalesce(calls_matched.rule_candidate_provider, calls_matched.provider) as candidate_provider,
+        coalesce(calls_matched.rule_candidate_model, calls_matched.model) as candidate_model,
+        case
+            when calls_matched.rule_candidate_service_tier = 'observed' then calls_matched.service_tier
+            when calls_matched.rule_candidate_service_tier = 'standard' then cast(null as string)
+            else calls_matched.rule_candidate_service_tier
+        end as candidate_service_tier,
+        {{ whatif_tokens('calls_matched.prompt_tokens', 'calls_matched.token_ratio') }} as candidate_prompt_tokens,
+        {{ whatif_tokens('calls_matched.cached_prompt_tokens', 'calls_matched.token_ratio') }} as ratio_cached_prompt_tokens,
+        {{ whatif_tokens('calls_matched.cache_write_tokens', 'calls_matched.token_ratio') }} as ratio_cache_write_tokens,
+        {{ whatif_tokens('calls_matched.completion_tokens', 'calls_matched.token_ratio') }} as candidate_completion_tokens,
+        {{ whatif_tokens('calls_matched.reasoning_tokens', 'calls_matched.token_ratio') }} as candidate_reasoning_tokens,
+        case
+            when calls_matched.price_basis = 'call_time' then calls_matched.event_date
+            when calls_matched.price_basis = 'date' then calls_matched.rule_price_date
+            else current_date
+        end as price_date
+    from calls_matched
+),
+
+calls_with_cache as (
+    select
+        calls_rewritten.*,
+        case
+            when calls_rewritten.cache_hit_rate is null then calls_rewritten.ratio_cached_prompt_tokens
+            else {{ whatif_tokens('coalesce(calls_rewritten.candidate_prompt_tokens, 0)', 'calls_rewritten.cache_hit_rate') }}
+        end as candidate_cached_prompt_tokens
+    from calls_rewritten
+),
+
+final as (
+    select
+        calls_with_cache.scenario_id,
+        calls_with_cache.scenario_file,
+        calls_with_cache.event_id,
+        calls_with_cache.rule_index,
+        calls_with_cache.rule_line,
+        calls_with_cache.period_start,
+        calls_with_cache.period_end,
+        calls_with_cache.occurred_at,
+        calls_with_cache.event_date,
+        calls_with_cache.second_of_day,
+        calls_with_cache.task_id,
+        calls_with_cache.is_last_attempt,
+        calls_with_cache.customer_id,
+        calls_with_cache.feature,
+        calls_with_cache.route,
+        calls_with_cache.provider,
+        calls_with_cache.model,
+        calls_with_cache.service_tier,
+        calls_with_cache.prompt_tokens,
+        calls_with_cache.cached_prompt_tokens,
+        calls_with_cache.cache_write_tokens,
+        calls_with_cache.completion_tokens,
+        calls_with_cache.reasoning_tokens,
+        calls_with_cache.actual_cost_usd,
+        calls_with_cache.actual_unpriced_reason,
+        calls_with_cache.rule_candidate_provider,
+        calls_with_cache.rule_candidate_model,
+        calls_with_cache.rule_candidate_service_tier,
+        calls_with_cache.cache_hit_rate,
+        calls_with_cache.token_ratio,
+        calls_with_cache.price_basis,
+        calls_with_cache.price_date,
+        calls_with_cache.assumptions,
+        calls_with_cache.candidate_provider,
+        calls_with_cache.candidate_model,
+        calls_with_cache.candidate_service_tier,
+        calls_with_cache.candidate_prompt_tokens,
+        calls_with_cache.candidate_cached_prompt_tokens,
+        case
+            when calls_with_cache.cache_hit_rate is null or calls_with_cache.ratio_cache_write_tokens is null
+                then calls_with_cache.ratio_cache_write_tokens
+            -- cache writes fit in what the assumed cache hits leave of the prompt
+            else least(
+                calls_with_cache.ratio_cache_write_tokens,
+                coalesce(calls_with_cache.candidate_prompt_tokens, 0) - calls_with_cache.candidate_cached_prompt_tokens
+            )
+        end as candidate_cache_write_tokens,
+        calls_with_cache.candidate_completion_tokens,
+        calls_with_cache.candidate_reasoning_tokens
+    from calls_with_cache
+)
+
+select * from final
