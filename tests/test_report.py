@@ -50,6 +50,7 @@ SECTIONS = {
     "plan-margin",
     "workspaces-near-caps",
     "unpriced-usage",
+    "cheapest-equivalent",  # the example scenario in scenarios/ is loaded by every build
     "data-health",
 }
 
