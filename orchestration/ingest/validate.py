@@ -22,6 +22,7 @@ from datetime import datetime
 from orchestration.contract import TASK_TAG_FIELDS, Field, fields
 from orchestration.ingest.readers import CSV_CELLS_MARK, line_end_trimmed_sql, line_text_sql
 from orchestration.ingest.rules import (
+    ISO_TIMESTAMP_TEXT,
     Rule,
     Severity,
     any_finding_sql,
@@ -33,14 +34,6 @@ from orchestration.ingest.rules import (
     whole_number_from_text,
 )
 
-# An ISO-8601 timestamp as text (docs/usage-events.md): a date, 'T' or a space, hh:mm with
-# optional seconds and fraction, then Z, an offset (+hh:mm, +hhmm, +hh) or nothing (UTC).
-# DuckDB's cast alone reads more ("epoch", "infinity", a bare date, "+25:00", a zone name),
-# which is not a timestamp the contract names; only text of this shape is cast.
-ISO_TIMESTAMP_TEXT = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?"
-    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?"
-)
 # Outside [EARLIEST, now + max_future] a timestamp is a bug upstream, not an event.
 EARLIEST_PLAUSIBLE = "2015-01-01"
 DEFAULT_MAX_FUTURE_HOURS = 24
