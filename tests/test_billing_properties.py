@@ -22,6 +22,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+from export_cells import (
+    NOT_A_NUMBER,
+    count_cell,
+    digits,
+    is_plain,
+    money_cell,
+    name_cell,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,46 +39,12 @@ from orchestration.ingest.billing import ENTITIES, load_billing
 COLUMNS = [field.name for field in ENTITIES["plans"]]
 MONEY = {"price_per_month_usd": True, "overage_per_task_usd": False}  # name: required
 COUNTS = ("included_tasks", "seats_included")
-NOT_A_NUMBER = ["1e3", "1_000", "1,000.00", "0x10", "abc", "12 3", "--1", "1.2.3", "NaN"]
-
-
-def _digits(low: int, high: int) -> st.SearchStrategy[str]:
-    return st.text("0123456789", min_size=low, max_size=high)
-
-
-# a plain decimal: integer digits and/or fraction digits, maybe negative (never "-0...")
-def _plain_decimal(max_fraction: int) -> st.SearchStrategy[str]:
-    number = st.one_of(
-        st.builds(lambda i: i, _digits(1, 7)),
-        st.builds(lambda i, f: f"{i}.{f}", _digits(1, 7), _digits(1, max_fraction)),
-        st.builds(lambda f: f".{f}", _digits(1, max_fraction)),
-    )
-    return st.tuples(st.booleans(), number).map(
-        lambda t: f"-{t[1]}" if t[0] and Decimal(t[1]) != 0 else t[1]
-    )
-
-
-money_cell = st.one_of(
-    _plain_decimal(6),
-    st.builds(lambda i, f: f"{i}.{f}", _digits(1, 3), _digits(7, 9)),  # too many fraction digits
-    st.sampled_from(NOT_A_NUMBER),
-    st.just(""),
-)
 percent_cell = st.one_of(
-    st.builds(lambda i, f: f"{i}.{f}" if f else i, _digits(1, 3), _digits(0, 4)),
-    st.builds(lambda i, f: f"{i}.{f}", _digits(1, 2), _digits(5, 6)),  # too many fraction digits
+    st.builds(lambda i, f: f"{i}.{f}" if f else i, digits(1, 3), digits(0, 4)),
+    st.builds(lambda i, f: f"{i}.{f}", digits(1, 2), digits(5, 6)),  # too many fraction digits
     st.builds(lambda i: f"-{i}", st.integers(1, 50).map(str)),
     st.sampled_from(NOT_A_NUMBER),
     st.just(""),
-)
-count_cell = st.one_of(
-    st.integers(-5, 10**9).map(str),
-    st.sampled_from(["1.5", "2.0", *NOT_A_NUMBER]),
-    st.just(""),
-)
-name_cell = st.one_of(
-    st.just(""),
-    st.sampled_from(["Pro", "'; drop table x; --", 'a "quoted", name', "<b>x</b>", "Équipe 漢字"]),
 )
 rows = st.lists(
     st.fixed_dictionaries(
@@ -91,18 +65,6 @@ rows = st.lists(
 )
 
 
-def _is_plain(text: str, max_fraction: int) -> bool:
-    body = text[1:] if text.startswith("-") else text
-    whole, _, fraction = body.partition(".")
-    if not body or not (whole or fraction) or ("." in body and not fraction):
-        return False
-    return (
-        (not whole or whole.isascii() and whole.isdigit())
-        and (not fraction or fraction.isascii() and fraction.isdigit())
-        and len(fraction) <= max_fraction
-    )
-
-
 def broken_rules(row: dict[str, str]) -> set[tuple[str, str]]:
     """(reason, column) of every rule of docs/billing-exports.md the row breaks."""
     broken = set()
@@ -113,13 +75,13 @@ def broken_rules(row: dict[str, str]) -> set[tuple[str, str]]:
         text = row[name]
         if text == "":
             continue
-        if not _is_plain(text, 6):
+        if not is_plain(text, 6):
             broken.add(("wrong_type", name))
         elif Decimal(text) < 0:
             broken.add(("negative_value", name))
     text = row["target_gross_margin_pct"]
     if text != "":
-        if not _is_plain(text, 4):
+        if not is_plain(text, 4):
             broken.add(("wrong_type", "target_gross_margin_pct"))
         elif not Decimal(0) <= Decimal(text) < 100:
             # below zero: the doc's range [0, 100) and the >= 0 rule both say so
@@ -302,7 +264,7 @@ timestamp_cell = st.one_of(
         st.tuples(
             st.sampled_from(["Z", "none", "colon", "plain"]),
             st.integers(-23 * 60, 23 * 60).map(lambda m: m - m % 15),
-            _digits(0, 3),
+            digits(0, 3),
         ),
     ),
     st.sampled_from(["2025-03-01", "2025-03-01 10:00", "2025-03-01T10:00:00.5+02"]),
@@ -368,7 +330,7 @@ ENTITY_ROWS = {
 def _money_broken(name: str, text: str, signed: bool) -> set[tuple[str, str]]:
     if text == "":
         return set()
-    if not _is_plain(text, 6):
+    if not is_plain(text, 6):
         return {("wrong_type", name)}
     if not signed and Decimal(text) < 0:
         return {("negative_value", name)}
