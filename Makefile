@@ -97,7 +97,7 @@ test-spark: $(SPARK_STAMP)
 # examples than `make test` runs (docs/testing.md, "The contract as the oracle").
 FUZZ_EXAMPLES ?= 1500
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_contract_properties.py tests/test_billing_properties.py tests/test_provider_report_properties.py tests/test_provider_invoice_properties.py -p no:cacheprovider
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_contract_properties.py tests/test_billing_properties.py tests/test_provider_report_properties.py tests/test_provider_invoice_properties.py tests/test_json_lines_strictness.py -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration sample_data llm_margin_emit tests bench
