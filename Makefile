@@ -19,7 +19,7 @@ help:
 	@echo "                BILLING=csv: sample revenue as billing CSV exports instead of Stripe objects)"
 	@echo "make test       set up and run every test (pytest, dbt unit and data tests, the screens in headless Chromium)"
 	@echo "make test-spark the same models on DuckDB and on Spark (local PySpark, Java 17): build, test, compare"
-	@echo "make fuzz       the contract's property tests with many more generated records (FUZZ_EXAMPLES=1500)"
+	@echo "make fuzz       the property tests (usage-event contract, billing and provider exports) with many more generated records (FUZZ_EXAMPLES=1500)"
 	@echo "make dagster    Dagster UI on http://$(LLM_MARGIN_BIND_HOST):3000"
 	@echo "make docs       build the dbt docs site into target/index.html: opens on the project overview"
 	@echo "                (models/overview.md); owner and tags on every model page"
@@ -97,7 +97,7 @@ test-spark: $(SPARK_STAMP)
 # examples than `make test` runs (docs/testing.md, "The contract as the oracle").
 FUZZ_EXAMPLES ?= 1500
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_contract_properties.py tests/test_billing_properties.py -p no:cacheprovider
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_contract_properties.py tests/test_billing_properties.py tests/test_provider_report_properties.py tests/test_provider_invoice_properties.py tests/test_json_lines_strictness.py -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration sample_data llm_margin_emit tests bench

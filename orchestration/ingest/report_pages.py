@@ -6,7 +6,7 @@ page, ``raw`` = a JSON object of text cells): the bucket's start and end (ISO-86
 Unix seconds are converted, anything else is passed through for the ``timestamp`` rule to judge),
 ``position`` (``data[<bucket>].results[<result>]``, 0-based) and each declared column read from its
 path in the result. Numbers keep the digits the page wrote (parsed as ``Decimal``, written in plain
-notation: ``1.2e-05`` → ``0.000012``), booleans are ``true``/``false``, JSON null is a null cell.
+notation: ``1.2e-05`` → ``0.000012``; one with no fraction as an integer: ``2.0`` → ``2``), booleans are ``true``/``false``, JSON null is a null cell.
 
 A page that is not complete JSON, or is JSON without a ``data`` list of bucket objects, is one
 fault record (``source_row`` 0): ``PAGE_ERROR_MARK<code>:<first 2,000 characters>``,
@@ -45,6 +45,10 @@ def _cell(value) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
+        # A JSON number with no fraction is a whole number however it is written (2.0, 1e3), as
+        # in the usage events' JSON (JSON Schema's integer): its text is the integer's digits.
+        if value.is_finite() and value == value.to_integral_value():
+            value = value.to_integral_value()
         return format(value, "f")
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=str)

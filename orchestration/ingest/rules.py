@@ -43,6 +43,18 @@ WHOLE_NUMBER_TEXT = "[+-]?[0-9]+"
 # (which a cast would round) are not amounts; DuckDB's cast accepts the first two.
 DECIMAL_TEXT = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
 
+# An ISO-8601 timestamp as text (docs/usage-events.md): a date, 'T' or a space, hh:mm with
+# optional seconds and fraction, then Z, an offset (+hh:mm, +hhmm, +hh) or nothing (UTC).
+# DuckDB's cast alone reads more ("epoch", "infinity", a bare date, "+25:00", a zone name),
+# which is not a timestamp the contract names; only text of this shape is cast.
+ISO_TIMESTAMP_TEXT = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?"
+)
+# An export's timestamp cell (billing, provider reports; docs/billing-exports.md) may also be
+# a date alone, read as its 00:00 UTC.
+ISO_DATE_TEXT = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
 # The code for a value below its field's ``minimum``: ``negative_value`` for a minimum of 0, and
 # ``below_minimum`` otherwise, except for the codes that predate the generic rule (documented in
 # docs/usage-events.md and read by users' alerting).
@@ -113,6 +125,17 @@ def whole_number_from_text(text_sql: str) -> str:
     return (
         f"case when regexp_full_match({text_sql}, {q(WHOLE_NUMBER_TEXT)}) "
         f"then try_cast({text_sql} as bigint) end"
+    )
+
+
+def timestamp_from_text(text_sql: str) -> str:
+    """The timestamptz an export's text cell holds (``ISO_TIMESTAMP_TEXT`` or a date alone,
+    ``ISO_DATE_TEXT``), or null when it is other text, though DuckDB's cast would read it
+    (``infinity``, ``epoch``, ``2025-3-1``, a zone name, ``24:00``) or names no real time."""
+    shapes = f"({ISO_TIMESTAMP_TEXT})|({ISO_DATE_TEXT})"
+    return (
+        f"case when regexp_full_match({text_sql}, {q(shapes)}) "
+        f"then try_cast({text_sql} as timestamptz) end"
     )
 
 

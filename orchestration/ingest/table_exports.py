@@ -41,6 +41,7 @@ from orchestration.ingest.rules import (
     enum_rule,
     findings_sql,
     q,
+    timestamp_from_text,
     whole_number_from_text,
 )
 from orchestration.sql_text import literal
@@ -145,6 +146,8 @@ def _typed(spec: Field, text: str) -> str:
         return (
             f"case when regexp_full_match({text}, {q(DATE_TEXT)}) then try_cast({text} as date) end"
         )
+    if spec.kind == "timestamp":
+        return timestamp_from_text(text)
     return f"try_cast({text} as {spec.sql_type})"
 
 

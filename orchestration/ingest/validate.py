@@ -22,6 +22,7 @@ from datetime import datetime
 from orchestration.contract import TASK_TAG_FIELDS, Field, fields
 from orchestration.ingest.readers import CSV_CELLS_MARK, line_end_trimmed_sql, line_text_sql
 from orchestration.ingest.rules import (
+    ISO_TIMESTAMP_TEXT,
     Rule,
     Severity,
     any_finding_sql,
@@ -33,14 +34,11 @@ from orchestration.ingest.rules import (
     whole_number_from_text,
 )
 
-# An ISO-8601 timestamp as text (docs/usage-events.md): a date, 'T' or a space, hh:mm with
-# optional seconds and fraction, then Z, an offset (+hh:mm, +hhmm, +hh) or nothing (UTC).
-# DuckDB's cast alone reads more ("epoch", "infinity", a bare date, "+25:00", a zone name),
-# which is not a timestamp the contract names; only text of this shape is cast.
-ISO_TIMESTAMP_TEXT = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?"
-    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?"
-)
+# Text DuckDB's JSON reader takes that RFC 8259 does not: NaN and Infinity (any case, signed)
+# and a comma before a closing bracket. Looked for outside strings (``JSON_STRING`` replaced by
+# "") and only in records whose whole text shows one (most records never do).
+NON_JSON_TOKENS = r"(?i)nan|inf|,\s*[\]}]"
+JSON_STRING = r'"([^"\\]|\\.)*"'
 # Outside [EARLIEST, now + max_future] a timestamp is a bug upstream, not an event.
 EARLIEST_PLAUSIBLE = "2015-01-01"
 DEFAULT_MAX_FUTURE_HOURS = 24
@@ -257,7 +255,8 @@ def _record_shape_rules() -> list[Rule]:
         Rule(
             "bad_json",
             None,
-            f"not is_blank and not starts_with(decoded, {q(CSV_CELLS_MARK)}) and not is_json",
+            f"not is_blank and not starts_with(decoded, {q(CSV_CELLS_MARK)}) "
+            "and (not is_json or has_duplicate_key)",
             "'not valid JSON: ' || left(decoded, 60)",
             3,
         ),
@@ -367,6 +366,23 @@ def validation_sql(
         outcome = ""
         result = "is_bad"
     index = "record_index, " if with_record_index else ""
+    if from_bytes:
+        # A JSON Lines record is JSON as RFC 8259 writes it: DuckDB's reader also takes NaN,
+        # Infinity and trailing commas, which other JSON readers refuse (NON_JSON_TOKENS) ...
+        is_json = (
+            "coalesce(json_valid(decoded), false) and not coalesce("
+            f"regexp_matches(decoded, {q(NON_JSON_TOKENS)}) and regexp_matches("
+            f"regexp_replace(decoded, {q(JSON_STRING)}, '\"\"', 'g'), {q(NON_JSON_TOKENS)}), false)"
+        )
+        # ... and names each field once: readers disagree on which value of a field named twice
+        # counts (DuckDB's the first, Python's the last). Only a record with more keys than
+        # known fields present can have one, so only those are looked at again.
+        duplicate_key = (
+            f"case when key_count <> ({known_keys}) "
+            "then key_count <> len(list_distinct(json_keys(decoded))) else false end"
+        )
+    else:  # CSV rows and Parquet records: JSON the readers wrote from cells and columns
+        is_json, duplicate_key = "coalesce(json_valid(decoded), false)", "false"
     typed = ",\n    ".join(f"v_{name} as {name}" for name in names)
     return f"""
 with lines as (
@@ -379,7 +395,7 @@ decoded as (
 ),
 parsed as (
     select *,
-        coalesce(json_valid(decoded), false) as is_json,
+        {is_json} as is_json,
         -- trim(decoded) = '', trimming only the records that start with a blank
         case when trim(left(decoded, 1)) = '' then trim(decoded) = ''
             when decoded is not null then false end as is_blank
@@ -399,6 +415,7 @@ objects as (
 ),
 fielded as (
     select *,
+        case when json_kind = 'OBJECT' then len(json_keys(decoded)) end as key_count,
         {f"field_texts[{len(names) + 1}]" if mapping_errors else "null::varchar"} as mapping_error,
         {f"all_types[{len(names) + 2}] is not null" if mapping_errors else "false"}
             as has_mapping_error_key,
@@ -407,6 +424,7 @@ fielded as (
 ),
 valued as (
     select *,
+        {duplicate_key} as has_duplicate_key,
         {typed_cols}
     from fielded
 ),
@@ -420,7 +438,7 @@ select
     source_file,
     {outcome}
     {typed},
-    case when json_kind = 'OBJECT' and len(json_keys(decoded)) <> {known_keys}
+    case when json_kind = 'OBJECT' and key_count <> {known_keys}
         then nullif({sorted_object("json_merge_patch(decoded, " + q(known_null) + ")")}, '{{}}')
         end as attributes,
     {result}
