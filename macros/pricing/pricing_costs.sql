@@ -108,3 +108,24 @@ call_costs as (
     from call_components
 ),
 {%- endmacro %}
+
+{#
+    Hypothetical calls (a what-if scenario's, the plan calculator's shapes) priced at the current
+    price state, steps 1-7 in one: the cases of the calls, their unit prices, then each call's
+    billed units and costs. Writes the CTEs of the three macros above, ending with call_costs.
+#}
+{% macro pricing_at_current_prices(calls, model_resolutions, price_rules) -%}
+-- step 1, the cases of the calls (macros/pricing/pricing_cases.sql): distinct_call_cases
+{{ pricing_call_cases(calls=calls, model_resolutions=model_resolutions, price_rules=price_rules) }}
+
+cases_in_states as (
+    select 'current' as price_state, distinct_call_cases.*
+    from distinct_call_cases
+),
+
+-- steps 2-5, the unit prices of every case: priced_cases
+{{ pricing_unit_prices(cases_in_states='cases_in_states', price_rules=price_rules) }}
+
+-- steps 6-7, billed units and costs: call_costs
+{{ pricing_call_costs(calls=calls, cases='priced_cases') }}
+{%- endmacro %}

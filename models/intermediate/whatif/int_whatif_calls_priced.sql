@@ -45,19 +45,8 @@ calls_to_price as (
     from whatif_calls
 ),
 
--- step 1, the cases of the candidate calls (macros/pricing/pricing_cases.sql): distinct_call_cases
-{{ pricing_call_cases(calls='calls_to_price', model_resolutions='model_resolutions', price_rules='current_price_rules') }}
-
-cases_in_states as (
-    select 'current' as price_state, distinct_call_cases.*
-    from distinct_call_cases
-),
-
--- steps 2-5, the unit prices of every case: priced_cases
-{{ pricing_unit_prices(cases_in_states='cases_in_states', price_rules='current_price_rules') }}
-
--- steps 6-7, billed units and costs (macros/pricing/pricing_costs.sql): call_costs
-{{ pricing_call_costs(calls='calls_to_price', cases='priced_cases') }}
+-- steps 1-7 (macros/pricing/): call_costs, every call with its prices and costs
+{{ pricing_at_current_prices(calls='calls_to_price', model_resolutions='model_resolutions', price_rules='current_price_rules') }}
 
 final as (
     select
