@@ -119,8 +119,8 @@ TORTURE_ARGS ?=
 torture: $(STAMP)
 	$(BIN)/python -m bench.torture --events $(SIZE) $(TORTURE_ARGS)
 
-# The quick torture run as tests (tests/test_torture.py, marker torture): about 16 minutes here,
-# so not part of make test (docs/reliability.md, "In CI").
+# The quick torture run as tests (tests/test_torture.py, marker torture): 9-16 minutes here, so
+# not part of make test; .ci/run runs it after make test (docs/reliability.md, "In CI").
 test-torture: $(STAMP)
 	$(BIN)/python -m pytest -m torture tests/test_torture.py -p no:cacheprovider
 
