@@ -278,6 +278,15 @@ def test_every_model_and_column_in_the_warehouse_is_described(built):
                 continue
             if not node["description"].strip():
                 problems.append(f"{node['name']}: no description")
+            if node["config"]["materialized"] == "ephemeral":
+                # not in the warehouse (inlined into its readers): its documented columns only
+                problems += [
+                    f"{node['name']}.{name}: no description"
+                    for name, column in node["columns"].items()
+                    if not (column.get("description") or "").strip()
+                ]
+                assert node["columns"], f"{node['name']}: ephemeral and no column documented"
+                continue
             relation = f"{node['schema']}.{node['alias']}"
             built_columns = [row[0] for row in con.execute(f"describe {relation}").fetchall()]
             for column in built_columns:
