@@ -111,12 +111,19 @@ call_costs as (
 
 {#
     Hypothetical calls (a what-if scenario's, the plan calculator's shapes) priced at the current
-    price state, steps 1-7 in one: the cases of the calls, their unit prices, then each call's
-    billed units and costs. Writes the CTEs of the three macros above, ending with call_costs.
+    price state (the rules of int_price_rules_by_state in `price_rules`, both states), steps 1-7
+    in one: the cases of the calls, their unit prices, then each call's billed units and costs.
+    Writes the CTEs of the three macros above, ending with call_costs.
 #}
 {% macro pricing_at_current_prices(calls, model_resolutions, price_rules) -%}
+current_price_rules as (
+    select {{ price_rules }}.*
+    from {{ price_rules }}
+    where {{ price_rules }}.price_state = 'current'
+),
+
 -- step 1, the cases of the calls (macros/pricing/pricing_cases.sql): distinct_call_cases
-{{ pricing_call_cases(calls=calls, model_resolutions=model_resolutions, price_rules=price_rules) }}
+{{ pricing_call_cases(calls=calls, model_resolutions=model_resolutions, price_rules='current_price_rules') }}
 
 cases_in_states as (
     select 'current' as price_state, distinct_call_cases.*
@@ -124,7 +131,7 @@ cases_in_states as (
 ),
 
 -- steps 2-5, the unit prices of every case: priced_cases
-{{ pricing_unit_prices(cases_in_states='cases_in_states', price_rules=price_rules) }}
+{{ pricing_unit_prices(cases_in_states='cases_in_states', price_rules='current_price_rules') }}
 
 -- steps 6-7, billed units and costs: call_costs
 {{ pricing_call_costs(calls=calls, cases='priced_cases') }}

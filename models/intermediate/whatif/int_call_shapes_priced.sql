@@ -23,12 +23,6 @@ price_rules as (
     select * from {{ ref('int_price_rules_by_state') }}
 ),
 
-current_price_rules as (
-    select price_rules.*
-    from price_rules
-    where price_rules.price_state = 'current'
-),
-
 calls_to_price as (
     select
         call_shapes.*,
@@ -37,7 +31,7 @@ calls_to_price as (
 ),
 
 -- steps 1-7 (macros/pricing/): call_costs, every call with its prices and costs
-{{ pricing_at_current_prices(calls='calls_to_price', model_resolutions='model_resolutions', price_rules='current_price_rules') }}
+{{ pricing_at_current_prices(calls='calls_to_price', model_resolutions='model_resolutions', price_rules='price_rules') }}
 
 final as (
     select
