@@ -44,7 +44,8 @@ def render_whatif_html(report: WhatIfReport) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        # twelve columns per feature and route: wider than the weekly report's 1100px
+        f"<title>{escape(title)}</title><style>{CSS}body{{max-width:1500px}}</style></head><body>"
         f"<h1>{escape(title)}</h1>"
         + (f'<p class="sub">{escape(report.description)}</p>' if report.description else "")
         + f'<p class="sub" id="basis">Replayed: {escape(_period(report))}{escape(source)}. '
