@@ -29,6 +29,7 @@ from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT, DataPaths
 WHATIF_MODELS = [
     "stg_scenarios__rules",
     "int_whatif_calls",
+    "int_whatif_cases_priced",
     "int_whatif_calls_priced",
     "mart_whatif_feature_route",
     "mart_whatif_plan_margin",

@@ -111,11 +111,16 @@ call_costs as (
 
 {#
     Hypothetical calls (a what-if scenario's, the plan calculator's shapes) priced at the current
-    price state (the rules of int_price_rules_by_state in `price_rules`, both states), steps 1-7
-    in one: the cases of the calls, their unit prices, then each call's billed units and costs.
-    Writes the CTEs of the three macros above, ending with call_costs.
+    price state (the rules of int_price_rules_by_state in `price_rules`, both states).
+
+    pricing_cases_at_current_prices: steps 1-5, the cases of the calls and their unit prices
+    (priced_cases). int_whatif_cases_priced keeps them in a table of their own, so that the
+    engine joins millions of calls to a few hundred cases it can count (in one statement, DuckDB
+    took the cases for the larger side and hashed the calls: BENCHMARKS.md, 2026-12-01).
+    pricing_at_current_prices: steps 1-7 in one, ending with call_costs, for small inputs
+    (int_call_shapes_priced).
 #}
-{% macro pricing_at_current_prices(calls, model_resolutions, price_rules) -%}
+{% macro pricing_cases_at_current_prices(calls, model_resolutions, price_rules) -%}
 current_price_rules as (
     select {{ price_rules }}.*
     from {{ price_rules }}
@@ -132,6 +137,10 @@ cases_in_states as (
 
 -- steps 2-5, the unit prices of every case: priced_cases
 {{ pricing_unit_prices(cases_in_states='cases_in_states', price_rules='current_price_rules') }}
+{%- endmacro %}
+
+{% macro pricing_at_current_prices(calls, model_resolutions, price_rules) -%}
+{{ pricing_cases_at_current_prices(calls=calls, model_resolutions=model_resolutions, price_rules=price_rules) }}
 
 -- steps 6-7, billed units and costs: call_costs
 {{ pricing_call_costs(calls=calls, cases='priced_cases') }}
