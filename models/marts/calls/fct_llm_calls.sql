@@ -12,7 +12,14 @@
     Incremental: the event_date partitions int_llm_calls_priced rebuilt since this model's last
     rebuild, and those holding attempts int_attempts_chained_to_tasks re-chained (a late parent
     re-attributes its orphans), are rebuilt here, whole (macros/cross_db/incremental.sql).
+
+    Built after fct_tasks (the depends_on line below; every task_id here is a task there): the
+    two biggest models of a build, built side by side, shared DuckDB's one memory limit and two
+    cores and took 110 s and 102 s at 10M events against ~30 s and ~20 s each alone
+    (BENCHMARKS.md, DECISIONLOG.md "The two facts one after the other").
 #}
+
+-- depends_on: {{ ref('fct_tasks') }}
 
 {{
     config(
