@@ -194,6 +194,78 @@ def test_a_new_day_replaces_only_the_fact_tables_changed_days(tmp_path, warehous
     assert (again.copied, again.replaced) == ([], {})
 
 
+def stamp(warehouse: Path) -> None:
+    """Give the fact table dbt's rebuilt_at stamp, one build time for every row (as a full build
+    writes it)."""
+    change(
+        warehouse,
+        "alter table marts.fct_llm_calls add column rebuilt_at timestamp",
+        "update marts.fct_llm_calls set rebuilt_at = timestamp '2025-03-05 01:00:00'",
+    )
+
+
+def test_a_stamped_fact_is_hashed_only_in_the_days_a_build_rewrote(tmp_path, warehouse):
+    stamp(warehouse)
+    serving = tmp_path / "serving"
+    first = publish_serving_copy(warehouse, serving)
+    assert first.full_copy_reason is not None
+
+    # A new build rewrites 2025-03-02 (restated) and adds 2025-03-05, stamping what it wrote.
+    change(
+        warehouse,
+        "update marts.fct_llm_calls set cost_usd = cost_usd + 1, "
+        "rebuilt_at = timestamp '2025-03-06 01:00:00' where event_date = '2025-03-02'",
+        "insert into marts.fct_llm_calls select 1000 + range, date '2025-03-05', 2, 'route-9', "
+        "timestamp '2025-03-06 01:00:00' from range(7)",
+    )
+    copy = publish_serving_copy(warehouse, serving)
+
+    assert copy.full_copy_reason is None
+    assert copy.hashed == {"marts.fct_llm_calls": ["2025-03-02", "2025-03-05"]}
+    assert copy.replaced == {"marts.fct_llm_calls": ["2025-03-02", "2025-03-05"]}
+    assert differences(warehouse, copy.path) == []
+
+    # Nothing rewritten: nothing hashed, nothing copied.
+    again = publish_serving_copy(warehouse, serving)
+    assert again.hashed == {"marts.fct_llm_calls": []}
+    assert (again.copied, again.replaced) == ([], {})
+
+
+def test_a_stamped_day_that_lost_rows_is_hashed_though_its_stamp_did_not_move(tmp_path, warehouse):
+    stamp(warehouse)
+    serving = tmp_path / "serving"
+    publish_serving_copy(warehouse, serving)
+    change(
+        warehouse,
+        "delete from marts.fct_llm_calls where event_date = '2025-03-03' and call_id < 50",
+    )
+    copy = publish_serving_copy(warehouse, serving)
+    assert copy.hashed == {"marts.fct_llm_calls": ["2025-03-03"]}
+    assert copy.replaced == {"marts.fct_llm_calls": ["2025-03-03"]}
+    assert differences(warehouse, copy.path) == []
+
+
+def test_a_stamped_day_rewritten_outside_dbt_is_served_until_the_next_full_copy(
+    tmp_path, warehouse
+):
+    """The trust a stamp buys, pinned: the same rows and stamp, other values, written by
+    something that is not the build, are not seen by a publish; the daily full copy repairs it."""
+    stamp(warehouse)
+    serving = tmp_path / "serving"
+    previous = publish_serving_copy(warehouse, serving).path
+    change(warehouse, "update marts.fct_llm_calls set route = 'x' where event_date = '2025-03-01'")
+    blind = publish_serving_copy(warehouse, serving)
+    assert blind.hashed == {"marts.fct_llm_calls": []} and "marts.fct_llm_calls" in blind.kept
+    assert differences(warehouse, blind.path) != []
+
+    previous.chmod(0o644)
+    with duckdb.connect(str(previous)) as con:
+        con.execute("update _serving.publish set full_copy_at = now() - interval 25 hours")
+    repaired = publish_serving_copy(warehouse, serving)
+    assert repaired.full_copy_reason is not None
+    assert differences(warehouse, repaired.path) == []
+
+
 def test_most_of_a_fact_table_changed_is_copied_whole(tmp_path, warehouse):
     serving = tmp_path / "serving"
     publish_serving_copy(warehouse, serving)

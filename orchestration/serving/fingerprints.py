@@ -9,6 +9,13 @@ another order have the same fingerprint. Any change of a type, a column, a row c
 changes it, short of a 64-bit hash collision. The hash is DuckDB's: a fingerprint is only
 compared with one computed by the same DuckDB version (otherwise everything is copied).
 
+A partitioned table that carries dbt's ``rebuilt_at`` stamp also records, per partition, its
+latest ``rebuilt_at``. The next publish hashes again only the partitions whose row count or latest
+stamp differ from the recorded ones (``refreshed_fingerprint``), and keeps the recorded hash of the
+others: only the dbt build writes these tables, and every row it writes is stamped with its run's
+start. What this cannot see (a partition rewritten outside dbt with the same count and stamps) is
+served until the next full copy, at most ``FULL_COPY_EVERY`` later (publish.py).
+
 The serving file records the fingerprints of its own tables in ``_serving.table_fingerprints``,
 outside the served schemas (BI tools see it, the PostgreSQL target does not publish it).
 """
@@ -16,7 +23,7 @@ outside the served schemas (BI tools see it, the PostgreSQL target does not publ
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -34,6 +41,8 @@ PARTITION_COLUMNS = {
     "marts.fct_llm_calls": "event_date",
     "marts.fct_tasks": "task_date",
 }
+# dbt's bookkeeping column (macros/cross_db/incremental.sql): when the build last wrote a row.
+REBUILT_AT = "rebuilt_at"
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,8 @@ class Fingerprint:
     columns: str  # JSON list of [name, type], in column order
     partition_column: str | None
     parts: dict[str | None, tuple[int, int]]  # partition value as text → (rows, content hash)
+    # partition value → its latest rebuilt_at as text (partitioned tables stamped by dbt only)
+    stamps: dict[str | None, str | None] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -93,17 +104,65 @@ def fingerprint(
     if partition not in names:
         partition = None
     part = quote(partition) if partition else "null"
+    stamp = f"max({quote(REBUILT_AT)})::varchar" if _stamped(partition, names) else "null"
     where = ""
     if only_parts is not None and partition is not None:
         where = "where " + part_predicate(partition, only_parts)
     rows = con.execute(
-        "select part::varchar, rows, content from ("
+        "select part::varchar, rows, content, stamp from ("
         f"select {part} as part, count(*) as rows, "
-        "coalesce(sum(hash(hash(row_))), 0)::hugeint as content "
+        "coalesce(sum(hash(hash(row_))), 0)::hugeint as content, "
+        f"{stamp} as stamp "
         f"from {qualified(catalog, name)} as row_ {where} group by all)"
     ).fetchall()
-    parts = {value: (int(count), int(content)) for value, count, content in rows}
-    return Fingerprint(columns, partition, parts)
+    parts = {value: (int(count), int(content)) for value, count, content, _ in rows}
+    stamps = {value: latest for value, _, _, latest in rows} if stamp != "null" else {}
+    return Fingerprint(columns, partition, parts, stamps)
+
+
+def _stamped(partition: str | None, names: list[str]) -> bool:
+    return partition is not None and REBUILT_AT in names
+
+
+def refreshed_fingerprint(
+    con: duckdb.DuckDBPyConnection, catalog: str, name: str, before: Fingerprint | None
+) -> tuple[Fingerprint, list[str | None]]:
+    """The fingerprint of ``name`` in ``catalog``, with the partitions it hashed. For a table
+    stamped by dbt (``_stamped``) fingerprinted before with the same columns, a partition whose
+    row count and latest rebuilt_at are the recorded ones keeps its recorded hash; every other
+    partition (new, changed, or recorded without a stamp) is hashed. Otherwise all of it is."""
+    columns = column_signature(con, catalog, name)
+    names = [column for column, _ in json.loads(columns)]
+    partition = PARTITION_COLUMNS.get(name)
+    if partition not in names:
+        partition = None
+    if (
+        before is None
+        or not _stamped(partition, names)
+        or before.columns != columns
+        or before.partition_column != partition
+    ):
+        full = fingerprint(con, catalog, name)
+        return full, sorted(full.parts, key=lambda key: (key is None, key or ""))
+    found = con.execute(
+        f"select {quote(partition)}::varchar, count(*), max({quote(REBUILT_AT)})::varchar "
+        f"from {qualified(catalog, name)} group by all"
+    ).fetchall()
+    stale = [
+        value
+        for value, count, latest in found
+        if latest is None
+        or before.stamps.get(value) != latest
+        or before.parts.get(value, (None, None))[0] != count
+    ]
+    hashed = fingerprint(con, catalog, name, only_parts=stale) if stale else None
+    parts = {value: before.parts[value] for value, _, _ in found if value not in stale}
+    stamps = {value: latest for value, _, latest in found}
+    if hashed is not None:
+        parts.update(hashed.parts)
+    return Fingerprint(columns, partition, parts, stamps), sorted(
+        stale, key=lambda key: (key is None, key or "")
+    )
 
 
 def row_count(con: duckdb.DuckDBPyConnection, catalog: str, name: str) -> int:
@@ -115,7 +174,8 @@ def create_meta(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
     con.execute(
         f"create or replace table {quote(catalog)}.{META_SCHEMA}.{FINGERPRINT_TABLE} ("
         "table_name varchar not null, columns varchar not null, partition_column varchar, "
-        "partition_value varchar, rows bigint not null, content_hash hugeint not null)"
+        "partition_value varchar, rows bigint not null, content_hash hugeint not null, "
+        "latest_rebuilt_at varchar)"
     )
     con.execute(
         f"create or replace table {quote(catalog)}.{META_SCHEMA}.{PUBLISH_TABLE} ("
@@ -138,7 +198,7 @@ def write_meta(
     1970 (None: now)."""
     create_meta(con, catalog)
     rows = [
-        (name, fp.columns, fp.partition_column, value, count, content)
+        (name, fp.columns, fp.partition_column, value, count, content, fp.stamps.get(value))
         for name, fp in sorted(prints.items())
         for value, (count, content) in fp.parts.items()
     ]
@@ -148,7 +208,8 @@ def write_meta(
         con.execute(
             f"insert into {quote(catalog)}.{META_SCHEMA}.{FINGERPRINT_TABLE} select "
             "unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::varchar[]), "
-            "unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::varchar[])::hugeint",
+            "unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::varchar[])::hugeint, "
+            "unnest(?::varchar[])",
             columns,
         )
     con.execute(
@@ -169,13 +230,16 @@ def read_meta(con: duckdb.DuckDBPyConnection, catalog: str) -> tuple[dict, dict[
     found: dict[str, Fingerprint] = {}
     records = con.execute(
         "select table_name, columns, partition_column, partition_value, rows, "
-        f"content_hash::varchar from {quote(catalog)}.{META_SCHEMA}.{FINGERPRINT_TABLE}"
+        "content_hash::varchar, latest_rebuilt_at "
+        f"from {quote(catalog)}.{META_SCHEMA}.{FINGERPRINT_TABLE}"
     ).fetchall()
-    grouped: dict[str, tuple[str, str | None, dict]] = {}
-    for name, columns, partition, value, count, content in records:
-        _, _, parts = grouped.setdefault(name, (columns, partition, {}))
+    grouped: dict[str, tuple[str, str | None, dict, dict]] = {}
+    for name, columns, partition, value, count, content, latest in records:
+        _, _, parts, stamps = grouped.setdefault(name, (columns, partition, {}, {}))
         parts[value] = (int(count), int(content))
-    for name, (columns, partition, parts) in grouped.items():
-        found[name] = Fingerprint(columns, partition, parts)
+        if latest is not None:
+            stamps[value] = latest
+    for name, (columns, partition, parts, stamps) in grouped.items():
+        found[name] = Fingerprint(columns, partition, parts, stamps)
     recorded = {"duckdb_version": version, "storage_version": storage, "full_copy_at": full_copy_at}
     return recorded, found

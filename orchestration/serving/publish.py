@@ -2,18 +2,19 @@
 
 The new file is built in a temporary file in the serving directory, checkpointed, closed and
 fsynced, then swapped in with ``os.replace``. A reader holding the old file open keeps its inode
-and its consistent old data; a reader that connects after the swap sees only the new file.
-Nothing here waits for a reader: DuckDB readers lock the file they opened, and the publish never
-opens the serving file itself (it reads a copy of it).
+and its consistent old data; a reader that connects after the swap sees only the new file. Nothing
+here waits for a reader: DuckDB readers lock the file they opened, and the publish never opens the
+serving file itself (it reads a copy of it).
 
-Only what changed is copied: the temporary file starts as a byte copy of the previous serving
-file, and each table whose fingerprint (orchestration/serving/fingerprints.py) differs from the
-one the previous publish recorded is copied again (or, for the big facts, only its changed
-partitions are replaced); the others are kept. Every table's fingerprint is computed again from
-the new file, and a kept or partly replaced table that does not match the warehouse makes the
-publish start over with a full copy. A full copy is also made when there is no previous file,
-when it cannot be read or has no fingerprints, when it was written by another DuckDB version or
-in another storage format, or when the set of served tables changed.
+Only what changed is copied: the temporary file starts as a byte copy of the previous serving file,
+and each table whose fingerprint (orchestration/serving/fingerprints.py) differs from the one the
+previous publish recorded is copied again (or, for the big facts, only its changed partitions are
+replaced); the others are kept. Every table's fingerprint is computed again from the new file, and
+a kept or partly replaced table that does not match the warehouse makes the publish start over with
+a full copy. The warehouse's big facts are hashed only in the partitions dbt rewrote since the
+previous publish (fingerprints.refreshed_fingerprint). A full copy is also made when there is no
+previous file, when it cannot be read or has no fingerprints, when it was written by another DuckDB
+version or in another storage format, or when the set of served tables changed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from orchestration.serving.fingerprints import (
     qualified,
     quote,
     read_meta,
+    refreshed_fingerprint,
     row_count,
     write_meta,
 )
@@ -66,6 +68,9 @@ class PublishedCopy:
     # partly replaced: "<schema>.<table>" → the partition values whose rows were replaced
     replaced: dict[str, list[str | None]] = field(default_factory=dict)
     full_copy_reason: str | None = None  # why every table was copied, when it was
+    # partitioned facts: "<schema>.<table>" → the partitions whose rows were hashed to compare
+    # them (the others kept their recorded hash: fingerprints.refreshed_fingerprint)
+    hashed: dict[str, list[str | None]] = field(default_factory=dict)
 
     @property
     def tables(self) -> list[str]:
@@ -85,6 +90,7 @@ class PublishedCopy:
                 name: {"rows": self.rows[name], "partitions_replaced": parts}
                 for name, parts in self.replaced.items()
             },
+            "partitions_hashed": {name: len(parts) for name, parts in self.hashed.items()},
         }
 
 
@@ -170,9 +176,17 @@ def _build(
     alias: str,
     schemas: tuple[str, ...],
     previous: dict[str, Fingerprint] | None,
-) -> tuple[dict[str, Fingerprint], list[str], list[str], dict[str, list[str | None]]]:
+) -> tuple[
+    dict[str, Fingerprint],
+    list[str],
+    list[str],
+    dict[str, list[str | None]],
+    dict[str, list[str | None]],
+]:
     """Fill the attached file ``serving`` from the warehouse attached as ``alias``: every
-    relation when ``previous`` is None, else only what differs from ``previous``."""
+    relation when ``previous`` is None, else only what differs from ``previous``. Returns the
+    warehouse's fingerprints, the tables copied, kept and partly replaced, and the partitions
+    hashed per partitioned table."""
     names = _served_names(con, alias, schemas)
     if previous is not None:
         held = _served_names(con, "serving", schemas)
@@ -189,14 +203,17 @@ def _build(
     copied: list[str] = []
     kept: list[str] = []
     replaced: dict[str, list[str | None]] = {}
+    hashed: dict[str, list[str | None]] = {}
     for name in names:
         source, target = qualified(alias, name), qualified("serving", name)
         if previous is None:
             con.execute(f"create table {target} as select * from {source}")
             copied.append(name)
             continue
-        now = fingerprint(con, alias, name)
         before = previous[name]
+        now, hashed_parts = refreshed_fingerprint(con, alias, name, before)
+        if now.partition_column is not None:
+            hashed[name] = hashed_parts
         expected[name] = now
         if now.columns != before.columns or now.partition_column != before.partition_column:
             con.execute(f"create or replace table {target} as select * from {source}")
@@ -215,7 +232,7 @@ def _build(
         con.execute(f"delete from {target} where {where}")
         con.execute(f"insert into {target} select * from {source} where {where}")
         replaced[name] = changed
-    return expected, copied, kept, replaced
+    return expected, copied, kept, replaced, hashed
 
 
 def _checked_prints(
@@ -282,7 +299,7 @@ def _publish_into(
         con.execute(f"attach {literal(str(warehouse))} as {quote(alias)} (read_only)")
         con.execute("use serving")
         con.execute("begin transaction")  # one snapshot of the warehouse for every table
-        expected, copied, kept, replaced = _build(con, alias, schemas, previous)
+        expected, copied, kept, replaced, hashed = _build(con, alias, schemas, previous)
         con.execute("commit")
         names = _served_names(con, "serving", schemas)
         if previous is None:
@@ -308,6 +325,7 @@ def _publish_into(
         copied=copied,
         kept=kept,
         replaced=replaced,
+        hashed=hashed,
     )
 
 
@@ -369,4 +387,5 @@ def publish_serving_copy(
         kept=copy.kept,
         replaced=copy.replaced,
         full_copy_reason=copy.full_copy_reason,
+        hashed=copy.hashed,
     )
