@@ -210,22 +210,23 @@ def hand_made_warehouse(data: DataPaths) -> None:
             "completion_tokens": "bigint", "reasoning_tokens": "bigint",
         })  # fmt: skip
         attempts = [
-            {"event_id": e, "task_id": f"t-{e}", "is_last_attempt": True,
+            {"event_id": e, "event_date": at[:10], "task_id": f"t-{e}", "is_last_attempt": True,
              "customer_id": "cus-1", "feature": feature}
-            for e, feature, *_ in CALLS
+            for e, feature, _, _, at, *_ in CALLS
         ]  # fmt: skip
         _table(con, "intermediate.int_attempts_chained_to_tasks", attempts, {
-            "event_id": "varchar", "task_id": "varchar", "is_last_attempt": "boolean",
-            "customer_id": "varchar", "feature": "varchar",
+            "event_id": "varchar", "event_date": "date", "task_id": "varchar",
+            "is_last_attempt": "boolean", "customer_id": "varchar", "feature": "varchar",
         })  # fmt: skip
         # the actual cost rides along from int_llm_calls_priced: a marker value per call
         priced = [
-            {"event_id": e, "price_state": "current", "cost_usd": Decimal("0.001") * (i + 1)}
-            for i, (e, *_) in enumerate(CALLS)
-        ]
+            {"event_id": e, "event_date": at[:10], "price_state": "current",
+             "cost_usd": Decimal("0.001") * (i + 1)}
+            for i, (e, _, _, _, at, *_) in enumerate(CALLS)
+        ]  # fmt: skip
         _table(con, "intermediate.int_llm_calls_priced", priced, {
-            "event_id": "varchar", "price_state": "varchar", "cost_usd": "decimal(24, 12)",
-            "unpriced_reason": "varchar",
+            "event_id": "varchar", "event_date": "date", "price_state": "varchar",
+            "cost_usd": "decimal(24, 12)", "unpriced_reason": "varchar",
         })  # fmt: skip
         resolutions = [
             {"raw_provider": "o", "raw_model": m, "price_provider_id": "o", "price_model_id": m,

@@ -15,7 +15,8 @@
       - price date by price_basis: today = the build date, call_time = the call's date, date =
         the rule's price_date; the call keeps its UTC second of day (off-peak windows apply).
     The call's actual cost (int_llm_calls_priced, current price state) rides along for the marts.
-    A table, rebuilt whole each run (DECISIONLOG.md).
+    Only the days some scenario's period covers are read (a month of a 90-day warehouse; none
+    before any scenario is loaded). A table, rebuilt whole each run (DECISIONLOG.md).
 #}
 
 with
@@ -24,24 +25,11 @@ rules as (
     select * from {{ ref('stg_scenarios__rules') }}
 ),
 
-events as (
-    select * from {{ ref('stg_usage__events') }}
-),
-
-attempts as (
-    select * from {{ ref('int_attempts_chained_to_tasks') }}
-),
-
-calls_priced as (
-    select * from {{ ref('int_llm_calls_priced') }}
-    where price_state = 'current'
-),
-
 warehouse_days as (
     select
-        min(events.event_date) as first_event_date,
-        max(events.event_date) as latest_event_date
-    from events
+        min(all_events.event_date) as first_event_date,
+        max(all_events.event_date) as latest_event_date
+    from {{ ref('stg_usage__events') }} as all_events
 ),
 
 default_period as (
@@ -84,6 +72,33 @@ scenarios as (
     from rules_ordered
     cross join default_period
     where rules_ordered.rule_order = 1
+),
+
+periods_covered as (
+    -- the days of every scenario's period: the calls of other days are never read
+    select
+        min(scenarios.period_start) as first_day,
+        max(scenarios.period_end) as end_day
+    from scenarios
+),
+
+events as (
+    select * from {{ ref('stg_usage__events') }}
+    where event_date >= (select periods_covered.first_day from periods_covered)
+        and event_date < (select periods_covered.end_day from periods_covered)
+),
+
+attempts as (
+    select * from {{ ref('int_attempts_chained_to_tasks') }}
+    where event_date >= (select periods_covered.first_day from periods_covered)
+        and event_date < (select periods_covered.end_day from periods_covered)
+),
+
+calls_priced as (
+    select * from {{ ref('int_llm_calls_priced') }}
+    where price_state = 'current'
+        and event_date >= (select periods_covered.first_day from periods_covered)
+        and event_date < (select periods_covered.end_day from periods_covered)
 ),
 
 real_calls as (
