@@ -13,23 +13,55 @@
     how many were priced). Anthropic's cost report leaves out Priority Tier costs, so the
     priority-tier part of each sum is also given on its own (priority_cost_usd) for the daily
     comparison to leave out.
+
+    Incremental, as fct_llm_calls: the event_date partitions int_llm_calls_priced rebuilt since
+    this model's last rebuild, and those int_attempts_chained_to_tasks re-chained, are recomputed
+    whole; a new day no longer joins every call again.
 #}
 
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        **partition_incremental_config('event_date'),
+    )
+}}
 
 with
 
+{% if is_partition_incremental() %}
+
+days_to_rebuild as (
+    select priced.event_date
+    from {{ ref('int_llm_calls_priced') }} as priced
+    where priced.rebuilt_at > {{ last_rebuilt_at() }}
+    union
+    select chained.event_date
+    from {{ ref('int_attempts_chained_to_tasks') }} as chained
+    where chained.rebuilt_at > {{ last_rebuilt_at() }}
+),
+
+{% endif %}
+
 calls as (
     select * from {{ ref('stg_usage__events') }}
+    {% if is_partition_incremental() %}
+    where event_date in (select days_to_rebuild.event_date from days_to_rebuild)
+    {% endif %}
 ),
 
 calls_priced as (
     select * from {{ ref('int_llm_calls_priced') }}
     where price_state = 'current'
+    {% if is_partition_incremental() %}
+        and event_date in (select days_to_rebuild.event_date from days_to_rebuild)
+    {% endif %}
 ),
 
 attempts as (
     select * from {{ ref('int_attempts_chained_to_tasks') }}
+    {% if is_partition_incremental() %}
+    where event_date in (select days_to_rebuild.event_date from days_to_rebuild)
+    {% endif %}
 ),
 
 llm_calls as (
@@ -71,7 +103,8 @@ final as (
         cast(
             sum(case when llm_calls.service_tier = 'priority' then llm_calls.cost_usd end)
             as decimal(24, 12)
-        ) as priority_cost_usd
+        ) as priority_cost_usd,
+        {{ rebuilt_at() }} as rebuilt_at
     from llm_calls
     group by llm_calls.provider, llm_calls.event_date, llm_calls.model, llm_calls.price_model_id
 )
