@@ -102,3 +102,19 @@
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
     {{ return('rebuilt_at' in columns) }}
 {%- endmacro %}
+
+{#
+    The partition values (column `partition_column`) of the rows each of `inputs` (model names)
+    rebuilt after this model's latest rebuilt_at: the partitions an incremental run of a model
+    built from those inputs recomputes. The body of a `days_to_rebuild as (...)` CTE.
+#}
+{% macro partitions_rebuilt_in(inputs, partition_column='event_date') -%}
+    {%- for input in inputs %}
+    select rebuilt_input.{{ partition_column }}
+    from {{ ref(input) }} as rebuilt_input
+    where rebuilt_input.rebuilt_at > {{ last_rebuilt_at() }}
+    {%- if not loop.last %}
+    union
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -33,13 +33,7 @@ with
 {% if is_partition_incremental() %}
 
 days_to_rebuild as (
-    select priced.event_date
-    from {{ ref('int_llm_calls_priced') }} as priced
-    where priced.rebuilt_at > {{ last_rebuilt_at() }}
-    union
-    select chained.event_date
-    from {{ ref('int_attempts_chained_to_tasks') }} as chained
-    where chained.rebuilt_at > {{ last_rebuilt_at() }}
+    {{ partitions_rebuilt_in(['int_llm_calls_priced', 'int_attempts_chained_to_tasks']) }}
 ),
 
 {% endif %}
