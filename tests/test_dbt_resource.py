@@ -1,0 +1,41 @@
+"""The dbt resource knows the virtualenv's dbt version without starting a second dbt process."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from dagster_dbt.core import resource as dagster_dbt_resource
+
+from orchestration.dbt.project import dbt_executable
+from orchestration.resources import LlmMarginDbtCli, dbt_resource
+
+
+def test_the_virtualenvs_dbt_version_is_what_dbt_version_prints(monkeypatch):
+    printed = subprocess.run(
+        [dbt_executable(), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    stated = re.search(r"installed:\s*(\d+\.\d+\.\d+)", printed).group(1)
+
+    def no_second_dbt(*args, **kwargs):
+        raise AssertionError(f"dbt was run to learn its version: {args}")
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", no_second_dbt)
+    assert str(dbt_resource()._cli_version) == stated
+
+
+def test_any_other_dbt_executable_is_still_asked(monkeypatch, tmp_path):
+    other = tmp_path / "dbt"
+    other.write_text("#!/bin/sh\necho 'Core:\n  - installed: 9.8.7'\n")
+    other.chmod(0o755)
+    asked = []
+
+    def fake_check_output(args, *rest, **kwargs):
+        asked.append(args)
+        return subprocess.check_output(args)
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", fake_check_output)
+    project_dir = dbt_resource().project_dir
+    resource = LlmMarginDbtCli(project_dir=project_dir, dbt_executable=str(other))
+    assert str(resource._cli_version) == "9.8.7"
+    assert asked == [[str(other), "--version"]]
