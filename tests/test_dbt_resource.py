@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 from dagster_dbt.core import resource as dagster_dbt_resource
 
@@ -24,18 +25,16 @@ def test_the_virtualenvs_dbt_version_is_what_dbt_version_prints(monkeypatch):
     assert str(dbt_resource()._cli_version) == stated
 
 
-def test_any_other_dbt_executable_is_still_asked(monkeypatch, tmp_path):
-    other = tmp_path / "dbt"
-    other.write_text("#!/bin/sh\necho 'Core:\n  - installed: 9.8.7'\n")
-    other.chmod(0o755)
+def test_any_other_dbt_executable_is_still_asked(monkeypatch):
+    other = sys.executable  # an executable that is not the virtualenv's dbt
     asked = []
 
     def fake_check_output(args, *rest, **kwargs):
         asked.append(args)
-        return subprocess.check_output(args)
+        return b"Core:\n  - installed: 9.8.7\n"
 
     monkeypatch.setattr(dagster_dbt_resource, "check_output", fake_check_output)
     project_dir = dbt_resource().project_dir
-    resource = LlmMarginDbtCli(project_dir=project_dir, dbt_executable=str(other))
+    resource = LlmMarginDbtCli(project_dir=project_dir, dbt_executable=other)
     assert str(resource._cli_version) == "9.8.7"
-    assert asked == [[str(other), "--version"]]
+    assert asked == [[other, "--version"]]
