@@ -144,8 +144,10 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     paths = data_paths()
 
     def waiting(holder) -> None:
+        # one line whatever the path's length: a wrapped path cannot be copied or searched for
         console.print(
-            f"waiting for {escape(holder.describe())} to finish with {escape(str(paths.root))}"
+            f"waiting for {escape(holder.describe())} to finish with {escape(str(paths.root))}",
+            soft_wrap=True,
         )
 
     try:
@@ -379,7 +381,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         return 2
 
     def say(line: str) -> None:
-        console.print(escape(line))
+        console.print(escape(line), soft_wrap=True)  # a path in it stays on one line
 
     try:
         with hold(

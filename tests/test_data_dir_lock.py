@@ -116,6 +116,8 @@ def test_materialize_wait_starts_once_the_holder_is_killed(holder, tmp_path):
     try:
         first = waiter.stdout.readline()
         assert f"waiting for a test holder (process {holder.pid} on" in first, first
+        # on one line, however long the path: a wrapped path cannot be copied or searched for
+        assert first.rstrip("\n").endswith(f"to finish with {root}"), first
         assert waiter.poll() is None  # still waiting
         holder.kill()
         second = waiter.stdout.readline()
