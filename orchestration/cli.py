@@ -25,9 +25,17 @@ from orchestration.paths import (
     data_paths,
 )
 
-# Piped or captured output (make, CI) gets a wide console so tables are not cut at 80 columns.
-console = Console() if Console().is_terminal else Console(width=160)
-err = Console(stderr=True) if Console(stderr=True).is_terminal else Console(stderr=True, width=160)
+
+# Piped or captured output (make, CI, a log file) gets a wide console so tables are not cut at
+# 80 columns, and text that is never wrapped: a path or a message broken across lines cannot be
+# copied or searched for (tables still fit the width).
+def _console(**kwargs) -> Console:
+    screen = Console(**kwargs)
+    return screen if screen.is_terminal else Console(width=160, soft_wrap=True, **kwargs)
+
+
+console = _console()
+err = _console(stderr=True)
 
 
 def _has_files(directory: Path) -> bool:
@@ -144,10 +152,8 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     paths = data_paths()
 
     def waiting(holder) -> None:
-        # one line whatever the path's length: a wrapped path cannot be copied or searched for
         console.print(
-            f"waiting for {escape(holder.describe())} to finish with {escape(str(paths.root))}",
-            soft_wrap=True,
+            f"waiting for {escape(holder.describe())} to finish with {escape(str(paths.root))}"
         )
 
     try:
@@ -232,8 +238,7 @@ def _materialize_holding_the_lock(args: argparse.Namespace, paths: DataPaths) ->
 def _progress_console(shown) -> Console | None:
     if shown is None:  # --verbose: the logs are the progress
         return None
-    screen = Console(file=shown)
-    return screen if screen.is_terminal else Console(file=shown, width=160)
+    return _console(file=shown)
 
 
 def _run_materialize(args: argparse.Namespace, paths: DataPaths, progress, log_path):
@@ -381,7 +386,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         return 2
 
     def say(line: str) -> None:
-        console.print(escape(line), soft_wrap=True)  # a path in it stays on one line
+        console.print(escape(line))
 
     try:
         with hold(
