@@ -36,9 +36,14 @@ def dbt_target_path(target: str | None = None) -> Path:
     return root if target == DEFAULT_DBT_TARGET else root / target
 
 
+def dbt_beside_interpreter() -> Path:
+    """Where the ``dbt`` of this interpreter's environment (the virtualenv's) is installed."""
+    return Path(sys.executable).parent / "dbt"
+
+
 def dbt_executable() -> str:
     """The ``dbt`` beside this interpreter (the virtualenv's), else whatever is on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
+    beside = dbt_beside_interpreter()
     return str(beside) if beside.exists() else "dbt"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -10,24 +9,40 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
-from orchestration.dbt.project import dbt_executable, llm_margin_project
+from orchestration.dbt.project import dbt_beside_interpreter, dbt_executable, llm_margin_project
+from orchestration.dbt.saved_parse import SAVED_PARSE, copy_saved_parse
 
 
 class LlmMarginDbtCli(DbtCliResource):
-    """dagster-dbt's dbt resource, told the version of the virtualenv's own dbt.
+    """dagster-dbt's dbt resource, with two fixed costs of every dbt command removed
+    (docs/reliability.md "CI time").
 
-    dagster-dbt learns the version of its dbt executable by running ``dbt --version`` before
-    every dbt command: a second dbt process that imports dbt and every adapter and asks PyPI for
-    the latest release (up to a one-second timeout). That took 13 s of a 207 s small build
-    (docs/reliability.md "CI time"). When the executable is the ``dbt`` beside this interpreter,
-    it runs this interpreter's dbt-core, whose version the package metadata states; any other
-    executable is still asked."""
+    - The version of the virtualenv's own dbt comes from its package metadata. dagster-dbt learns
+      it by running ``dbt --version`` before every dbt command: a second dbt process that imports
+      dbt and every adapter and asks PyPI for the latest release (up to a one-second timeout),
+      13 s of a 207 s small build. Any other executable is still asked.
+    - The saved parse dbt starts from is this target's (``target/`` or ``target/<name>/``, where
+      ``dbt parse`` writes it; dagster-dbt would copy ``target/``'s whatever the target), stamped
+      for the data directory when only that differs (orchestration/dbt/saved_parse.py), so dbt
+      parses partially instead of from scratch."""
 
     @cached_property
     def _cli_version(self) -> Version:
-        if Path(self.dbt_executable) == Path(sys.executable).parent / "dbt":
+        if Path(self.dbt_executable) == dbt_beside_interpreter():
             return Version(installed_version("dbt-core"))
         return super()._cli_version
+
+    def cli(self, args, *, context=None, target_path: Path | None = None, **kwargs):
+        target_path = target_path or self._get_unique_target_path(context=context)
+        project_dir = Path(self.project_dir)
+        copy_saved_parse(
+            project_dir / llm_margin_project.target_path / SAVED_PARSE,
+            target_path if target_path.is_absolute() else project_dir / target_path,
+            project_dir=project_dir,
+            profiles_dir=Path(self.profiles_dir or self.project_dir),
+            target=self.target or llm_margin_project.target,
+        )
+        return super().cli(args, context=context, target_path=target_path, **kwargs)
 
 
 def dbt_resource() -> DbtCliResource:
