@@ -4,27 +4,23 @@ sees that data directory's files; a saved parse for other settings is left to db
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 from pathlib import Path
 
 import msgpack
 import pytest
 
-from orchestration.dbt.project import dbt_executable
+from orchestration.dbt.project import dbt_parse
 from orchestration.dbt.saved_parse import SAVED_PARSE, copy_saved_parse
 from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT
 
 
-def _parse(target_path: Path, env: dict[str, str]) -> str:
-    """``dbt parse`` of the DuckDB target into ``target_path``; dbt's log."""
-    return subprocess.run(
-        [dbt_executable(), "parse", "--target-path", str(target_path), "--profiles-dir", "."],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def _parse(target_path: Path, data_dir: Path) -> str:
+    """``dbt parse`` of the DuckDB target for ``data_dir`` into ``target_path``; dbt's log."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "LLM_MARGIN_"))}
+    env |= {DATA_DIR_ENV: str(data_dir), "DBT_LOG_PATH": str(target_path)}
+    dbt_parse("duckdb", target_path, env=env)
+    return (target_path / "dbt.log").read_text()
 
 
 def _copy(saved: Path, into: Path) -> bool:
@@ -35,16 +31,9 @@ def _copy(saved: Path, into: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def saved_in_first_dir(tmp_path_factory) -> Path:
-    first = tmp_path_factory.mktemp("first-data")
     target = tmp_path_factory.mktemp("first-target")
-    _parse(target, {**_environ(), DATA_DIR_ENV: str(first), "DBT_TARGET_PATH": str(target)})
+    _parse(target, tmp_path_factory.mktemp("first-data"))
     return target / SAVED_PARSE
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "LLM_MARGIN_"))}
 
 
 def test_another_data_directory_parses_partially_and_reads_its_own_files(
@@ -57,8 +46,9 @@ def test_another_data_directory_parses_partially_and_reads_its_own_files(
     monkeypatch.delenv("LLM_MARGIN_DUCKDB_MEMORY_LIMIT", raising=False)
 
     assert _copy(saved_in_first_dir, target) is True
-    log = _parse(target, {**_environ(), DATA_DIR_ENV: str(second)})
+    log = _parse(target, second)
 
+    assert "Partial parsing enabled" in log
     assert "Unable to do partial parsing" not in log
     manifest = json.loads((target / "manifest.json").read_text())
     events = manifest["sources"]["source.llm_margin.usage.events"]
