@@ -370,9 +370,9 @@ def validation_sql(
         # A JSON Lines record is JSON as RFC 8259 writes it: DuckDB's reader also takes NaN,
         # Infinity and trailing commas, which other JSON readers refuse (NON_JSON_TOKENS) ...
         # A case, not `and`: DuckDB evaluates both sides of an `and` in a select list for every
-        # row, and rewriting each record without its strings cost four times the rest of the
-        # check (BENCHMARKS.md, "Ingestion: the strictness check on every record"); a case
-        # evaluates each branch only for the rows that reach it.
+        # row, so every record was rewritten without its strings, which made the check about
+        # four times as costly (BENCHMARKS.md, "Ingestion: the strictness check on every
+        # record"); a case evaluates each branch only for the rows that reach it.
         is_json = (
             "case when not coalesce(json_valid(decoded), false) then false "
             f"when not regexp_matches(decoded, {q(NON_JSON_TOKENS)}) then true "
