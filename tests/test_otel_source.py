@@ -583,6 +583,73 @@ def test_malformed_lines_and_spans_are_quarantined_and_the_rest_loads(where):
     ]
 
 
+def _lines_of(raw: list[bytes], sql: str) -> list[tuple]:
+    import pyarrow as pa
+
+    with duckdb.connect() as con:
+        con.register(
+            "records",
+            pa.table(
+                {
+                    "source_row": pa.array(range(1, len(raw) + 1), pa.int64()),
+                    "raw_bytes": pa.array(raw, pa.large_binary()),
+                }
+            ),
+        )
+        return con.execute(
+            f"select source_row, line, request::varchar, line_error from ({sql}) order by 1"
+        ).fetchall()
+
+
+def test_one_parse_per_line_reads_a_batch_of_json_lines_as_the_validated_parse_does():
+    # every line is JSON: traces, other JSON values, a trailing comma DuckDB's parser accepts
+    raw = [
+        json.dumps(line(span(66, 1, attrs=genai(**TAGS)), span(66, 2, parent=1))).encode() + b"\n",
+        b'{"resourceMetrics": []}\n',
+        b"42\n",
+        b"[1, 2]\n",
+        b"null\n",
+        b'{"resourceSpans": 5}\n',
+        b'{"resourceSpans": [],}',
+    ]
+    once = _lines_of(raw, otel.lines_sql(validate=False))
+    assert once == _lines_of(raw, otel.lines_sql())
+    assert [row[3] for row in once] == [
+        None,
+        "not_otlp_traces",
+        "not_an_object",
+        "not_an_object",
+        "not_an_object",
+        "not_otlp_traces",
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "reason"),
+    [
+        (b"\n", "empty_line"),  # the one-parse path cannot read it: validated line by line
+        (b'{"resourceSpans": [\n', "bad_json"),
+        (b'{"resourceSpans": [], "x": "\xff"}\n', "invalid_encoding"),  # read as null
+    ],
+)
+def test_a_line_the_one_parse_path_cannot_read_is_named_and_the_rest_loads(where, bad_line, reason):
+    root, landing = where
+    path = landing / "one-bad.jsonl"
+    path.write_bytes(
+        json.dumps(line(span(67, 1, attrs=genai(**TAGS)))).encode()
+        + b"\n"
+        + bad_line
+        + json.dumps(line(span(68, 1, attrs=genai(**TAGS)))).encode()
+        + b"\n"
+    )
+    load = store(root, path, landing)
+    assert (load.lines_read, load.spans_stored) == (3, 2)
+    assert load.quarantine_by_reason == {reason: 1}
+    assert [(q["source_row"], q["error_code"]) for q in span_quarantine(root)] == [(2, reason)]
+    assert sorted(s["trace_id"] for s in stored_spans(root)) == [trace_id(67), trace_id(68)]
+
+
 def test_a_file_that_is_not_otlp_json_is_not_read(where):
     root, landing = where
     path = landing / "traces.pb"

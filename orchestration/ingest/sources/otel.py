@@ -126,10 +126,19 @@ def _attribute(attributes: str, key: str) -> str:
     return _value_text(f"({found})")
 
 
-def lines_sql(*, strict_decode: bool = True) -> str:
+def lines_sql(*, strict_decode: bool = True, validate: bool = True) -> str:
     """SQL over ``records(source_row, raw_bytes)`` (lines of one file) → each line's text and
     why it is not an OTLP traces request (null when it is). ``strict_decode``: fail on bytes that
-    are not UTF-8 instead of reading them as null (faster; the loader retries without it)."""
+    are not UTF-8 instead of reading them as null (faster; the loader retries without it).
+    ``validate=False`` parses each line once, straight into the OTLP structure, and fails on the
+    first line that is not JSON (an empty line included) instead of naming it: the fast path for
+    a batch of good lines, which the loader retries validated when it fails (``_lines_table``)."""
+    if validate:
+        checked = "select source_row, line, coalesce(json_valid(line), false) as is_json"
+        transform = f"case when is_json then json_transform(line, {q(OTLP_SHAPE)}) end"
+    else:
+        checked = "select source_row, line, true as is_json"
+        transform = f"json_transform(line, {q(OTLP_SHAPE)})"
     return f"""
 with undelimited as (
     select source_row, {line_text_sql(strict=strict_decode)} as text
@@ -140,12 +149,12 @@ decoded as (
     from undelimited
 ),
 checked as (
-    select source_row, line, coalesce(json_valid(line), false) as is_json
+    {checked}
     from decoded
 ),
 transformed as (
     -- one parse to the OTLP structure (lenient: what does not fit is null)
-    select *, case when is_json then json_transform(line, {q(OTLP_SHAPE)}) end as request
+    select *, {transform} as request
     from checked
 )
 select
@@ -413,10 +422,7 @@ def _store_batch(
     possible (BENCHMARKS.md, "Source ingestion")."""
     con.register("records", table)
     try:
-        try:
-            con.execute(f"create or replace temp table lines as {lines_sql()}")
-        except duckdb.ConversionException:  # bytes that are not UTF-8: read them as null
-            con.execute(f"create or replace temp table lines as {lines_sql(strict_decode=False)}")
+        _lines_table(con)
     finally:
         con.unregister("records")
     con.execute(f"create or replace temp table spans as {spans_sql()}")
@@ -447,6 +453,27 @@ def _store_batch(
         for code, count in by_reason:
             reasons[code] += count
             result.records_quarantined += count
+
+
+def _lines_table(con) -> None:
+    """Temp table ``lines`` from the registered ``records``, parsing each line as few times as
+    the batch allows: once when every line is UTF-8 JSON (the usual batch); validated line by
+    line first when one is not JSON, so it is named (``bad_json``, ``empty_line``); reading
+    bytes that are not UTF-8 as null (``invalid_encoding``) when there are some. Each path gives
+    the same table for a batch it can read (tests/test_otel_source.py)."""
+    create = "create or replace temp table lines as "
+    try:
+        con.execute(create + lines_sql(validate=False))
+        return
+    except duckdb.ConversionException:  # bytes that are not UTF-8
+        con.execute(create + lines_sql(strict_decode=False))
+        return
+    except duckdb.InvalidInputException:  # a line that is not JSON: name it
+        pass
+    try:
+        con.execute(create + lines_sql())
+    except duckdb.ConversionException:
+        con.execute(create + lines_sql(strict_decode=False))
 
 
 def summary(loads: list[SpanFileLoad]) -> dict:
