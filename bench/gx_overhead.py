@@ -57,7 +57,7 @@ def main() -> int:
 
     import_s = time.perf_counter() - started
 
-    from orchestration.checks.gx_suites import load_suite, plan_sample, read_batch, validate
+    from orchestration.checks.gx_validation import load_suite, plan_sample, read_batch, validate
     from orchestration.checks.raw_batches import _usage_event_files
 
     suite = load_suite("usage_events")

@@ -51,7 +51,14 @@ def dbt_nodes(
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[0])
+    # as `llm-margin materialize` does: GX is imported in a worker beside the run
+    from orchestration.checks.gx_worker import warm_validation
+
+    with warm_validation():
+        return _run(Path(argv[0]))
+
+
+def _run(out: Path) -> int:
     from dagster import DagsterEventType, DagsterInstance, materialize
 
     from orchestration.dbt.project import llm_margin_project

@@ -243,7 +243,15 @@ def _progress_console(shown) -> Console | None:
 
 def _run_materialize(args: argparse.Namespace, paths: DataPaths, progress, log_path):
     """One in-process run of every asset and check on the persistent instance; returns its
-    result and the landing state it started from."""
+    result and the landing state it started from. Great Expectations is imported in a worker
+    from the start, beside the run (orchestration/checks/gx_worker.py)."""
+    from orchestration.checks.gx_worker import warm_validation
+
+    with warm_validation():
+        return _execute_materialize(args, paths, progress, log_path)
+
+
+def _execute_materialize(args: argparse.Namespace, paths: DataPaths, progress, log_path):
     from dagster import Definitions, colored_console_logger, define_asset_job
 
     from orchestration.definitions import defs

@@ -15,10 +15,10 @@ from conftest import event, write_jsonl
 from dagster import AssetKey
 
 from orchestration import cli
-from orchestration.checks import gx_suites
-from orchestration.checks.gx_suites import (
+from orchestration.checks import gx_validation
+from orchestration.checks.gx_suites import check_results
+from orchestration.checks.gx_validation import (
     SUITES_DIR,
-    check_results,
     file_chunks,
     load_suite,
     plan_sample,
@@ -191,7 +191,7 @@ def test_a_row_wise_suite_validated_in_chunks_gives_the_whole_batch_result(tmp_p
             },
         ],
     }
-    monkeypatch.setattr(gx_suites, "SUITES_DIR", tmp_path)
+    monkeypatch.setattr(gx_validation, "SUITES_DIR", tmp_path)
     (tmp_path / "rowwise.json").write_text(json.dumps(suite))
     batches = {}
     for n in range(4):  # 4 files of 3 rows; bad token counts in files 0, 2 and 3

@@ -12,6 +12,7 @@ import os
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
+from orchestration.checks import gx_worker
 from orchestration.data_lock import writer_step
 from orchestration.dbt.project import llm_margin_project, parse_project
 from orchestration.dbt.translator import LlmMarginTranslator
@@ -34,6 +35,7 @@ def llm_margin_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, s
     # everything downstream of it and fails the run. dbt (a subprocess) reads the data directory
     # from the environment, so it gets the absolute one this run uses.
     os.environ[DATA_DIR_ENV] = str(settings.paths().root)
+    gx_worker.stop()  # the checks it served are done; it must not add to dbt's memory
     yield from dbt.cli(settings.dbt_build_args(), context=context).stream()
 
 
