@@ -38,3 +38,21 @@ def test_any_other_dbt_executable_is_still_asked(monkeypatch):
     resource = LlmMarginDbtCli(project_dir=project_dir, dbt_executable=other)
     assert str(resource._cli_version) == "9.8.7"
     assert asked == [[other, "--version"]]
+
+
+def test_a_dbt_command_opens_no_adapter_in_the_dagster_process(tmp_path, monkeypatch):
+    # dagster-dbt opens one (1.2 s) only to fetch row counts and column metadata, which this
+    # project never asks for; the dbt subprocess still runs the command
+    monkeypatch.setenv("LLM_MARGIN_DATA_DIR", str(tmp_path))
+    invocation = dbt_resource().cli(
+        ["ls", "--select", "stg_usage__events", "--resource-type", "model", "--output", "name"],
+        target_path=tmp_path / "target",
+    )
+    listed = [
+        event.raw_event["info"]["msg"]
+        for event in invocation.stream_raw_events()
+        if event.raw_event["info"]["name"] == "PrintEvent"
+    ]
+    assert invocation.is_successful()
+    assert invocation.adapter is None
+    assert listed == ["stg_usage__events"]
