@@ -1,7 +1,7 @@
 """A new day, timed for two checkouts in turn from the same warehouse: an A/B of the incremental run.
 
     .venv/bin/python -m bench.new_day_ab --a <checkout> --b <checkout> [--events N] [--days D]
-        [--rounds R] [--results-dir DIR]
+        [--rounds R] [--results-dir DIR] [--a-env NAME=VALUE ...]
 
 One pipeline run is a noisy measure on a shared 2-core machine: two runs of the same code differed
 by 8 s of dbt in a 90 s new day (BENCHMARKS.md). This builds the first ``days`` days of a
@@ -29,9 +29,10 @@ from bench import harness as H
 from bench.__main__ import DEFAULT_START
 
 
-def _run(checkout: Path, run_dir: Path, out: Path) -> dict:
+def _run(checkout: Path, run_dir: Path, out: Path, extra_env: dict[str, str]) -> dict:
     env = {
         **os.environ,
+        **extra_env,
         "PYTHONPATH": str(checkout),
         "LLM_MARGIN_DATA_DIR": str(run_dir),
         "DAGSTER_HOME": str(run_dir / "dagster_home"),
@@ -81,11 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--results-dir", type=Path, default=H.ROOT / "bench" / "results")
     p.add_argument(
+        "--a-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set in checkout A's runs only, e.g. PYTHONPYCACHEPREFIX=/tmp/none (A without bytecode)",
+    )
+    p.add_argument(
         "--reuse-built",
         action="store_true",
         help="start from the first days built by an earlier run of this command (same set)",
     )
     args = p.parse_args(argv)
+    a_env = dict(item.split("=", 1) for item in args.a_env)
     params = H.Params(args.events, args.days, 7, 40, DEFAULT_START)
     sampler = H.MemorySampler()
     sampler.start()
@@ -100,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         held = H.fresh_run_dir(generated, run_dir, args.days)
         H.log(f"first {args.days} days with {args.a} ...")
-        first = _run(args.a.resolve(), run_dir, base / "first.json")
+        first = _run(args.a.resolve(), run_dir, base / "first.json", a_env)
         H.log(f"  built in {first['wall']} s")
         _copy(run_dir, built)  # every new day starts from this, in the same place (absolute paths)
         (built / ".complete").write_text(str(args.a))
@@ -109,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, checkout in (("A", args.a), ("B", args.b)):
             _copy(built, run_dir)
             os.link(held, run_dir / "landing" / "usage_events" / held.name)
-            result = _run(checkout.resolve(), run_dir, base / f"day-{name}-{round_}.json")
+            extra_env = a_env if name == "A" else {}
+            result = _run(
+                checkout.resolve(), run_dir, base / f"day-{name}-{round_}.json", extra_env
+            )
             runs[name].append(result)
             top = sorted(result["steps"].items(), key=lambda kv: -kv[1])[:4]
             H.log(
