@@ -34,7 +34,8 @@ help:
 
 # Installed with bytecode compiled (about 15 s once): a process that starts from source files
 # compiles every module it imports, every time, where Python may not write its cache (as under
-# PYTHONDONTWRITEBYTECODE): 2-3 s per Dagster, dbt or GX process (DECISIONLOG.md, "Bytecode").
+# PYTHONDONTWRITEBYTECODE): 2-3 s per Dagster, dbt or GX process
+# (DECISIONLOG.md, "Bytecode compiled at install").
 COMPILE_OWN := $(BIN)/python -m compileall -q orchestration llm_margin_emit sample_data
 
 $(STAMP): pyproject.toml requirements.lock
