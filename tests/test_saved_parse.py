@@ -10,6 +10,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
+from orchestration.dbt import saved_parse
 from orchestration.dbt.project import dbt_parse
 from orchestration.dbt.saved_parse import SAVED_PARSE, copy_saved_parse
 from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT
@@ -74,5 +75,9 @@ def test_the_same_data_directory_is_copied_as_saved(saved_in_first_dir, tmp_path
     monkeypatch.setenv(DATA_DIR_ENV, saved["env_vars"][DATA_DIR_ENV])
     monkeypatch.delenv("LLM_MARGIN_DUCKDB_MEMORY_LIMIT", raising=False)
 
+    profiles_loaded = []
+    monkeypatch.setattr(saved_parse, "connection_info", lambda *a, **k: profiles_loaded.append(a))
+
     assert _copy(saved_in_first_dir, tmp_path / "target") is False
     assert (tmp_path / "target" / SAVED_PARSE).read_bytes() == saved_in_first_dir.read_bytes()
+    assert profiles_loaded == []  # dbt's profile is loaded only to stamp another directory's
