@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import pprint
 from argparse import Namespace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +65,20 @@ def connection_info(project_dir: Path, profiles_dir: Path, target: str) -> list[
     return list(profile.credentials.connection_info())
 
 
-def restamped(saved: dict, info: list[tuple[str, Any]], data_dir: str) -> bool:
-    """Stamp the saved parse ``saved`` (unpacked) for ``info`` in ``data_dir`` when it was saved
-    for the same settings in another data directory; True when it was stamped."""
+def restamped(
+    saved: dict, current_info: Callable[[], list[tuple[str, Any]]], data_dir: str
+) -> bool:
+    """Stamp the saved parse ``saved`` (unpacked) for the connection settings ``current_info()``
+    returns, in ``data_dir``, when it was saved for the same settings in another data directory;
+    True when it was stamped. ``current_info`` loads dbt's profile in this process (1.5-1.8 s
+    when dbt is not yet imported), so it is called only for a parse saved elsewhere: the usual
+    command runs in the directory it was parsed for."""
     then = (saved.get("env_vars") or {}).get(DATA_DIR_ENV)
     state = saved.get("state_check") or {}
     stored = (state.get("profile_hash") or {}).get("checksum")
     if not then or not stored or then == data_dir:
         return False
+    info = current_info()
     as_saved = [(key, _with_data_dir(value, data_dir, then)) for key, value in info]
     if profile_hash(as_saved) != stored:
         return False
@@ -91,15 +98,12 @@ def copy_saved_parse(
     as_read = source.read_bytes()
     saved = msgpack.unpackb(as_read, raw=False, strict_map_key=False)
     data_dir = os.environ.get(DATA_DIR_ENV)
-    then = (saved.get("env_vars") or {}).get(DATA_DIR_ENV)
-    stamped = False
-    if data_dir and then and then != data_dir:
-        # only then is dbt's profile loaded (dbt's modules and the profile: ~0.4 s in this
-        # process); the usual command runs in the directory it was parsed for
-        try:
-            stamped = restamped(saved, connection_info(project_dir, profiles_dir, target), data_dir)
-        except Exception:  # noqa: BLE001 - the profile is dbt's to report; its run says what is wrong
-            stamped = False
+    try:
+        stamped = bool(data_dir) and restamped(
+            saved, lambda: connection_info(project_dir, profiles_dir, target), data_dir
+        )
+    except Exception:  # noqa: BLE001 - the profile is dbt's to report; its run says what is wrong
+        stamped = False
     destination.mkdir(parents=True, exist_ok=True)
     copy.write_bytes(msgpack.packb(saved, use_bin_type=True) if stamped else as_read)
     return stamped

@@ -26,7 +26,7 @@ class LlmMarginDbtCli(DbtCliResource):
       for the data directory when only that differs (orchestration/dbt/saved_parse.py), so dbt
       parses partially instead of from scratch.
     - No dbt adapter in the Dagster process. dagster-dbt opens one (loading the profile and the
-      project and registering the adapter: 1.2 s on a new day's run) only to fetch row counts and
+      project and registering the adapter: 1.2 s measured alone) only to fetch row counts and
       column metadata after each model, which this project does not ask for; the dbt subprocess
       has its own."""
 
