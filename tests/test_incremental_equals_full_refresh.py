@@ -11,9 +11,15 @@ re-deliveries and late records:
 - batch 3: the orphan's parent, two days late (its retry's task merges into the parent's), and a
   negotiated price sheet that restates calls already priced.
 
+What-if scenarios ride along (the per-call what-if models are kept by scenario and day): the
+shipped scenario, whose default period (every day held: no full month is) grows with each batch,
+and a second one on an explicit period priced at call time, whose rule changes in batch 2 (every
+day of it is rebuilt, the other scenario's first day is not); batch 3 removes the first, and
+changes the second's rule again and moves its period, leaving days behind that must be deleted.
+
 After batches 2 and 3 the lake is copied to a second data directory and built from scratch; every
-fact and mart table must hold the same rows (all columns but the `rebuilt_at` bookkeeping; money
-exact, compared as decimals by DuckDB).
+fact and mart table, and the what-if models, must hold the same rows (all columns but the
+`rebuilt_at` bookkeeping; money exact, compared as decimals by DuckDB).
 """
 
 from __future__ import annotations
@@ -29,7 +35,13 @@ import pytest
 from held_back_days import generate_holding_back
 
 from orchestration.dbt.project import dbt_executable
-from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT, DataPaths
+from orchestration.paths import (
+    DATA_DIR_ENV,
+    DEFAULT_SCENARIOS_DIR,
+    PROJECT_ROOT,
+    SCENARIOS_DIR_ENV,
+    DataPaths,
+)
 
 PRICE_SHEET = (
     "provider,model,component,usd_per_million_tokens,valid_from,valid_to\n"
@@ -73,6 +85,20 @@ BATCH_2 = [
             emitted_at="2026-11-20T00:00:09Z", completion_tokens=300),
 ]  # fmt: skip
 BATCH_3 = [_record("inc-late-parent", "2026-11-19T10:00:00Z", status="error")]
+
+SHIPPED_SCENARIO = "chat-primary-on-gpt-4-1-mini.yaml"
+SQL_SCENARIO = """\
+name: sql-on-mini
+period: {{start: {start}, end: {end}}}
+prices: call_time
+rules:
+  - feature: sql_copilot
+    provider: openai
+    model: gpt-4.1-mini
+    token_ratio: {ratio}
+"""
+# the what-if models, compared beside the marts
+WHATIF_TABLES = ("int_whatif_scenarios", "int_whatif_calls", "int_whatif_calls_priced")
 
 
 def _write_jsonl(path: Path, records: list[dict]) -> None:
@@ -126,28 +152,29 @@ def _full_refresh_copy(paths: DataPaths, work: Path, name: str) -> DataPaths:
 
 
 def _differences(incremental: Path, full: Path) -> dict[str, tuple[int, int, int]]:
-    """Per fact and mart table: (rows, rows only in the incremental build, rows only in the
-    full one), compared on every column but rebuilt_at."""
+    """Per fact and mart table and what-if model: (rows, rows only in the incremental build,
+    rows only in the full one), compared on every column but rebuilt_at."""
     found: dict[str, tuple[int, int, int]] = {}
     with duckdb.connect() as con:
         con.execute(f"attach '{incremental}' as inc (read_only)")
         con.execute(f"attach '{full}' as fresh (read_only)")
+        whatif = ", ".join(f"'{t}'" for t in WHATIF_TABLES)
         tables = con.execute(
-            "select table_name from duckdb_tables() where database_name = 'fresh' "
-            "and schema_name = 'marts' order by 1"
+            "select schema_name, table_name from duckdb_tables() where database_name = 'fresh' "
+            f"and (schema_name = 'marts' or table_name in ({whatif})) order by 2"
         ).fetchall()
-        for (table,) in tables:
+        for schema, table in tables:
             columns = ", ".join(
                 f'"{c}"'
                 for (c,) in con.execute(
                     "select column_name from duckdb_columns() where database_name = 'fresh' "
-                    f"and schema_name = 'marts' and table_name = '{table}' "
+                    f"and schema_name = '{schema}' and table_name = '{table}' "
                     "and column_name <> 'rebuilt_at' order by column_index"
                 ).fetchall()
             )
-            left = f"select {columns} from inc.marts.{table}"
-            right = f"select {columns} from fresh.marts.{table}"
-            rows = con.execute(f"select count(*) from fresh.marts.{table}").fetchone()[0]
+            left = f"select {columns} from inc.{schema}.{table}"
+            right = f"select {columns} from fresh.{schema}.{table}"
+            rows = con.execute(f"select count(*) from fresh.{schema}.{table}").fetchone()[0]
             only_inc = con.execute(f"select count(*) from ({left} except all {right})").fetchone()
             only_full = con.execute(f"select count(*) from ({right} except all {left})").fetchone()
             found[table] = (rows, only_inc[0], only_full[0])
@@ -161,16 +188,23 @@ def batches(tmp_path_factory):
     paths = DataPaths(work / "data")
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv(DATA_DIR_ENV, str(paths.root))
+    scenarios = work / "scenarios"
+    scenarios.mkdir()
+    shutil.copy(DEFAULT_SCENARIOS_DIR / SHIPPED_SCENARIO, scenarios / SHIPPED_SCENARIO)
+    (scenarios / "sql-on-mini.yaml").write_text(
+        SQL_SCENARIO.format(start="2026-11-18", end="2026-11-21", ratio=1)
+    )
+    monkeypatch.setenv(SCENARIOS_DIR_ENV, str(scenarios))
     try:
         landing, held, _ = generate_holding_back(paths, work, 2)
         _write_jsonl(landing / "planted-1.jsonl", BATCH_1)
-        yield paths, work, landing, held, monkeypatch
+        yield paths, work, landing, held, scenarios, monkeypatch
     finally:
         monkeypatch.undo()
 
 
 def test_incremental_builds_equal_a_full_refresh_after_late_resent_and_repriced_batches(batches):
-    paths, work, landing, held, monkeypatch = batches
+    paths, work, landing, held, scenarios, monkeypatch = batches
 
     _ingest(paths, monkeypatch)
     _dbt_run(paths, work)
@@ -180,6 +214,10 @@ def test_incremental_builds_equal_a_full_refresh_after_late_resent_and_repriced_
     held_files = sorted(held.iterdir())
     shutil.move(held_files[0], landing / held_files[0].name)
     _write_jsonl(landing / "planted-2.jsonl", BATCH_2)
+    # the second scenario's rule changes: every day of its period is rebuilt
+    (scenarios / "sql-on-mini.yaml").write_text(
+        SQL_SCENARIO.format(start="2026-11-18", end="2026-11-21", ratio=1.2)
+    )
     _ingest(paths, monkeypatch)
     _dbt_run(paths, work)
 
@@ -210,6 +248,15 @@ def test_incremental_builds_equal_a_full_refresh_after_late_resent_and_repriced_
         "select completion_tokens, event_date::varchar from marts.fct_llm_calls "
         "where event_id in ('inc-resent', 'inc-moving') order by event_id",
     ) == [(300, "2026-11-20"), (4_000, "2026-11-19")]
+    # the unchanged scenario's what-if rows of that first day were not rewritten either; the
+    # changed scenario's were, with its new rule
+    first_day = _query(
+        paths.warehouse,
+        "select scenario_id, min(rebuilt_at) = timestamp '" + str(first_build) + "', "
+        "max(token_ratio) from intermediate.int_whatif_calls_priced "
+        f"where event_date = date '{kept[0]}' group by scenario_id order by scenario_id",
+    )
+    assert first_day == [("chat-primary-on-gpt-4-1-mini", True, 1.0), ("sql-on-mini", False, 1.2)]
     second = _full_refresh_copy(paths, work, "full-after-batch-2")
     after_batch_2 = _differences(paths.warehouse, second.warehouse)
     assert {"fct_llm_calls", "fct_tasks", "mart_customer_unit_economics"} <= set(after_batch_2)
@@ -218,6 +265,11 @@ def test_incremental_builds_equal_a_full_refresh_after_late_resent_and_repriced_
     # batch 3: the last day, the orphan's late parent, a price sheet restating November
     shutil.move(held_files[1], landing / held_files[1].name)
     _write_jsonl(landing / "planted-3.jsonl", BATCH_3)
+    # one scenario removed; the other's rule changed and its period moved a day on
+    (scenarios / SHIPPED_SCENARIO).unlink()
+    (scenarios / "sql-on-mini.yaml").write_text(
+        SQL_SCENARIO.format(start="2026-11-19", end="2026-11-23", ratio=1.5)
+    )
     (paths.landing_for("pricing") / "negotiated-2026-11.csv").write_text(PRICE_SHEET)
     costs_before = dict(
         _query(paths.warehouse, "select event_id, cost_usd from marts.fct_llm_calls")
@@ -252,3 +304,9 @@ def test_incremental_builds_equal_a_full_refresh_after_late_resent_and_repriced_
     after_batch_3 = _differences(paths.warehouse, third.warehouse)
     assert {t: d for t, d in after_batch_3.items() if d[1] or d[2]} == {}
     assert all(rows > 0 for t, (rows, _, _) in after_batch_3.items() if t.startswith("fct_"))
+    assert all(after_batch_3[t][0] > 0 for t in WHATIF_TABLES)
+    assert _query(
+        paths.warehouse,
+        "select scenario_id, min(event_date)::varchar, max(event_date)::varchar, "
+        "max(token_ratio) from intermediate.int_whatif_calls_priced group by 1",
+    ) == [("sql-on-mini", "2026-11-19", "2026-11-22", 1.5)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from orchestration.paths import DATA_DIR_ENV, PROJECT_ROOT, DataPaths
 
 WHATIF_MODELS = [
     "stg_scenarios__rules",
+    "int_whatif_scenarios",
     "int_whatif_calls",
     "int_whatif_cases_priced",
     "int_whatif_calls_priced",
@@ -187,7 +188,7 @@ def _table(con, name: str, rows: list[dict], types: dict[str, str]) -> None:
         con.execute(f"insert into {name} values ({', '.join('?' * len(values))})", values)
 
 
-def hand_made_warehouse(data: DataPaths) -> None:
+def hand_made_warehouse(data: DataPaths, price_rules: list[dict] = PRICE_RULES) -> None:
     """The relations the what-if models read, holding only the hand-made calls and rules."""
     data.ensure()
     with duckdb.connect(str(data.warehouse)) as con:
@@ -237,7 +238,7 @@ def hand_made_warehouse(data: DataPaths) -> None:
             "raw_provider": "varchar", "raw_model": "varchar", "price_provider_id": "varchar",
             "price_model_id": "varchar", "is_resolved": "boolean", "is_context_priced": "boolean",
         })  # fmt: skip
-        _table(con, "intermediate.int_price_rules_by_state", PRICE_RULES, {
+        _table(con, "intermediate.int_price_rules_by_state", price_rules, {
             "price_state": "varchar", "provider_id": "varchar", "model_id": "varchar",
             "price_source": "varchar", "source_priority": "integer", "export_version": "varchar",
             "load_sequence": "bigint", "rule_kind": "varchar", "rule_rank": "integer",
@@ -359,6 +360,50 @@ def test_the_plan_margin_compares_revenue_with_both_costs(hand_made):
         + cost(1_001, 101, SMALL)
     )
     assert row == [(1, Decimal(10), Decimal("0.006"), scenario, Decimal(10) - scenario, 0)]
+
+
+def test_today_is_the_first_day_of_the_prices_in_force_today(hand_made, tmp_path):
+    """`today` prices at the latest day on or before the build date on which a price rule
+    started or a period rule ended: the build date's prices, on a date that does not move every
+    day (so the what-if rows are not rebuilt every day). Without dated rules: the build date."""
+    today = datetime.now(UTC).date()
+    with duckdb.connect(str(hand_made.warehouse), read_only=True) as con:
+        undated = con.execute(
+            "select distinct today_price_date from intermediate.int_whatif_scenarios"
+        ).fetchall()
+    assert undated == [(today,)]
+
+    promo_ended = today - timedelta(days=5)
+    dated = [
+        {**r, "valid_from": today - timedelta(days=40)} if r["model_id"] == "small" else r
+        for r in PRICE_RULES
+    ] + [
+        # a promotion on the small model's input, over before today
+        _price_rule("small", "input_mtok", "input_tokens", Decimal("0.1"), rule_kind="period",
+                    valid_from=today - timedelta(days=20), valid_to=promo_ended),
+        # a price change announced for later
+        _price_rule("big", "output_mtok", "output_tokens", Decimal("1.0"),
+                    valid_from=today + timedelta(days=10)),
+    ]  # fmt: skip
+    data = DataPaths(tmp_path / "data")
+    hand_made_warehouse(data, dated)
+    write_scenario_rules(
+        data,
+        [rule("now", 1, match_feature="code", candidate_provider="o", candidate_model="small",
+              price_basis="today", price_date=None)],
+    )  # fmt: skip
+    build_whatif(data, tmp_path)
+    with duckdb.connect(str(data.warehouse), read_only=True) as con:
+        scenario = con.execute(
+            "select today_price_date from intermediate.int_whatif_scenarios"
+        ).fetchall()
+        calls = con.execute(
+            "select event_id, price_date, scenario_cost_usd from intermediate.int_whatif_calls_priced "
+            "where rule_index = 1"
+        ).fetchall()
+    assert scenario == [(promo_ended,)]
+    # priced as today: the standard price, not the promotion's
+    assert calls == [("c-code", promo_ended, cost(150_000, 1_000, SMALL))]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -153,7 +153,7 @@ def test_the_page_shows_both_costs_per_feature_and_route_and_margin_by_plan():
     assert re.search(r'data-col="cost_difference_usd" data-value="-10.50" class="good"', html)
     assert 'id="basis">Replayed: real traffic from 2026-10-01 up to 2026-11-01 (exclusive)' in html
     assert (
-        "today&#x27;s prices (2026-12-01), the build date&#x27;s, not the prices of each call&#x27;s date"
+        "today&#x27;s prices (in force since 2026-12-01), not the prices of each call&#x27;s date"
         in html
     )
 
@@ -175,7 +175,7 @@ def test_the_terminal_prints_the_same_comparison():
     print_whatif(report(), console)
     text = console.export_text()
     assert "What if: cheaper-chat" in text
-    assert "Prices: today's prices (2026-12-01), the build date's, not the prices" in text
+    assert "Prices: today's prices (in force since 2026-12-01), not the prices" in text
     assert "actual cost $15.50, under the scenario $2.00 (-$13.50)" in text
     assert "Cost by feature and route" in text and "Gross margin by plan" in text
     assert HOSTILE in text  # the terminal shows it as text (rich markup is not interpreted)

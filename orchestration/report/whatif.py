@@ -137,9 +137,10 @@ class WhatIfReport:
 def price_basis_words(basis: str, day: date | None) -> str:
     if basis == "call_time":
         return "every call priced at the prices in force at its own time"
-    on = f" ({day})" if day is not None else ""
     if basis == "today":
-        return f"today's prices{on}, the build date's, not the prices of each call's date"
+        # the marts' date for `today` is the first day of the prices in force on the build date
+        since = f" (in force since {day})" if day is not None else ""
+        return f"today's prices{since}, not the prices of each call's date"
     return f"the prices in force on {day}, not the prices of each call's date"
 
 

@@ -1,9 +1,8 @@
 {#
     Every real call in each scenario's period, matched to the scenario's rule and rewritten as
     the scenario assumes it would have been sent (docs/pricing.md "What-if pricing"):
-      - period: the rule's period_start/period_end (the scenario's first rule), by default the
-        last full calendar month before the latest event_date in the warehouse (every day it
-        holds when it holds no full month);
+      - period: int_whatif_scenarios' (the first rule's, by default the last full calendar month
+        before the latest event_date, every day held when the warehouse holds no full month);
       - rule: the most specific rule of the scenario matching the call's feature (its task's, as
         everywhere) and route: feature+route > feature > route > neither; a call no rule matches
         is replayed unchanged (own provider and model, tier observed, cache observed, ratio 1),
@@ -12,12 +11,20 @@
         standard = none);
       - tokens x token_ratio, rounded half-up; with a cache_hit_rate, cached prompt tokens =
         round(candidate prompt tokens x rate) and cache writes at most what is left uncached;
-      - price date by price_basis: today = the build date, call_time = the call's date, date =
-        the rule's price_date; the call keeps its UTC second of day (off-peak windows apply).
+      - price date by price_basis: today = the first day of the prices in force on the build
+        date (int_whatif_scenarios.today_price_date: the same prices), call_time = the call's
+        date, date = the rule's price_date; the call keeps its UTC second of day (off-peak
+        windows apply).
     The call's actual cost (int_llm_calls_priced, current price state) rides along for the marts.
-    Only the days some scenario's period covers are read (a month of a 90-day warehouse; none
-    before any scenario is loaded). A table, rebuilt whole each run (DECISIONLOG.md).
+
+    Incremental by (scenario_id, event_date) (macros/whatif.sql, DECISIONLOG.md "What-if calls
+    by scenario and day"): a run rebuilds the days of a scenario's period not yet built under
+    its current scenario_state (a new or changed scenario, a price change taking effect, a day
+    the period newly covers) and the days whose calls, prices or tasks were rebuilt since this
+    model's last run. Only the days of some scenario's period are ever read.
 #}
+
+{{ config(**whatif_partition_config()) }}
 
 with
 
@@ -25,53 +32,8 @@ rules as (
     select * from {{ ref('stg_scenarios__rules') }}
 ),
 
-warehouse_days as (
-    select
-        min(all_events.event_date) as first_event_date,
-        max(all_events.event_date) as latest_event_date
-    from {{ ref('stg_usage__events') }} as all_events
-),
-
-default_period as (
-    -- the last full calendar month before the latest event_date; every day held when the
-    -- warehouse does not hold that whole month
-    select
-        warehouse_days.first_event_date,
-        warehouse_days.latest_event_date,
-        cast({{ dbt.dateadd('month', -1, dbt.date_trunc('month', 'warehouse_days.latest_event_date')) }} as date)
-            as month_start,
-        cast({{ dbt.date_trunc('month', 'warehouse_days.latest_event_date') }} as date) as month_end
-    from warehouse_days
-),
-
-rules_ordered as (
-    select
-        rules.*,
-        row_number() over (partition by rules.scenario_id order by rules.rule_index) as rule_order
-    from rules
-),
-
 scenarios as (
-    -- a scenario's period and default price basis are its first rule's
-    select
-        rules_ordered.scenario_id,
-        rules_ordered.scenario_file,
-        coalesce(
-            rules_ordered.period_start,
-            case when default_period.first_event_date <= default_period.month_start
-                then default_period.month_start else default_period.first_event_date end
-        ) as period_start,
-        coalesce(
-            rules_ordered.period_end,
-            case when default_period.first_event_date <= default_period.month_start
-                then default_period.month_end
-                else cast({{ dbt.dateadd('day', 1, 'default_period.latest_event_date') }} as date) end
-        ) as period_end,
-        rules_ordered.price_basis as default_price_basis,
-        rules_ordered.price_date as default_price_date
-    from rules_ordered
-    cross join default_period
-    where rules_ordered.rule_order = 1
+    select * from {{ ref('int_whatif_scenarios') }}
 ),
 
 periods_covered as (
@@ -88,60 +50,121 @@ events as (
         and event_date < (select periods_covered.end_day from periods_covered)
 ),
 
+scenario_days as (
+    -- every day of each scenario's period that holds calls
+    select
+        scenarios.scenario_id,
+        scenarios.scenario_state,
+        event_days.event_date
+    from scenarios
+    inner join (select distinct events.event_date from events) as event_days
+        on event_days.event_date >= scenarios.period_start
+        and event_days.event_date < scenarios.period_end
+),
+
+{% if is_partition_incremental() %}
+
+built_partitions as (
+    select distinct
+        built.scenario_id,
+        built.event_date,
+        built.scenario_state
+    from {{ this }} as built
+),
+
+days_rebuilt_upstream as (
+    -- the days whose calls, prices or tasks were rebuilt since this model's last run
+    {{ partitions_rebuilt_in(['int_llm_calls_priced', 'int_attempts_chained_to_tasks']) }}
+),
+
+partitions_to_build as (
+    select
+        scenario_days.scenario_id,
+        scenario_days.event_date
+    from scenario_days
+    left join built_partitions
+        on scenario_days.scenario_id = built_partitions.scenario_id
+        and scenario_days.event_date = built_partitions.event_date
+        and scenario_days.scenario_state = built_partitions.scenario_state
+    where built_partitions.scenario_id is null
+        or scenario_days.event_date in (select days_rebuilt_upstream.event_date from days_rebuilt_upstream)
+),
+
+{% else %}
+
+partitions_to_build as (
+    select
+        scenario_days.scenario_id,
+        scenario_days.event_date
+    from scenario_days
+),
+
+{% endif %}
+
+days_to_build as (
+    select distinct partitions_to_build.event_date
+    from partitions_to_build
+),
+
+calls as (
+    select events.*
+    from events
+    where events.event_date in (select days_to_build.event_date from days_to_build)
+),
+
 attempts as (
     select * from {{ ref('int_attempts_chained_to_tasks') }}
-    where event_date >= (select periods_covered.first_day from periods_covered)
-        and event_date < (select periods_covered.end_day from periods_covered)
+    where event_date in (select days_to_build.event_date from days_to_build)
 ),
 
 calls_priced as (
     select * from {{ ref('int_llm_calls_priced') }}
     where price_state = 'current'
-        and event_date >= (select periods_covered.first_day from periods_covered)
-        and event_date < (select periods_covered.end_day from periods_covered)
+        and event_date in (select days_to_build.event_date from days_to_build)
 ),
 
 real_calls as (
     select
-        events.event_id,
-        events.occurred_at,
-        events.event_date,
-        {{ call_second_of_day('events.occurred_at') }} as second_of_day,
+        calls.event_id,
+        calls.occurred_at,
+        calls.event_date,
+        {{ call_second_of_day('calls.occurred_at') }} as second_of_day,
         attempts.task_id,
         attempts.is_last_attempt,
         coalesce(attempts.customer_id, '(untagged)') as customer_id,
         coalesce(attempts.feature, '(untagged)') as feature,
-        events.route,
-        events.provider,
-        events.model,
-        events.service_tier,
-        events.prompt_tokens,
-        events.cached_prompt_tokens,
-        events.cache_write_tokens,
-        events.completion_tokens,
-        events.reasoning_tokens,
+        calls.route,
+        calls.provider,
+        calls.model,
+        calls.service_tier,
+        calls.prompt_tokens,
+        calls.cached_prompt_tokens,
+        calls.cache_write_tokens,
+        calls.completion_tokens,
+        calls.reasoning_tokens,
         calls_priced.cost_usd as actual_cost_usd,
         calls_priced.unpriced_reason as actual_unpriced_reason
-    from events
+    from calls
     inner join attempts
-        on events.event_id = attempts.event_id
+        on calls.event_id = attempts.event_id
     inner join calls_priced
-        on events.event_id = calls_priced.event_id
+        on calls.event_id = calls_priced.event_id
 ),
 
 calls_in_period as (
     select
         scenarios.scenario_id,
         scenarios.scenario_file,
-        scenarios.period_start,
-        scenarios.period_end,
+        scenarios.scenario_state,
         scenarios.default_price_basis,
         scenarios.default_price_date,
+        scenarios.today_price_date,
         real_calls.*
-    from scenarios
+    from partitions_to_build
+    inner join scenarios
+        on partitions_to_build.scenario_id = scenarios.scenario_id
     inner join real_calls
-        on real_calls.event_date >= scenarios.period_start
-        and real_calls.event_date < scenarios.period_end
+        on partitions_to_build.event_date = real_calls.event_date
 ),
 
 rule_matches as (
@@ -209,7 +232,7 @@ calls_rewritten as (
         case
             when calls_matched.price_basis = 'call_time' then calls_matched.event_date
             when calls_matched.price_basis = 'date' then calls_matched.rule_price_date
-            else current_date
+            else calls_matched.today_price_date
         end as price_date
     from calls_matched
 ),
@@ -231,8 +254,6 @@ final as (
         calls_with_cache.event_id,
         calls_with_cache.rule_index,
         calls_with_cache.rule_line,
-        calls_with_cache.period_start,
-        calls_with_cache.period_end,
         calls_with_cache.occurred_at,
         calls_with_cache.event_date,
         calls_with_cache.second_of_day,
@@ -274,7 +295,9 @@ final as (
             )
         end as candidate_cache_write_tokens,
         calls_with_cache.candidate_completion_tokens,
-        calls_with_cache.candidate_reasoning_tokens
+        calls_with_cache.candidate_reasoning_tokens,
+        calls_with_cache.scenario_state,
+        {{ rebuilt_at() }} as rebuilt_at
     from calls_with_cache
 )
 

@@ -3,21 +3,50 @@
     (macros/pricing/, the same macros as int_llm_calls_priced): the candidate provider and model
     (resolved like real calls), service tier and tokens, on the price date its price basis gives,
     at the call's own UTC second of day, under the current price state (every pricing file
-    loaded). An unpriced candidate says why and has scenario_cost_usd null, never 0. A table,
-    rebuilt whole each run (DECISIONLOG.md).
+    loaded). An unpriced candidate says why and has scenario_cost_usd null, never 0.
 
     Each call takes its case's unit prices from int_whatif_cases_priced (steps 1-5, priced once per
     case) and its billed units and costs here (steps 6-7). The calls go through pricing_call_costs
     whole (the observed provider, model, tier and tokens renamed observed_*, the candidate ones in
     the names the macro reads): no join back on (scenario_id, event_id), which cost more than the
     pricing itself (BENCHMARKS.md, 2026-12-01).
+
+    Incremental by (scenario_id, event_date) like int_whatif_calls (macros/whatif.sql): a run
+    prices the partitions int_whatif_calls rebuilt since this model's last run.
 #}
 
+{{ config(**whatif_partition_config()) }}
+
+-- the scenarios' periods, for the stale rows deleted before an incremental run (macros/whatif.sql):
+-- depends_on: {{ ref('int_whatif_scenarios') }}
+
 with
+
+{% if is_partition_incremental() %}
+
+partitions_rebuilt as (
+    select distinct
+        rebuilt_calls.scenario_id,
+        rebuilt_calls.event_date
+    from {{ ref('int_whatif_calls') }} as rebuilt_calls
+    where rebuilt_calls.rebuilt_at > {{ last_rebuilt_at() }}
+),
+
+whatif_calls as (
+    select all_calls.*
+    from {{ ref('int_whatif_calls') }} as all_calls
+    inner join partitions_rebuilt
+        on all_calls.scenario_id = partitions_rebuilt.scenario_id
+        and all_calls.event_date = partitions_rebuilt.event_date
+),
+
+{% else %}
 
 whatif_calls as (
     select * from {{ ref('int_whatif_calls') }}
 ),
+
+{% endif %}
 
 calls_to_price as (
     -- every column of the call; what the pricing macros read is the candidate's
@@ -27,8 +56,6 @@ calls_to_price as (
         whatif_calls.event_id,
         whatif_calls.rule_index,
         whatif_calls.rule_line,
-        whatif_calls.period_start,
-        whatif_calls.period_end,
         whatif_calls.occurred_at,
         whatif_calls.event_date,
         whatif_calls.second_of_day,
@@ -89,8 +116,6 @@ final as (
         call_costs.event_id,
         call_costs.rule_index,
         call_costs.rule_line,
-        call_costs.period_start,
-        call_costs.period_end,
         call_costs.occurred_at,
         call_costs.event_date,
         call_costs.second_of_day,
@@ -146,7 +171,8 @@ final as (
         call_costs.output_cost_usd,
         call_costs.reasoning_cost_usd,
         call_costs.request_cost_usd,
-        call_costs.cost_usd as scenario_cost_usd
+        call_costs.cost_usd as scenario_cost_usd,
+        {{ rebuilt_at() }} as rebuilt_at
     from call_costs
 )
 

@@ -14,6 +14,10 @@ whatif_calls as (
     select * from {{ ref('int_whatif_calls_priced') }}
 ),
 
+scenarios as (
+    select * from {{ ref('int_whatif_scenarios') }}
+),
+
 tasks as (
     select * from {{ ref('fct_tasks') }}
 ),
@@ -52,8 +56,6 @@ by_feature_route as (
         calls_with_tasks.scenario_id,
         calls_with_tasks.feature,
         calls_with_tasks.route,
-        min(calls_with_tasks.period_start) as period_start,
-        min(calls_with_tasks.period_end) as period_end,
         min(calls_with_tasks.price_basis) as price_basis,
         case when min(calls_with_tasks.price_basis) <> 'call_time' then min(calls_with_tasks.price_date) end as price_date,
         min(calls_with_tasks.rule_candidate_provider) as candidate_provider,
@@ -77,8 +79,8 @@ final as (
         cast(by_feature_route.scenario_id as string) as scenario_id,
         cast(by_feature_route.feature as string) as feature,
         cast(by_feature_route.route as string) as route,
-        by_feature_route.period_start,
-        by_feature_route.period_end,
+        scenarios.period_start,
+        scenarios.period_end,
         cast(by_feature_route.price_basis as string) as price_basis,
         by_feature_route.price_date,
         cast(by_feature_route.candidate_provider as string) as candidate_provider,
@@ -99,6 +101,8 @@ final as (
         {{ cost_per('by_feature_route.scenario_cost_usd', 'by_feature_route.successful_tasks') }}
             as scenario_cost_per_successful_task_usd
     from by_feature_route
+    inner join scenarios
+        on by_feature_route.scenario_id = scenarios.scenario_id
     left join reasons_joined
         on by_feature_route.scenario_id = reasons_joined.scenario_id
         and by_feature_route.feature = reasons_joined.feature

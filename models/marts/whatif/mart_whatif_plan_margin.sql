@@ -15,16 +15,22 @@ whatif_calls as (
     select * from {{ ref('int_whatif_calls_priced') }}
 ),
 
+scenarios as (
+    select * from {{ ref('int_whatif_scenarios') }}
+),
+
 customer_margin as (
     select * from {{ ref('mart_customer_monthly_margin') }}
 ),
 
 scenario_periods as (
-    select distinct
-        whatif_calls.scenario_id,
-        whatif_calls.period_start,
-        whatif_calls.period_end
-    from whatif_calls
+    -- the periods of the scenarios that replay some call
+    select
+        scenarios.scenario_id,
+        scenarios.period_start,
+        scenarios.period_end
+    from scenarios
+    where scenarios.scenario_id in (select whatif_calls.scenario_id from whatif_calls)
 ),
 
 customer_months as (
