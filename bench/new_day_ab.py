@@ -1,16 +1,17 @@
 """A new day, timed for two checkouts in turn from the same warehouse: an A/B of the incremental run.
 
     .venv/bin/python -m bench.new_day_ab --a <checkout> --b <checkout> [--events N] [--days D]
-        [--rounds R] [--results-dir DIR] [--a-env NAME=VALUE ...]
+        [--rounds R] [--results-dir DIR] [--a-env NAME=VALUE ...] [--build-each] [--reuse-built]
 
 One pipeline run is a noisy measure on a shared 2-core machine: two runs of the same code differed
 by 8 s of dbt in a 90 s new day (BENCHMARKS.md). This builds the first ``days`` days of a
 generated set once (``make bench``'s data set and ``bench.pipeline_worker``, with checkout A's
 code), keeps a copy of that data directory, and then, ``rounds`` times and alternating A and B,
 restores the copy (in the same place), lands the held-back day and runs the pipeline with that checkout's code
-(``PYTHONPATH``; both must build the same warehouse, so only a change that does not alter the dbt
-models or the lake compares this way). It prints each run's wall time and its Dagster steps, and
-the median per checkout.
+(``PYTHONPATH``). Both must build the same warehouse, so only a change that does not alter the
+dbt models or the lake compares this way; for one that does, ``--build-each`` builds the first
+days once per checkout and starts each checkout's new day from its own build. It prints each
+run's wall time and its Dagster steps, and the median per checkout.
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start from the first days built by an earlier run of this command (same set)",
     )
+    p.add_argument(
+        "--build-each",
+        action="store_true",
+        help="build the first days with each checkout (for a change to the models or the lake)",
+    )
     args = p.parse_args(argv)
     a_env = dict(item.split("=", 1) for item in args.a_env)
     params = H.Params(args.events, args.days, 7, 40, DEFAULT_START)
@@ -100,23 +106,35 @@ def main(argv: list[str] | None = None) -> int:
     sampler.start()
     generated, _ = H.generate(sampler, params, args.results_dir, quiet=True)
     base = args.results_dir / params.key / "new_day_ab"
-    run_dir, built = base / "run", base / "built"
-    if args.reuse_built and (built / ".complete").exists():
-        held = (
-            run_dir / "held_back" / H.usage_files(generated / "landing" / "usage_events")[-1].name
-        )
-        H.log(f"reusing the first {args.days} days built before: {built}")
-    else:
-        held = H.fresh_run_dir(generated, run_dir, args.days)
-        H.log(f"first {args.days} days with {args.a} ...")
-        first = _run(args.a.resolve(), run_dir, base / "first.json", a_env)
-        H.log(f"  built in {first['wall']} s")
-        _copy(run_dir, built)  # every new day starts from this, in the same place (absolute paths)
-        (built / ".complete").write_text(str(args.a))
+    run_dir = base / "run"
+    # the first days, built by A (and by B with --build-each), each kept as a copy that every new
+    # day of that checkout starts from, restored in the same place (the paths in it are absolute)
+    builders = [("A", args.a, base / "built")]
+    if args.build_each:
+        builders.append(("B", args.b, base / "built-B"))
+    built: dict[str, Path] = {}
+    held = run_dir / "held_back" / H.usage_files(generated / "landing" / "usage_events")[-1].name
+    for name, checkout, copy in builders:
+        if args.reuse_built and (copy / ".complete").exists():
+            H.log(f"reusing the first {args.days} days built before by {name}: {copy}")
+        else:
+            held = H.fresh_run_dir(generated, run_dir, args.days)
+            H.log(f"first {args.days} days with {checkout} ...")
+            first = _run(
+                checkout.resolve(),
+                run_dir,
+                base / f"first-{name}.json",
+                a_env if name == "A" else {},
+            )
+            H.log(f"  built in {first['wall']} s")
+            _copy(run_dir, copy)
+            (copy / ".complete").write_text(str(checkout))
+        built[name] = copy
+    built.setdefault("B", built["A"])
     runs: dict[str, list[dict]] = {"A": [], "B": []}
     for round_ in range(1, args.rounds + 1):
         for name, checkout in (("A", args.a), ("B", args.b)):
-            _copy(built, run_dir)
+            _copy(built[name], run_dir)
             os.link(held, run_dir / "landing" / "usage_events" / held.name)
             extra_env = a_env if name == "A" else {}
             result = _run(
