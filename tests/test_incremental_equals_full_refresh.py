@@ -13,9 +13,9 @@ re-deliveries and late records:
 
 What-if scenarios ride along (the per-call what-if models are kept by scenario and day): the
 shipped scenario, whose default period (every day held: no full month is) grows with each batch,
-and a second one on an explicit period priced at call time, whose rule changes in batch 2 (every
-day of it is rebuilt, the other scenario's first day is not); batch 3 removes the first, and
-changes the second's rule again and moves its period, leaving days behind that must be deleted.
+and a second one on an explicit period priced at call time, whose rule changes after batch 2 with
+nothing else (every day of its period must be rebuilt); batch 3 removes the first, and changes
+the second's rule again and moves its period, leaving days behind that must be deleted.
 
 After batches 2 and 3 the lake is copied to a second data directory and built from scratch; every
 fact and mart table, and the what-if models, must hold the same rows (all columns but the
@@ -214,10 +214,6 @@ def test_incremental_builds_equal_a_full_refresh_after_late_resent_and_repriced_
     held_files = sorted(held.iterdir())
     shutil.move(held_files[0], landing / held_files[0].name)
     _write_jsonl(landing / "planted-2.jsonl", BATCH_2)
-    # the second scenario's rule changes: every day of its period is rebuilt
-    (scenarios / "sql-on-mini.yaml").write_text(
-        SQL_SCENARIO.format(start="2026-11-18", end="2026-11-21", ratio=1.2)
-    )
     _ingest(paths, monkeypatch)
     _dbt_run(paths, work)
 
@@ -248,19 +244,34 @@ def test_incremental_builds_equal_a_full_refresh_after_late_resent_and_repriced_
         "select completion_tokens, event_date::varchar from marts.fct_llm_calls "
         "where event_id in ('inc-resent', 'inc-moving') order by event_id",
     ) == [(300, "2026-11-20"), (4_000, "2026-11-19")]
-    # the unchanged scenario's what-if rows of that first day were not rewritten either; the
-    # changed scenario's were, with its new rule
+    # nor were the what-if rows of that first day, of either scenario
     first_day = _query(
         paths.warehouse,
-        "select scenario_id, min(rebuilt_at) = timestamp '" + str(first_build) + "', "
-        "max(token_ratio) from intermediate.int_whatif_calls_priced "
-        f"where event_date = date '{kept[0]}' group by scenario_id order by scenario_id",
+        "select scenario_id, count(*) from intermediate.int_whatif_calls_priced "
+        f"where event_date = date '{kept[0]}' and rebuilt_at = timestamp '{first_build}' "
+        "group by scenario_id order by scenario_id",
     )
-    assert first_day == [("chat-primary-on-gpt-4-1-mini", True, 1.0), ("sql-on-mini", False, 1.2)]
+    assert [scenario for scenario, rows in first_day if rows > 0] == [
+        "chat-primary-on-gpt-4-1-mini",
+        "sql-on-mini",
+    ]
     second = _full_refresh_copy(paths, work, "full-after-batch-2")
     after_batch_2 = _differences(paths.warehouse, second.warehouse)
     assert {"fct_llm_calls", "fct_tasks", "mart_customer_unit_economics"} <= set(after_batch_2)
     assert {t: d for t, d in after_batch_2.items() if d[1] or d[2]} == {}
+
+    # a scenario's rule changes and nothing else: every day of its period is rebuilt with it,
+    # including the first day, whose calls did not change
+    (scenarios / "sql-on-mini.yaml").write_text(
+        SQL_SCENARIO.format(start="2026-11-18", end="2026-11-21", ratio=1.2)
+    )
+    _ingest(paths, monkeypatch)
+    _dbt_run(paths, work)
+    assert _query(
+        paths.warehouse,
+        "select event_date::varchar, max(token_ratio) from intermediate.int_whatif_calls_priced "
+        "where scenario_id = 'sql-on-mini' and rule_index is not null group by 1 order by 1",
+    ) == [("2026-11-18", 1.2), ("2026-11-19", 1.2), ("2026-11-20", 1.2)]
 
     # batch 3: the last day, the orphan's late parent, a price sheet restating November
     shutil.move(held_files[1], landing / held_files[1].name)

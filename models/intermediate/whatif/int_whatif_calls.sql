@@ -17,10 +17,10 @@
         windows apply).
     The call's actual cost (int_llm_calls_priced, current price state) rides along for the marts.
 
-    Incremental by (scenario_id, event_date) (macros/whatif.sql, DECISIONLOG.md "What-if calls
-    by scenario and day"): a run rebuilds the days of a scenario's period not yet built under
-    its current scenario_state (a new or changed scenario, a price change taking effect, a day
-    the period newly covers) and the days whose calls, prices or tasks were rebuilt since this
+    Incremental by event_date (macros/whatif.sql, DECISIONLOG.md "What-if calls by scenario and
+    day"): a run rebuilds, for every scenario, the days some scenario has not built under its
+    current scenario_state (a new or changed scenario, a price change taking effect, a day the
+    period newly covers) and the days whose calls, prices or tasks were rebuilt since this
     model's last run. Only the days of some scenario's period are ever read.
 #}
 
@@ -77,34 +77,31 @@ days_rebuilt_upstream as (
     {{ partitions_rebuilt_in(['int_llm_calls_priced', 'int_attempts_chained_to_tasks']) }}
 ),
 
-partitions_to_build as (
-    select
-        scenario_days.scenario_id,
-        scenario_days.event_date
+days_to_build as (
+    -- the days of some scenario not built under its current state, and the days rebuilt below;
+    -- each is rebuilt whole, for every scenario whose period covers it
+    select scenario_days.event_date
     from scenario_days
     left join built_partitions
         on scenario_days.scenario_id = built_partitions.scenario_id
         and scenario_days.event_date = built_partitions.event_date
         and scenario_days.scenario_state = built_partitions.scenario_state
     where built_partitions.scenario_id is null
-        or scenario_days.event_date in (select days_rebuilt_upstream.event_date from days_rebuilt_upstream)
+    union
+    select scenario_days.event_date
+    from scenario_days
+    inner join days_rebuilt_upstream
+        on scenario_days.event_date = days_rebuilt_upstream.event_date
 ),
 
 {% else %}
 
-partitions_to_build as (
-    select
-        scenario_days.scenario_id,
-        scenario_days.event_date
+days_to_build as (
+    select distinct scenario_days.event_date
     from scenario_days
 ),
 
 {% endif %}
-
-days_to_build as (
-    select distinct partitions_to_build.event_date
-    from partitions_to_build
-),
 
 calls as (
     select events.*
@@ -160,11 +157,10 @@ calls_in_period as (
         scenarios.default_price_date,
         scenarios.today_price_date,
         real_calls.*
-    from partitions_to_build
-    inner join scenarios
-        on partitions_to_build.scenario_id = scenarios.scenario_id
+    from scenarios
     inner join real_calls
-        on partitions_to_build.event_date = real_calls.event_date
+        on real_calls.event_date >= scenarios.period_start
+        and real_calls.event_date < scenarios.period_end
 ),
 
 rule_matches as (

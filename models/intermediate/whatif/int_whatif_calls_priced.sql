@@ -11,8 +11,8 @@
     the names the macro reads): no join back on (scenario_id, event_id), which cost more than the
     pricing itself (BENCHMARKS.md, 2026-12-01).
 
-    Incremental by (scenario_id, event_date) like int_whatif_calls (macros/whatif.sql): a run
-    prices the partitions int_whatif_calls rebuilt since this model's last run.
+    Incremental by event_date like int_whatif_calls (macros/whatif.sql): a run prices the days
+    int_whatif_calls rebuilt since this model's last run.
 #}
 
 {{ config(**whatif_partition_config()) }}
@@ -24,20 +24,13 @@ with
 
 {% if is_partition_incremental() %}
 
-partitions_rebuilt as (
-    select distinct
-        rebuilt_calls.scenario_id,
-        rebuilt_calls.event_date
-    from {{ ref('int_whatif_calls') }} as rebuilt_calls
-    where rebuilt_calls.rebuilt_at > {{ last_rebuilt_at() }}
+days_rebuilt as (
+    {{ partitions_rebuilt_in(['int_whatif_calls']) }}
 ),
 
 whatif_calls as (
-    select all_calls.*
-    from {{ ref('int_whatif_calls') }} as all_calls
-    inner join partitions_rebuilt
-        on all_calls.scenario_id = partitions_rebuilt.scenario_id
-        and all_calls.event_date = partitions_rebuilt.event_date
+    select * from {{ ref('int_whatif_calls') }}
+    where event_date in (select days_rebuilt.event_date from days_rebuilt)
 ),
 
 {% else %}
