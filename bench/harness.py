@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bench import source_ingest as SI
 from bench import totals as T
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +54,15 @@ def _children(pid: int) -> list[int]:
     except OSError:
         pass
     return out
+
+
+def write_resolutions_in_child(path: Path) -> Path:
+    """``totals.write_resolutions`` in a child process: it imports the pipeline's resolver, and
+    with it Dagster (~150 MiB), which this process would otherwise hold through every stage whose
+    peak memory it measures (the tree it samples includes this process)."""
+    code = "import sys, pathlib; from bench.totals import write_resolutions as w; w(pathlib.Path(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+    return path
 
 
 def tree_rss(root: int) -> int:
@@ -508,6 +516,8 @@ def markdown(result: dict) -> str:
         + "."
     )
     if result.get("source_ingest"):
+        from bench import source_ingest as SI  # imports Dagster: only once the stages are over
+
         lines += ["", SI.markdown(result["source_ingest"])]
     lines += ["", "Targets:", ""]
     for t in result["targets"]:
@@ -552,7 +562,7 @@ def bench_one(
     held = fresh_run_dir(generated, run_dir, params.days)
     received = count_records(run_dir / "landing" / "usage_events")
     log(f"{received:,} usage records in {params.days} days of landing files; day +1: {held.name}")
-    resolutions = T.write_resolutions(run_dir / T.RESOLUTIONS_FILE)
+    resolutions = write_resolutions_in_child(run_dir / T.RESOLUTIONS_FILE)
     out = results / params.key
 
     full, full_stages, nodes = run_pipeline(
@@ -659,6 +669,8 @@ def bench_one(
     )
     source_ingest = json.loads((out / "source_ingest.json").read_text())
     add(sources_stage)
+
+    from bench import source_ingest as SI  # imports Dagster: only once the stages are over
 
     # the memory target is the pipeline's (full build and incremental run)
     full_peak = max(full.peak_rss or 0, incr.peak_rss or 0)

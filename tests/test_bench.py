@@ -147,3 +147,18 @@ def test_the_worker_reads_its_own_runs_dbt_results_not_a_newer_one(tmp_path):
     assert "abcdef1" in path and [n["unique_id"] for n in nodes] == ["model.llm_margin.fct_tasks"]
     # without a run id the newest wins (what the harness did before)
     assert dbt_nodes(tmp_path, 0)[1][0]["unique_id"] == "model.llm_margin.other_process"
+
+
+def test_the_measuring_process_does_not_hold_dagster_while_it_samples(tmp_path):
+    """The harness counts its own RSS in the process tree it samples: the pipeline's imports
+    (Dagster, ~150 MiB) belong to the pipeline's processes, not to it."""
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    probe = "import sys, bench.harness; print('dagster' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
+    written = pq.read_table(H.write_resolutions_in_child(tmp_path / "resolutions.parquet"))
+    assert written.num_rows > 0 and "price_model_id" in written.column_names
