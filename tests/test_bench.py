@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 
+import pyarrow.parquet as pq
 import pytest
 
 from bench import harness as H
@@ -152,11 +155,6 @@ def test_the_worker_reads_its_own_runs_dbt_results_not_a_newer_one(tmp_path):
 def test_the_measuring_process_does_not_hold_dagster_while_it_samples(tmp_path):
     """The harness counts its own RSS in the process tree it samples: the pipeline's imports
     (Dagster, ~150 MiB) belong to the pipeline's processes, not to it."""
-    import subprocess
-    import sys
-
-    import pyarrow.parquet as pq
-
     probe = "import sys, bench.harness; print('dagster' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "False"
