@@ -18,6 +18,7 @@ import pytest
 from conftest import HeldReader
 
 from orchestration.serving import publish_serving_copy
+from orchestration.serving.fingerprints import fingerprint
 from orchestration.serving.publish import serving_file
 
 SERVED = ["audit.file_loads", "marts.dim_things", "marts.fct_llm_calls", "marts.mart_total"]
@@ -204,7 +205,9 @@ def stamp(warehouse: Path) -> None:
     )
 
 
-def test_a_stamped_fact_is_hashed_only_in_the_days_a_build_rewrote(tmp_path, warehouse):
+def test_a_stamped_fact_is_replaced_in_the_days_a_build_rewrote_and_kept_elsewhere(
+    tmp_path, warehouse
+):
     stamp(warehouse)
     serving = tmp_path / "serving"
     first = publish_serving_copy(warehouse, serving)
@@ -221,17 +224,33 @@ def test_a_stamped_fact_is_hashed_only_in_the_days_a_build_rewrote(tmp_path, war
     copy = publish_serving_copy(warehouse, serving)
 
     assert copy.full_copy_reason is None
-    assert copy.hashed == {"marts.fct_llm_calls": ["2025-03-02", "2025-03-05"]}
     assert copy.replaced == {"marts.fct_llm_calls": ["2025-03-02", "2025-03-05"]}
     assert differences(warehouse, copy.path) == []
 
-    # Nothing rewritten: nothing hashed, nothing copied.
+    # Nothing rewritten: nothing copied.
     again = publish_serving_copy(warehouse, serving)
-    assert again.hashed == {"marts.fct_llm_calls": []}
     assert (again.copied, again.replaced) == ([], {})
 
 
-def test_a_stamped_day_that_lost_rows_is_hashed_though_its_stamp_did_not_move(tmp_path, warehouse):
+def test_a_stamped_day_rewritten_by_a_build_with_the_same_rows_is_replaced(tmp_path, warehouse):
+    """A build that rewrites a day to the same values still stamps it: the day is replaced (the
+    copy then carries the warehouse's stamps, which downstream readers may use)."""
+    stamp(warehouse)
+    serving = tmp_path / "serving"
+    publish_serving_copy(warehouse, serving)
+    change(
+        warehouse,
+        "update marts.fct_llm_calls set rebuilt_at = timestamp '2025-03-06 01:00:00' "
+        "where event_date = '2025-03-04'",
+    )
+    copy = publish_serving_copy(warehouse, serving)
+    assert copy.replaced == {"marts.fct_llm_calls": ["2025-03-04"]}
+    assert differences(warehouse, copy.path) == []
+
+
+def test_a_stamped_day_that_lost_rows_is_replaced_though_its_stamp_did_not_move(
+    tmp_path, warehouse
+):
     stamp(warehouse)
     serving = tmp_path / "serving"
     publish_serving_copy(warehouse, serving)
@@ -240,8 +259,55 @@ def test_a_stamped_day_that_lost_rows_is_hashed_though_its_stamp_did_not_move(tm
         "delete from marts.fct_llm_calls where event_date = '2025-03-03' and call_id < 50",
     )
     copy = publish_serving_copy(warehouse, serving)
-    assert copy.hashed == {"marts.fct_llm_calls": ["2025-03-03"]}
     assert copy.replaced == {"marts.fct_llm_calls": ["2025-03-03"]}
+    assert differences(warehouse, copy.path) == []
+
+
+def test_a_stamped_table_is_fingerprinted_by_its_stamps_and_an_unstamped_day_by_its_rows(warehouse):
+    """What a stamped fingerprint reads: row count and latest stamp per day, not the values; a
+    day whose rows carry no stamp is still compared by a hash of its rows."""
+    stamp(warehouse)
+    change(
+        warehouse,
+        "update marts.fct_llm_calls set rebuilt_at = null where event_date = '2025-03-04'",
+    )
+
+    def prints() -> dict:
+        with duckdb.connect() as con:
+            con.execute(f"attach '{warehouse}' as w (read_only)")
+            return fingerprint(con, "w", "marts.fct_llm_calls").parts
+
+    before = prints()
+    # Values changed in a stamped day (same count, same stamp) and in the unstamped day.
+    change(
+        warehouse,
+        "update marts.fct_llm_calls set route = 'x' where event_date in ('2025-03-01', '2025-03-04')",
+    )
+    after = prints()
+    assert after["2025-03-01"] == before["2025-03-01"]
+    assert after["2025-03-04"] != before["2025-03-04"]
+    assert after["2025-03-04"][0] == before["2025-03-04"][0] == 100
+
+    # A new stamp alone changes the day's fingerprint.
+    change(
+        warehouse,
+        "update marts.fct_llm_calls set rebuilt_at = timestamp '2025-03-06 01:00:00' "
+        "where event_date = '2025-03-02'",
+    )
+    assert prints()["2025-03-02"] != after["2025-03-02"]
+
+
+def test_an_unstamped_day_changed_outside_dbt_is_replaced(tmp_path, warehouse):
+    stamp(warehouse)
+    change(
+        warehouse,
+        "update marts.fct_llm_calls set rebuilt_at = null where event_date = '2025-03-04'",
+    )
+    serving = tmp_path / "serving"
+    publish_serving_copy(warehouse, serving)
+    change(warehouse, "update marts.fct_llm_calls set route = 'x' where event_date = '2025-03-04'")
+    copy = publish_serving_copy(warehouse, serving)
+    assert copy.replaced == {"marts.fct_llm_calls": ["2025-03-04"]}
     assert differences(warehouse, copy.path) == []
 
 
@@ -255,7 +321,7 @@ def test_a_stamped_day_rewritten_outside_dbt_is_served_until_the_next_full_copy(
     previous = publish_serving_copy(warehouse, serving).path
     change(warehouse, "update marts.fct_llm_calls set route = 'x' where event_date = '2025-03-01'")
     blind = publish_serving_copy(warehouse, serving)
-    assert blind.hashed == {"marts.fct_llm_calls": []} and "marts.fct_llm_calls" in blind.kept
+    assert "marts.fct_llm_calls" in blind.kept
     assert differences(warehouse, blind.path) != []
 
     previous.chmod(0o644)
@@ -356,6 +422,27 @@ def test_fingerprints_that_do_not_describe_the_file_make_a_full_copy(tmp_path, w
     copy = publish_serving_copy(warehouse, serving)
     assert copy.full_copy_reason is not None and "marts.dim_things" in copy.full_copy_reason
     assert differences(warehouse, copy.path) == []
+
+
+def test_a_file_fingerprinted_by_its_rows_before_stamps_counted_makes_a_full_copy(
+    tmp_path, warehouse
+):
+    """A file from before stamped facts were fingerprinted by their stamps records no
+    fingerprint version: its facts' fingerprints cannot be compared, so it is not updated but
+    replaced by a full copy (copying them whole into it would leave their old blocks behind)."""
+    stamp(warehouse)
+    serving = tmp_path / "serving"
+    previous = publish_serving_copy(warehouse, serving).path
+    previous.chmod(0o644)
+    with duckdb.connect(str(previous)) as con:
+        con.execute("alter table _serving.publish drop column fingerprint_version")
+    copy = publish_serving_copy(warehouse, serving)
+    assert copy.full_copy_reason == (
+        "the previous file's fingerprints are of version 1, this publish computes version 2"
+    )
+    assert differences(warehouse, copy.path) == []
+    again = publish_serving_copy(warehouse, serving)
+    assert again.full_copy_reason is None and sorted(again.kept) == SERVED
 
 
 def test_a_day_after_the_last_full_copy_everything_is_copied_again(tmp_path, warehouse):

@@ -9,12 +9,15 @@ another order have the same fingerprint. Any change of a type, a column, a row c
 changes it, short of a 64-bit hash collision. The hash is DuckDB's: a fingerprint is only
 compared with one computed by the same DuckDB version (otherwise everything is copied).
 
-A partitioned table that carries dbt's ``rebuilt_at`` stamp also records, per partition, its
-latest ``rebuilt_at``. The next publish hashes again only the partitions whose row count or latest
-stamp differ from the recorded ones (``refreshed_fingerprint``), and keeps the recorded hash of the
-others: only the dbt build writes these tables, and every row it writes is stamped with its run's
-start. What this cannot see (a partition rewritten outside dbt with the same count and stamps) is
-served until the next full copy, at most ``FULL_COPY_EVERY`` later (publish.py).
+A partitioned table that carries dbt's ``rebuilt_at`` stamp is fingerprinted by its stamps
+instead of its rows: per partition, the row count and the latest ``rebuilt_at`` (its content is a
+64-bit hash of that stamp's text). Only the dbt build writes these tables, and every row it
+writes is stamped with its run's start: a partition the build changed has a new latest stamp (it
+wrote rows there) or another row count (it only deleted some), so hashing its rows would tell a
+publish nothing more, and it cost seconds per publish at 10M events (BENCHMARKS.md). A
+partition whose rows carry no stamp at all is hashed row by row, as an unstamped table is. What
+this cannot see (a partition rewritten outside dbt with the same count and stamps) is served
+until the next full copy, at most ``FULL_COPY_EVERY`` later (publish.py).
 
 The serving file records the fingerprints of its own tables in ``_serving.table_fingerprints``,
 outside the served schemas (BI tools see it, the PostgreSQL target does not publish it).
@@ -22,6 +25,7 @@ outside the served schemas (BI tools see it, the PostgreSQL target does not publ
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -43,6 +47,10 @@ PARTITION_COLUMNS = {
 }
 # dbt's bookkeeping column (macros/cross_db/incremental.sql): when the build last wrote a row.
 REBUILT_AT = "rebuilt_at"
+# How the fingerprints in a file were computed, recorded with them: 2 since stamped facts are
+# fingerprinted by their stamps (1: by a hash of every row, not recorded). A file whose
+# fingerprints are of another version cannot be compared with, so it is replaced by a full copy.
+FINGERPRINT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -97,72 +105,56 @@ def fingerprint(
     only_parts: list[str | None] | None = None,
 ) -> Fingerprint:
     """The fingerprint of relation ``name`` ("schema.table") of the attached database
-    ``catalog``, computed from its rows (only from partitions ``only_parts`` when given)."""
+    ``catalog`` (only of partitions ``only_parts`` when given): by its stamps for a table
+    ``_stamped`` by dbt, by a hash of every row otherwise."""
     columns = column_signature(con, catalog, name)
     names = [column for column, _ in json.loads(columns)]
     partition = PARTITION_COLUMNS.get(name)
     if partition not in names:
         partition = None
-    part = quote(partition) if partition else "null"
-    stamp = f"max({quote(REBUILT_AT)})::varchar" if _stamped(partition, names) else "null"
     where = ""
     if only_parts is not None and partition is not None:
         where = "where " + part_predicate(partition, only_parts)
-    rows = con.execute(
-        "select part::varchar, rows, content, stamp from ("
-        f"select {part} as part, count(*) as rows, "
-        "coalesce(sum(hash(hash(row_))), 0)::hugeint as content, "
-        f"{stamp} as stamp "
-        f"from {qualified(catalog, name)} as row_ {where} group by all)"
+    if not _stamped(partition, names):
+        return Fingerprint(columns, partition, _hashed_parts(con, catalog, name, partition, where))
+    found = con.execute(
+        f"select {quote(partition)}::varchar, count(*), max({quote(REBUILT_AT)})::varchar "
+        f"from {qualified(catalog, name)} {where} group by all"
     ).fetchall()
-    parts = {value: (int(count), int(content)) for value, count, content, _ in rows}
-    stamps = {value: latest for value, _, _, latest in rows} if stamp != "null" else {}
+    parts = {
+        value: (int(count), stamp_content(latest))
+        for value, count, latest in found
+        if latest is not None
+    }
+    unstamped = [value for value, _, latest in found if latest is None]
+    if unstamped:
+        where = "where " + part_predicate(partition, unstamped)
+        parts.update(_hashed_parts(con, catalog, name, partition, where))
+    stamps = {value: latest for value, _, latest in found}
     return Fingerprint(columns, partition, parts, stamps)
+
+
+def _hashed_parts(
+    con: duckdb.DuckDBPyConnection, catalog: str, name: str, partition: str | None, where: str
+) -> dict[str | None, tuple[int, int]]:
+    """Per partition (the one partition None without a partition column), the row count and the
+    sum of a hash of every row, over the rows ``where`` selects."""
+    part = quote(partition) if partition else "null"
+    rows = con.execute(
+        f"select {part}::varchar, count(*), coalesce(sum(hash(hash(row_))), 0)::hugeint "
+        f"from {qualified(catalog, name)} as row_ {where} group by all"
+    ).fetchall()
+    return {value: (int(count), int(content)) for value, count, content in rows}
+
+
+def stamp_content(latest: str) -> int:
+    """The content recorded for a stamped partition: a 64-bit hash of its latest stamp's text
+    (blake2b, the same in every process, unlike Python's ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(latest.encode(), digest_size=8).digest(), "big")
 
 
 def _stamped(partition: str | None, names: list[str]) -> bool:
     return partition is not None and REBUILT_AT in names
-
-
-def refreshed_fingerprint(
-    con: duckdb.DuckDBPyConnection, catalog: str, name: str, before: Fingerprint | None
-) -> tuple[Fingerprint, list[str | None]]:
-    """The fingerprint of ``name`` in ``catalog``, with the partitions it hashed. For a table
-    stamped by dbt (``_stamped``) fingerprinted before with the same columns, a partition whose
-    row count and latest rebuilt_at are the recorded ones keeps its recorded hash; every other
-    partition (new, changed, or recorded without a stamp) is hashed. Otherwise all of it is."""
-    columns = column_signature(con, catalog, name)
-    names = [column for column, _ in json.loads(columns)]
-    partition = PARTITION_COLUMNS.get(name)
-    if partition not in names:
-        partition = None
-    if (
-        before is None
-        or not _stamped(partition, names)
-        or before.columns != columns
-        or before.partition_column != partition
-    ):
-        full = fingerprint(con, catalog, name)
-        return full, sorted(full.parts, key=lambda key: (key is None, key or ""))
-    found = con.execute(
-        f"select {quote(partition)}::varchar, count(*), max({quote(REBUILT_AT)})::varchar "
-        f"from {qualified(catalog, name)} group by all"
-    ).fetchall()
-    stale = [
-        value
-        for value, count, latest in found
-        if latest is None
-        or before.stamps.get(value) != latest
-        or before.parts.get(value, (None, None))[0] != count
-    ]
-    hashed = fingerprint(con, catalog, name, only_parts=stale) if stale else None
-    parts = {value: before.parts[value] for value, _, _ in found if value not in stale}
-    stamps = {value: latest for value, _, latest in found}
-    if hashed is not None:
-        parts.update(hashed.parts)
-    return Fingerprint(columns, partition, parts, stamps), sorted(
-        stale, key=lambda key: (key is None, key or "")
-    )
 
 
 def row_count(con: duckdb.DuckDBPyConnection, catalog: str, name: str) -> int:
@@ -181,7 +173,8 @@ def create_meta(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
         f"create or replace table {quote(catalog)}.{META_SCHEMA}.{PUBLISH_TABLE} ("
         "duckdb_version varchar not null, storage_version varchar not null, "
         "published_at timestamp with time zone not null, "
-        "full_copy_at timestamp with time zone not null, copied varchar not null)"
+        "full_copy_at timestamp with time zone not null, copied varchar not null, "
+        "fingerprint_version integer not null)"
     )
 
 
@@ -214,8 +207,14 @@ def write_meta(
         )
     con.execute(
         f"insert into {quote(catalog)}.{META_SCHEMA}.{PUBLISH_TABLE} "
-        "values (?, ?, current_timestamp, coalesce(to_timestamp(?), current_timestamp), ?)",
-        [duckdb.__version__, storage_version, full_copy_at, json.dumps(copied, sort_keys=True)],
+        "values (?, ?, current_timestamp, coalesce(to_timestamp(?), current_timestamp), ?, ?)",
+        [
+            duckdb.__version__,
+            storage_version,
+            full_copy_at,
+            json.dumps(copied, sort_keys=True),
+            FINGERPRINT_VERSION,
+        ],
     )
 
 
@@ -223,8 +222,14 @@ def read_meta(con: duckdb.DuckDBPyConnection, catalog: str) -> tuple[dict, dict[
     """What the previous publish recorded in the file attached as ``catalog``: its publish row
     (DuckDB and storage versions) and the fingerprints of its tables. Raises a duckdb.Error
     when the file has none."""
-    version, storage, full_copy_at = con.execute(
-        "select duckdb_version, storage_version, epoch(full_copy_at) "
+    has_version = con.execute(
+        "select count(*) from information_schema.columns where table_catalog = ? "
+        "and table_schema = ? and table_name = ? and column_name = 'fingerprint_version'",
+        [catalog, META_SCHEMA, PUBLISH_TABLE],
+    ).fetchone()[0]
+    version, storage, full_copy_at, fingerprint_version = con.execute(
+        "select duckdb_version, storage_version, epoch(full_copy_at), "
+        f"{'fingerprint_version' if has_version else '1'} "
         f"from {quote(catalog)}.{META_SCHEMA}.{PUBLISH_TABLE}"
     ).fetchone()
     found: dict[str, Fingerprint] = {}
@@ -241,5 +246,10 @@ def read_meta(con: duckdb.DuckDBPyConnection, catalog: str) -> tuple[dict, dict[
             stamps[value] = latest
     for name, (columns, partition, parts, stamps) in grouped.items():
         found[name] = Fingerprint(columns, partition, parts, stamps)
-    recorded = {"duckdb_version": version, "storage_version": storage, "full_copy_at": full_copy_at}
+    recorded = {
+        "duckdb_version": version,
+        "storage_version": storage,
+        "full_copy_at": full_copy_at,
+        "fingerprint_version": fingerprint_version,
+    }
     return recorded, found

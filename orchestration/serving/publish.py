@@ -11,8 +11,8 @@ and each table whose fingerprint (orchestration/serving/fingerprints.py) differs
 previous publish recorded is copied again (or, for the big facts, only its changed partitions are
 replaced); the others are kept. Every table's fingerprint is computed again from the new file, and
 a kept or partly replaced table that does not match the warehouse makes the publish start over with
-a full copy. The warehouse's big facts are hashed only in the partitions dbt rewrote since the
-previous publish (fingerprints.refreshed_fingerprint). A full copy is also made when there is no
+a full copy. The warehouse's big facts are compared by dbt's stamps, not by their rows
+(fingerprints.py). A full copy is also made when there is no
 previous file, when it cannot be read or has no fingerprints, when it was written by another DuckDB
 version or in another storage format, or when the set of served tables changed.
 """
@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.serving.fingerprints import (
+    FINGERPRINT_VERSION,
     Fingerprint,
     fingerprint,
     literal,
@@ -38,7 +39,6 @@ from orchestration.serving.fingerprints import (
     qualified,
     quote,
     read_meta,
-    refreshed_fingerprint,
     row_count,
     write_meta,
 )
@@ -68,9 +68,6 @@ class PublishedCopy:
     # partly replaced: "<schema>.<table>" → the partition values whose rows were replaced
     replaced: dict[str, list[str | None]] = field(default_factory=dict)
     full_copy_reason: str | None = None  # why every table was copied, when it was
-    # partitioned facts: "<schema>.<table>" → the partitions whose rows were hashed to compare
-    # them (the others kept their recorded hash: fingerprints.refreshed_fingerprint)
-    hashed: dict[str, list[str | None]] = field(default_factory=dict)
 
     @property
     def tables(self) -> list[str]:
@@ -90,7 +87,6 @@ class PublishedCopy:
                 name: {"rows": self.rows[name], "partitions_replaced": parts}
                 for name, parts in self.replaced.items()
             },
-            "partitions_hashed": {name: len(parts) for name, parts in self.hashed.items()},
         }
 
 
@@ -181,12 +177,10 @@ def _build(
     list[str],
     list[str],
     dict[str, list[str | None]],
-    dict[str, list[str | None]],
 ]:
     """Fill the attached file ``serving`` from the warehouse attached as ``alias``: every
     relation when ``previous`` is None, else only what differs from ``previous``. Returns the
-    warehouse's fingerprints, the tables copied, kept and partly replaced, and the partitions
-    hashed per partitioned table."""
+    warehouse's fingerprints and the tables copied, kept and partly replaced."""
     names = _served_names(con, alias, schemas)
     if previous is not None:
         held = _served_names(con, "serving", schemas)
@@ -203,7 +197,6 @@ def _build(
     copied: list[str] = []
     kept: list[str] = []
     replaced: dict[str, list[str | None]] = {}
-    hashed: dict[str, list[str | None]] = {}
     for name in names:
         source, target = qualified(alias, name), qualified("serving", name)
         if previous is None:
@@ -211,9 +204,7 @@ def _build(
             copied.append(name)
             continue
         before = previous[name]
-        now, hashed_parts = refreshed_fingerprint(con, alias, name, before)
-        if now.partition_column is not None:
-            hashed[name] = hashed_parts
+        now = fingerprint(con, alias, name)
         expected[name] = now
         if now.columns != before.columns or now.partition_column != before.partition_column:
             con.execute(f"create or replace table {target} as select * from {source}")
@@ -232,7 +223,7 @@ def _build(
         con.execute(f"delete from {target} where {where}")
         con.execute(f"insert into {target} select * from {source} where {where}")
         replaced[name] = changed
-    return expected, copied, kept, replaced, hashed
+    return expected, copied, kept, replaced
 
 
 def _checked_prints(
@@ -279,6 +270,14 @@ def _publish_into(
                 raise _FullCopyNeeded(
                     f"the previous file was fingerprinted by DuckDB {recorded['duckdb_version']}"
                 )
+            if recorded["fingerprint_version"] != FINGERPRINT_VERSION:
+                # Copying the stamped facts whole into the old file would take longer than a
+                # full copy and leave their old blocks in it (twice the size until the next one).
+                raise _FullCopyNeeded(
+                    f"the previous file's fingerprints are of version "
+                    f"{recorded['fingerprint_version']}, this publish computes version "
+                    f"{FINGERPRINT_VERSION}"
+                )
             full_copy_at = recorded["full_copy_at"]
             if time.time() - full_copy_at >= FULL_COPY_EVERY.total_seconds():
                 made = datetime.fromtimestamp(full_copy_at, UTC).isoformat(timespec="seconds")
@@ -299,7 +298,7 @@ def _publish_into(
         con.execute(f"attach {literal(str(warehouse))} as {quote(alias)} (read_only)")
         con.execute("use serving")
         con.execute("begin transaction")  # one snapshot of the warehouse for every table
-        expected, copied, kept, replaced, hashed = _build(con, alias, schemas, previous)
+        expected, copied, kept, replaced = _build(con, alias, schemas, previous)
         con.execute("commit")
         names = _served_names(con, "serving", schemas)
         if previous is None:
@@ -325,7 +324,6 @@ def _publish_into(
         copied=copied,
         kept=kept,
         replaced=replaced,
-        hashed=hashed,
     )
 
 
@@ -387,5 +385,4 @@ def publish_serving_copy(
         kept=copy.kept,
         replaced=copy.replaced,
         full_copy_reason=copy.full_copy_reason,
-        hashed=copy.hashed,
     )
