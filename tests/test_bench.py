@@ -160,3 +160,27 @@ def test_the_measuring_process_does_not_hold_dagster_while_it_samples(tmp_path):
     assert out.stdout.strip() == "False"
     written = pq.read_table(H.write_resolutions_in_child(tmp_path / "resolutions.parquet"))
     assert written.num_rows > 0 and "price_model_id" in written.column_names
+
+
+def test_the_serving_publish_bench_replaces_the_days_it_is_told_and_copies_the_rest(
+    tmp_path, capsys
+):
+    """bench.serving_publish's simulated new day: the facts' partitions from --since on are
+    replaced, every unpartitioned table is copied, nothing else, and the file is never a full
+    copy (the bench would then measure the wrong publish)."""
+    from test_serving_delta import make_warehouse, stamp
+
+    from bench import serving_publish
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_warehouse(warehouse)  # fct_llm_calls over 2025-03-01..04, three unpartitioned relations
+    stamp(warehouse)
+    args = ["--warehouse", str(warehouse), "--since", "2025-03-03", "--rounds", "1"]
+    assert serving_publish.main([*args, "--scratch", str(tmp_path / "scratch")]) == 0
+    out = capsys.readouterr().out
+    for label in ("A", "B"):
+        assert (
+            f"round 1 {label} new day: " in out
+            and "(copied 3, kept 0, replaced {'marts.fct_llm_calls': 2})" in out
+        )
+    assert not (tmp_path / "scratch").exists()
