@@ -12,9 +12,9 @@ previous publish recorded is copied again (or, for the big facts, only its chang
 replaced); the others are kept. Every table's fingerprint is computed again from the new file, and
 a kept or partly replaced table that does not match the warehouse makes the publish start over with
 a full copy. The warehouse's big facts are compared by dbt's stamps, not by their rows
-(fingerprints.py). A full copy is also made when there is no
-previous file, when it cannot be read or has no fingerprints, when it was written by another DuckDB
-version or in another storage format, or when the set of served tables changed.
+(fingerprints.py). A full copy is also made when there is no previous file, when it cannot be read
+or has no fingerprints, when it was written by another DuckDB version, in another storage format or
+with fingerprints of another version, or when the set of served tables changed.
 """
 
 from __future__ import annotations
