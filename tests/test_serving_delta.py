@@ -55,6 +55,12 @@ def change(warehouse: Path, *statements: str) -> None:
             con.execute(statement)
 
 
+def edit_served(served: Path, *statements: str) -> None:
+    """Run ``statements`` on a published (read-only) serving file, as a test's damage."""
+    served.chmod(0o644)
+    change(served, *statements)
+
+
 def differences(warehouse: Path, served: Path) -> list[str]:
     """Every served relation of the warehouse against the serving file: the same tables, the
     same column names and types, and the same rows (as multisets, EXCEPT ALL both ways)."""
@@ -324,9 +330,7 @@ def test_a_stamped_day_rewritten_outside_dbt_is_served_until_the_next_full_copy(
     assert "marts.fct_llm_calls" in blind.kept
     assert differences(warehouse, blind.path) != []
 
-    previous.chmod(0o644)
-    with duckdb.connect(str(previous)) as con:
-        con.execute("update _serving.publish set full_copy_at = now() - interval 25 hours")
+    edit_served(previous, "update _serving.publish set full_copy_at = now() - interval 25 hours")
     repaired = publish_serving_copy(warehouse, serving)
     assert repaired.full_copy_reason is not None
     assert differences(warehouse, repaired.path) == []
@@ -416,9 +420,8 @@ def test_fingerprints_that_do_not_describe_the_file_make_a_full_copy(tmp_path, w
     """A kept table is checked against its recorded row count; a wrong record is not trusted."""
     serving = tmp_path / "serving"
     previous = publish_serving_copy(warehouse, serving).path
-    previous.chmod(0o644)
-    with duckdb.connect(str(previous)) as con:  # the file loses rows its fingerprint still counts
-        con.execute("delete from marts.dim_things where id = 0")
+    # the file loses rows its fingerprint still counts
+    edit_served(previous, "delete from marts.dim_things where id = 0")
     copy = publish_serving_copy(warehouse, serving)
     assert copy.full_copy_reason is not None and "marts.dim_things" in copy.full_copy_reason
     assert differences(warehouse, copy.path) == []
@@ -433,9 +436,7 @@ def test_a_file_fingerprinted_by_its_rows_before_stamps_counted_makes_a_full_cop
     stamp(warehouse)
     serving = tmp_path / "serving"
     previous = publish_serving_copy(warehouse, serving).path
-    previous.chmod(0o644)
-    with duckdb.connect(str(previous)) as con:
-        con.execute("alter table _serving.publish drop column fingerprint_version")
+    edit_served(previous, "alter table _serving.publish drop column fingerprint_version")
     copy = publish_serving_copy(warehouse, serving)
     assert copy.full_copy_reason == (
         "the previous file's fingerprints are of version 1, this publish computes version 2"
@@ -448,9 +449,7 @@ def test_a_file_fingerprinted_by_its_rows_before_stamps_counted_makes_a_full_cop
 def test_a_day_after_the_last_full_copy_everything_is_copied_again(tmp_path, warehouse):
     serving = tmp_path / "serving"
     previous = publish_serving_copy(warehouse, serving).path
-    previous.chmod(0o644)
-    with duckdb.connect(str(previous)) as con:
-        con.execute("update _serving.publish set full_copy_at = now() - interval 25 hours")
+    edit_served(previous, "update _serving.publish set full_copy_at = now() - interval 25 hours")
     copy = publish_serving_copy(warehouse, serving)
     assert copy.full_copy_reason is not None and "last full copy" in copy.full_copy_reason
     assert sorted(copy.copied) == SERVED
