@@ -29,7 +29,9 @@ def test_definitions_load_with_lineage_from_landing_to_marts(data_dir):
     assert AssetKey(["staging", "base_usage__event_versions"]) in graph.get(staging).parent_keys
     assert lake in graph.get(AssetKey(["staging", "base_usage__event_versions"])).parent_keys
     assert AssetKey(["lake", "usage_events_quarantine"]) in graph.get(quarantine_view).parent_keys
-    assert staging in graph.get(summary).parent_keys
+    calls = AssetKey(["marts", "fct_llm_calls"])
+    assert calls in graph.get(summary).parent_keys
+    assert staging in graph.get(calls).parent_keys
 
 
 def test_dbt_tests_and_ingest_checks_are_asset_checks(data_dir):

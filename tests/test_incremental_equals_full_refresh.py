@@ -321,3 +321,35 @@ def test_incremental_builds_equal_a_full_refresh_after_late_resent_and_repriced_
         "select scenario_id, min(event_date)::varchar, max(event_date)::varchar, "
         "max(token_ratio) from intermediate.int_whatif_calls_priced group by 1",
     ) == [("sql-on-mini", "2026-11-19", "2026-11-22", 1.5)]
+
+
+def test_a_column_added_to_an_incremental_fact_is_filled_on_every_row_by_the_next_run(batches):
+    """A warehouse built before fct_llm_calls carried versions_received (the column dropped
+    here): the next incremental run rebuilds the fact whole, once, so old days get the column
+    too instead of nulls, and the run after it is incremental again."""
+    paths, work, _, _, _, monkeypatch = batches
+    if not paths.warehouse.exists():  # run alone, without the test above
+        _ingest(paths, monkeypatch)
+        _dbt_run(paths, work)
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("alter table marts.fct_llm_calls drop column versions_received")
+    before = _query(paths.warehouse, "select max(rebuilt_at) from marts.fct_llm_calls")[0][0]
+
+    _dbt_run(paths, work, "--select", "fct_llm_calls")
+    filled = _query(
+        paths.warehouse,
+        "select count(*), count(calls.versions_received), "
+        "count(*) filter (where calls.versions_received = events.versions_received), "
+        "count(*) filter (where calls.rebuilt_at > timestamp '" + str(before) + "') "
+        "from marts.fct_llm_calls as calls "
+        "inner join staging.stg_usage__events as events on calls.event_id = events.event_id",
+    )[0]
+    calls = _query(paths.warehouse, "select count(*) from marts.fct_llm_calls")[0][0]
+    assert calls > 0 and filled == (calls, calls, calls, calls)
+
+    stamps = _query(paths.warehouse, "select max(rebuilt_at) from marts.fct_llm_calls")[0][0]
+    _dbt_run(paths, work, "--select", "fct_llm_calls")
+    assert _query(
+        paths.warehouse,
+        "select count(distinct rebuilt_at), max(rebuilt_at) from marts.fct_llm_calls",
+    ) == [(1, stamps)]

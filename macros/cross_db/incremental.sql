@@ -87,10 +87,12 @@
 {%- endmacro %}
 
 {#
-    is_incremental() for the models above staging, plus: the table already carries rebuilt_at.
-    A table built before the model was incremental (an existing warehouse) has not, so its first
-    incremental run compiles the full branch: every partition is emitted and replaced, and
-    on_schema_change adds the new columns. Unit tests override is_incremental, which this obeys.
+    is_incremental() for the models above staging, plus: the table already carries rebuilt_at and
+    every column the model's YAML declares. A table built before the model was incremental, or
+    before a column was added to it (an existing warehouse), has not, so its first incremental run
+    compiles the full branch: every partition is emitted and replaced, and on_schema_change adds
+    the new columns, filled on every row (an incremental run would leave them null on the days it
+    did not rebuild). Unit tests override is_incremental, which this obeys.
 #}
 {% macro is_partition_incremental() -%}
     {%- if not is_incremental() -%}
@@ -100,7 +102,11 @@
         {{ return(true) }}
     {%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-    {{ return('rebuilt_at' in columns) }}
+    {%- set declared = model.columns.keys() | map('lower') | list -%}
+    {%- for column in ['rebuilt_at'] + declared if column not in columns -%}
+        {{ return(false) }}
+    {%- endfor -%}
+    {{ return(true) }}
 {%- endmacro %}
 
 {#

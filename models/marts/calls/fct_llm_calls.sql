@@ -109,6 +109,7 @@ final as (
             as reasoning_cost_usd,
         case when calls_priced.unpriced_reason is null then calls_priced.request_cost_usd end as request_cost_usd,
         calls_priced.cost_usd,
+        calls.versions_received,
         calls.last_ingested_at,
         {{ rebuilt_at() }} as rebuilt_at
     from calls

@@ -8,10 +8,6 @@
 
 with
 
-events as (
-    select * from {{ ref('stg_usage__events') }}
-),
-
 quarantined as (
     select * from {{ ref('quarantined_usage_events') }}
 ),
@@ -24,21 +20,19 @@ calls_by_customer as (
     select
         coalesce(llm_calls.customer_id, '(untagged)') as customer_id,
         cast(count(*) as bigint) as calls,
-        cast(sum(events.versions_received) as bigint) as records_loaded,
-        cast(sum(events.versions_received - 1) as bigint) as records_collapsed,
-        cast(sum(case when events.is_incomplete then 1 else 0 end) as bigint) as incomplete_calls,
+        cast(sum(llm_calls.versions_received) as bigint) as records_loaded,
+        cast(sum(llm_calls.versions_received - 1) as bigint) as records_collapsed,
+        cast(sum(case when llm_calls.is_incomplete then 1 else 0 end) as bigint) as incomplete_calls,
         cast(count(distinct llm_calls.workspace_id) as bigint) as workspaces,
-        cast(sum(coalesce(events.prompt_tokens, 0)) as bigint) as prompt_tokens,
-        cast(sum(events.cached_prompt_tokens) as bigint) as cached_prompt_tokens,
-        cast(sum(coalesce(events.completion_tokens, 0)) as bigint) as completion_tokens,
-        cast(sum(events.reasoning_tokens) as bigint) as reasoning_tokens,
+        cast(sum(llm_calls.prompt_tokens) as bigint) as prompt_tokens,
+        cast(sum(llm_calls.cached_prompt_tokens) as bigint) as cached_prompt_tokens,
+        cast(sum(llm_calls.completion_tokens) as bigint) as completion_tokens,
+        cast(sum(llm_calls.reasoning_tokens) as bigint) as reasoning_tokens,
         cast(sum(llm_calls.cost_usd) as decimal(24, 12)) as cost_usd,
         cast(sum(case when llm_calls.is_priced then 0 else 1 end) as bigint) as unpriced_calls,
-        min(events.occurred_at) as first_call_at,
-        max(events.occurred_at) as last_call_at
-    from events
-    inner join llm_calls
-        on events.event_id = llm_calls.event_id
+        min(llm_calls.occurred_at) as first_call_at,
+        max(llm_calls.occurred_at) as last_call_at
+    from llm_calls
     group by coalesce(llm_calls.customer_id, '(untagged)')
 ),
 
